@@ -1,0 +1,3 @@
+"""plateread: read the text on vehicle licence plates."""
+
+__version__ = "0.1.0"

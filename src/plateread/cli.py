@@ -1,0 +1,154 @@
+"""``plateread`` command line: each verb is a thin call into the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from plateread.data import DataSpecError
+from plateread.formats import FormatError
+from plateread.imaging import ImageError
+from plateread.predict import ModelFileError
+
+DATA_HELP = (
+    "data spec, repeatable: json:DIR_OR_CONFIG, csv:FILE, dir:DIR, ccpd:DIR[?rectify=1], "
+    "zip:FILE, synth:FORMAT?n=N&seed=S"
+)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    FormatError, DataSpecError, ModelFileError, ImageError, FileNotFoundError,
+)
+
+
+def _synth(a: argparse.Namespace) -> int:
+    from plateread.synth import write_dataset
+
+    t = time.time()
+    path = write_dataset(a.format, a.n, a.out, seed=a.seed, grid=a.grid)
+    dt = time.time() - t
+    print(f"wrote {a.n} plates to {path} in {dt:.1f} s ({a.n / max(dt, 1e-9):.0f} plates/s)")
+    if a.grid:
+        print(f"grid: {a.grid}")
+    return 0
+
+
+def _train(a: argparse.Namespace) -> int:
+    from plateread.train.config import load_config
+    from plateread.train.loop import train
+
+    size = [int(v) for v in a.input_size.lower().split("x")] if a.input_size else None
+    overrides: dict[str, Any] = {
+        "data": a.data, "val_data": a.val_data, "format": a.format, "arch": a.arch,
+        "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "out": a.out,
+        "resume": a.resume, "max_minutes": a.max_minutes, "workers": a.workers,
+        "threads": a.threads, "seed": a.seed, "input_size": size,
+        "backbone_weights": a.backbone_weights, "augment": False if a.no_augment else None,
+    }
+    cfg = load_config(a.config, overrides)
+    run = train(cfg, epochs=a.epochs)
+    print(f"run folder: {run}\nbest checkpoint: {run / 'best.pt'}")
+    return 0
+
+
+def _eval(a: argparse.Namespace) -> int:
+    from plateread.data import load_dataset
+    from plateread.evaluate import evaluate
+    from plateread.predict import load_predictor
+
+    predictor = load_predictor(a.model, threads=a.threads)
+    data = load_dataset(a.data, predictor.format, require_template=False)
+    ev = evaluate(predictor, data, batch_size=a.batch_size)
+    if a.json:
+        print(json.dumps(ev.metrics, ensure_ascii=False))
+        return 0
+    m = ev.metrics
+    print(f"{m['n']} plates: exact {m['exact']:.2%}  char acc {m['char_acc']:.2%}  CER {m['cer']:.3f}")
+    if m["unreadable"] or m["dropped_labels"]:
+        print(f"left out: {m['unreadable']} unreadable images, {m['dropped_labels']} invalid labels")
+    for t, g in m["per_template"].items():
+        print(f"  {t:<12} n={g['n']:<5} exact {g['exact']:.2%}  CER {g['cer']:.3f}")
+    return 0
+
+
+def _export(a: argparse.Namespace) -> int:
+    from plateread.export import export_onnx
+
+    figures = export_onnx(a.model, a.out)
+    print(f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
+          f"{figures['max_abs_diff']:.1e}, same readings {figures['same_text']:.0%}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``plateread`` argument parser."""
+    p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    s = sub.add_parser("synth", help="render synthetic plates", description="Render synthetic plates "
+                       "to DIR/images + DIR/config.json (deterministic for a seed).")
+    s.add_argument("--format", default="ru", help="ru, cn, generic or a format .yaml (default ru)")
+    s.add_argument("-n", type=int, default=1000, help="number of plates (default 1000)")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--grid", help="also save a PNG grid of samples with their text")
+    s.set_defaults(func=_synth)
+
+    t = sub.add_parser("train", help="train a reader", description="Train a CRNN-CTC reader. Each run "
+                       "goes to a new numbered folder under --out with config.yaml, log.jsonl, "
+                       "best.pt and last.pt. Interrupted runs continue with --resume RUN_DIR.")
+    t.add_argument("--config", help="YAML training config (options below override it)")
+    t.add_argument("--data", action="append", help=DATA_HELP)
+    t.add_argument("--val-data", action="append", help="validation data spec (repeatable); "
+                   "default: 10%% of --data held out by plate text")
+    t.add_argument("--format", help="plate format: ru, cn, generic or a .yaml file")
+    t.add_argument("--arch", help="crnn_small, crnn_resnet18 or crnn_province")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--input-size", help="HxW, e.g. 32x128")
+    t.add_argument("--out", help="folder for run folders (default runs)")
+    t.add_argument("--resume", help="run folder or last.pt to continue")
+    t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")
+    t.add_argument("--workers", type=int, help="data-loading processes (default 1)")
+    t.add_argument("--threads", type=int, help="torch threads")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
+    t.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("eval", help="evaluate a model on labelled data",
+                       description="Exact match, character accuracy and CER of a model.")
+    e.add_argument("--model", required=True, help="checkpoint (.pt) or exported model (.onnx)")
+    e.add_argument("--data", action="append", required=True, help=DATA_HELP)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--threads", type=int, default=None)
+    e.set_defaults(func=_eval)
+
+    x = sub.add_parser("export", help="export a checkpoint to ONNX (with a parity check)",
+                       description="Export to ONNX with metadata inside; fails if ONNX Runtime "
+                       "and torch disagree.")
+    x.add_argument("--model", required=True, help="checkpoint (.pt)")
+    x.add_argument("--out", required=True, help="output .onnx file")
+    x.set_defaults(func=_export)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``plateread`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as err:
+        print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # config errors, bad checkpoints
+        print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Dataset readers chosen by a spec string.
+
+==================  ===============================================================
+spec                what it reads
+==================  ===============================================================
+``json:PATH``       the course layout: ``config.json`` (a list of ``{"file","text"}``)
+                    with images beside it or in ``images/``; PATH may be the folder
+``csv:PATH``        a ``file,text`` CSV; files relative to the CSV's folder
+``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
+``ccpd:PATH``       CCPD full images; text and box from the name (``?rectify=1``)
+``zip:PATH``        images inside a zip; labels from member names (CCPD or stem),
+                    names mangled through cp437 are repaired
+``synth:FMT``       rendered plates: ``synth:ru?n=1000&seed=0``
+==================  ===============================================================
+
+Images are decoded lazily: a sample holds a small picklable image source.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+import numpy as np
+
+from plateread.data import ccpd
+from plateread.imaging import ImageError, crop_quad, decode_image, read_image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class DataSpecError(ValueError):
+    """A data spec is malformed, names an unknown reader, or points at nothing."""
+
+
+class ImageSource(Protocol):
+    """Something that yields an RGB ``uint8`` image."""
+
+    def load(self) -> np.ndarray:
+        """Decode the image; raises :class:`~plateread.imaging.ImageError` when it cannot."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileImage:
+    """An image file, optionally cropped to a box or rectified from four corners."""
+
+    path: str
+    box: tuple[int, int, int, int] | None = None
+    corners: tuple[tuple[float, float], ...] | None = None
+
+    def load(self) -> np.ndarray:
+        """Read, then crop or rectify."""
+        return _crop(read_image(self.path), self.path, self.box, self.corners)
+
+
+_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+
+
+@dataclass(frozen=True)
+class ZipImage:
+    """A member of a zip archive (archives are opened once per process)."""
+
+    archive: str
+    member: str  # the raw name as stored in the archive
+    box: tuple[int, int, int, int] | None = None
+    corners: tuple[tuple[float, float], ...] | None = None
+
+    def load(self) -> np.ndarray:
+        """Read the member's bytes and decode them."""
+        key = (os.getpid(), self.archive)
+        zf = _ZIPS.get(key)
+        if zf is None:
+            zf = _ZIPS[key] = zipfile.ZipFile(self.archive)
+        name = f"{self.archive}:{self.member}"
+        try:
+            data = zf.read(self.member)
+        except (KeyError, zipfile.BadZipFile, OSError) as e:
+            raise ImageError(f"{name}: cannot read ({e})") from None
+        return _crop(decode_image(data, name), name, self.box, self.corners)
+
+
+def _crop(
+    img: np.ndarray,
+    name: str,
+    box: tuple[int, int, int, int] | None,
+    corners: tuple[tuple[float, float], ...] | None,
+) -> np.ndarray:
+    if corners is not None and box is not None:
+        x1, y1, x2, y2 = box
+        size = (max(8, y2 - y1), max(16, x2 - x1))
+        return crop_quad(img, np.asarray(corners, dtype=np.float32), size)
+    if box is not None:
+        x1, y1, x2, y2 = box
+        h, w = img.shape[:2]
+        x1, x2 = max(0, min(x1, w)), max(0, min(x2, w))
+        y1, y2 = max(0, min(y1, h)), max(0, min(y2, h))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            raise ImageError(f"{name}: box {box} lies outside the {w}x{h} image")
+        return img[y1:y2, x1:x2].copy()
+    return img
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled plate crop: an id for reports, the label and where its pixels come from."""
+
+    id: str
+    text: str
+    image: Any  # an ImageSource; Any keeps dataclass pickling simple
+
+    def load(self) -> np.ndarray:
+        """The crop as RGB ``uint8``."""
+        return self.image.load()  # type: ignore[no-any-return]
+
+
+@dataclass
+class ReadResult:
+    """Samples read from a spec, plus the problems met on the way (never fatal)."""
+
+    samples: list[Sample] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
+    """Split ``kind:path?k=v&…`` into its parts.
+
+    Raises:
+        DataSpecError: no ``kind:`` prefix or an unknown kind.
+    """
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in READERS:
+        raise DataSpecError(
+            f"bad data spec {spec!r}: expected KIND:PATH with KIND one of {sorted(READERS)}"
+        )
+    path, _, query = rest.partition("?")
+    return kind, path, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def read_spec(spec: str) -> ReadResult:
+    """Read the samples a spec names (labels raw, not yet normalised or filtered).
+
+    Raises:
+        DataSpecError: malformed spec, or its file or folder is missing.
+    """
+    kind, path, opts = parse_spec(spec)
+    if kind != "synth" and not Path(path).exists():
+        raise DataSpecError(f"{spec}: {path} does not exist")
+    return READERS[kind](path, opts)
+
+
+def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
+    p = Path(path)
+    cfg = p / "config.json" if p.is_dir() else p
+    try:
+        items = json.loads(cfg.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataSpecError(f"{cfg}: cannot read the config ({e})") from None
+    if not isinstance(items, list):
+        raise DataSpecError(f"{cfg}: expected a list of {{'file', 'text'}} objects")
+    res = ReadResult()
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or "file" not in it or "text" not in it:
+            res.problems.append(f"{cfg}: entry {i} lacks 'file' or 'text'")
+            continue
+        _add_file(res, cfg.parent, str(it["file"]), str(it["text"]))
+    return res
+
+
+def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
+    p = Path(path)
+    res = ReadResult()
+    with p.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "text"} <= set(reader.fieldnames):
+            raise DataSpecError(f"{p}: a CSV needs a header with 'file' and 'text' columns")
+        for row in reader:
+            _add_file(res, p.parent, row["file"] or "", row["text"] or "")
+    return res
+
+
+def _add_file(res: ReadResult, root: Path, file: str, text: str) -> None:
+    for cand in (root / file, root / "images" / file):
+        if cand.is_file():
+            res.samples.append(Sample(str(cand), text, FileImage(str(cand))))
+            return
+    res.problems.append(f"{root / file}: file not found")
+
+
+def _label_from_stem(name: str) -> str:
+    return Path(name).stem.split("_")[0]
+
+
+def _iter_images(root: Path) -> Iterator[Path]:
+    yield from sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_dir(path: str, opts: dict[str, str]) -> ReadResult:
+    res = ReadResult()
+    for p in _iter_images(Path(path)):
+        res.samples.append(Sample(str(p), _label_from_stem(p.name), FileImage(str(p))))
+    return res
+
+
+def _ccpd_geometry(
+    label: ccpd.CCPDLabel, rectify: bool
+) -> tuple[tuple[int, int, int, int], tuple[tuple[float, float], ...] | None]:
+    corners = tuple((float(x), float(y)) for x, y in label.corners) if rectify else None
+    return label.box, corners
+
+
+def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
+    res = ReadResult()
+    rectify = opts.get("rectify", "0") not in ("0", "", "false")
+    for p in _iter_images(Path(path)):
+        try:
+            label = ccpd.parse_name(p.name)
+        except ccpd.CCPDNameError as e:
+            res.problems.append(str(e))
+            continue
+        box, corners = _ccpd_geometry(label, rectify)
+        res.samples.append(Sample(str(p), label.text, FileImage(str(p), box, corners)))
+    return res
+
+
+def fix_zip_name(info: zipfile.ZipInfo) -> str:
+    """A member's real name: UTF-8 names stored without the UTF-8 flag come out of zipfile
+    decoded as cp437 (mojibake such as ``çÜ¢``); undo that when it yields valid UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
+    res = ReadResult()
+    rectify = opts.get("rectify", "0") not in ("0", "", "false")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataSpecError(f"{path}: not a readable zip archive ({e})") from None
+    with zf:
+        for info in zf.infolist():
+            name = fix_zip_name(info)
+            if info.is_dir() or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            base = Path(name).name
+            sid = f"{path}:{name}"
+            if base.count("-") == 6:
+                try:
+                    label = ccpd.parse_name(base)
+                except ccpd.CCPDNameError as e:
+                    res.problems.append(f"{sid}: {e}")
+                    continue
+                box, corners = _ccpd_geometry(label, rectify)
+                res.samples.append(Sample(sid, label.text, ZipImage(path, info.filename, box, corners)))
+            else:
+                res.samples.append(Sample(sid, _label_from_stem(base), ZipImage(path, info.filename)))
+    return res
+
+
+def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
+    from plateread.synth import synth_samples  # rendering needs fonts; import on demand
+
+    try:
+        n = int(opts.get("n", "1000"))
+        seed = int(opts.get("seed", "0"))
+    except ValueError:
+        raise DataSpecError(f"synth:{path}: n and seed must be integers") from None
+    augment = opts.get("augment", "1") not in ("0", "false")
+    return ReadResult(samples=synth_samples(path, n=n, seed=seed, augment=augment))
+
+
+READERS: dict[str, Any] = {
+    "json": _read_json,
+    "csv": _read_csv,
+    "dir": _read_dir,
+    "ccpd": _read_ccpd,
+    "zip": _read_zip,
+    "synth": _read_synth,
+}

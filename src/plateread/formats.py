@@ -1,0 +1,289 @@
+"""Plate formats: alphabets, character classes, templates, normalisation and label filtering.
+
+Pure Python (no numpy, no images). A format says which characters a reader may emit (its
+alphabet; class 0 is the CTC blank, class ``i + 1`` is ``alphabet[i]``), and which plate texts are
+valid: a template such as ``LDDDLLDD`` is a string of class letters, each class a set of characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+DIGITS = "0123456789"
+LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+RU_LETTERS = "ABEKMHOPCTYX"
+CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I and O on Chinese plates
+
+# Cyrillic capitals that have a Latin look-alike on plates (А В Е К М Н О Р С Т У Х).
+CYRILLIC_TO_LATIN = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
+_DROP = re.compile(r"[\s\-_.·•|/\\]+")
+
+
+class FormatError(ValueError):
+    """A format definition is malformed or unknown."""
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    """A plate format.
+
+    Attributes:
+        name: Short name (``ru``, ``cn``, ``generic`` or a user's).
+        alphabet: Characters the reader emits, in class order (class ``i + 1``).
+        classes: Template letters mapped to the characters they allow, e.g. ``{"L": "ABE…"}``.
+        templates: Valid layouts, each a string of class letters; empty means any text over the
+            alphabet with a length in ``[min_length, max_length]`` is valid.
+        min_length: Shortest valid text when there are no templates.
+        max_length: Longest valid text when there are no templates.
+        style: Free-form rendering hints for the synthetic generator (colours, layout).
+    """
+
+    name: str
+    alphabet: str
+    classes: Mapping[str, str] = field(default_factory=dict)
+    templates: tuple[str, ...] = ()
+    min_length: int = 1
+    max_length: int = 12
+    style: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.alphabet:
+            raise FormatError(f"format {self.name!r}: empty alphabet")
+        dupes = [c for c, k in Counter(self.alphabet).items() if k > 1]
+        if dupes:
+            raise FormatError(f"format {self.name!r}: repeated alphabet characters {dupes}")
+        for key, chars in self.classes.items():
+            if len(key) != 1:
+                raise FormatError(f"format {self.name!r}: class name {key!r} must be one letter")
+            stray = sorted(set(chars) - set(self.alphabet))
+            if stray:
+                raise FormatError(f"format {self.name!r}: class {key} has {stray} not in alphabet")
+        for t in self.templates:
+            unknown = sorted(set(t) - set(self.classes))
+            if unknown:
+                raise FormatError(f"format {self.name!r}: template {t!r} uses unknown {unknown}")
+
+    @property
+    def num_classes(self) -> int:
+        """Number of model outputs: the alphabet plus the CTC blank (class 0)."""
+        return len(self.alphabet) + 1
+
+    def normalize(self, text: str) -> str:
+        """Bring a label or a reading to canonical form.
+
+        Unicode NFKC (full-width to ASCII), upper case, Cyrillic look-alikes to Latin, and
+        spaces, dashes, dots and similar separators removed.
+        """
+        text = unicodedata.normalize("NFKC", text).upper().translate(CYRILLIC_TO_LATIN)
+        return _DROP.sub("", text)
+
+    def in_alphabet(self, text: str) -> bool:
+        """True when every character of ``text`` is in the alphabet (the course's check)."""
+        return all(c in self.alphabet for c in text)
+
+    def match_template(self, text: str) -> str | None:
+        """The first template ``text`` matches, or ``None``."""
+        for t in self.templates:
+            if len(t) == len(text) and all(c in self.classes[k] for k, c in zip(t, text)):
+                return t
+        return None
+
+    def is_valid(self, text: str) -> bool:
+        """True when ``text`` is a plate of this format."""
+        if not text or not self.in_alphabet(text):
+            return False
+        if self.templates:
+            return self.match_template(text) is not None
+        return self.min_length <= len(text) <= self.max_length
+
+    def encode(self, text: str) -> list[int]:
+        """Class indices (1-based; 0 is the blank) of ``text``'s characters."""
+        try:
+            return [self.alphabet.index(c) + 1 for c in text]
+        except ValueError:
+            bad = sorted(set(text) - set(self.alphabet))
+            raise FormatError(f"{text!r}: characters {bad} not in {self.name!r} alphabet") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, for checkpoints, ONNX metadata and YAML files."""
+        return {
+            "name": self.name,
+            "alphabet": self.alphabet,
+            "classes": dict(self.classes),
+            "templates": list(self.templates),
+            "min_length": self.min_length,
+            "max_length": self.max_length,
+            "style": dict(self.style),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PlateFormat:
+        """Build a format from :meth:`to_dict`'s output or a YAML file's mapping."""
+        if "name" not in d or "alphabet" not in d:
+            raise FormatError("a format needs at least 'name' and 'alphabet'")
+        classes = {str(k): _expand(str(v)) for k, v in (d.get("classes") or {}).items()}
+        return cls(
+            name=str(d["name"]),
+            alphabet=_expand(str(d["alphabet"])),
+            classes=classes,
+            templates=tuple(str(t) for t in d.get("templates") or ()),
+            min_length=int(d.get("min_length", 1)),
+            max_length=int(d.get("max_length", 12)),
+            style=dict(d.get("style") or {}),
+        )
+
+
+def _expand(chars: str) -> str:
+    """Expand ranges such as ``0-9A-Z`` in a character set (a lone or edge ``-`` stays)."""
+    out: list[str] = []
+    i = 0
+    while i < len(chars):
+        if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] < chars[i + 2]:
+            out.extend(chr(k) for k in range(ord(chars[i]), ord(chars[i + 2]) + 1))
+            i += 3
+        else:
+            out.append(chars[i])
+            i += 1
+    return "".join(dict.fromkeys(out))
+
+
+def compute_mask(text: str) -> str | None:
+    """The course's letter/digit mask: ``E506EC152`` -> ``LDDDLLDDD``; None on other characters."""
+    mask = []
+    for c in text:
+        if c.isascii() and c.isdigit():
+            mask.append("D")
+        elif c.isascii() and c.isalpha():
+            mask.append("L")
+        else:
+            return None
+    return "".join(mask)
+
+
+RU = PlateFormat(
+    name="ru",
+    alphabet=DIGITS + RU_LETTERS,
+    classes={"L": RU_LETTERS, "D": DIGITS},
+    templates=("LDDDLLDD", "LDDDLLDDD"),
+    style={"kind": "ru_civil"},
+)
+CN = PlateFormat(
+    name="cn",
+    alphabet=DIGITS + CN_LETTERS + CN_PROVINCES,
+    classes={"P": CN_PROVINCES, "L": CN_LETTERS, "A": DIGITS + CN_LETTERS},
+    templates=("PLAAAAA", "PLAAAAAA"),
+    style={"kind": "cn"},
+)
+GENERIC = PlateFormat(name="generic", alphabet=DIGITS + LATIN, min_length=1, max_length=12)
+BUILTIN: dict[str, PlateFormat] = {f.name: f for f in (RU, CN, GENERIC)}
+
+
+def load_format(spec: str | PlateFormat | Mapping[str, Any]) -> PlateFormat:
+    """Resolve a format: a built-in name, a YAML file path, a mapping or a PlateFormat.
+
+    Raises:
+        FormatError: unknown name, missing file or malformed definition.
+    """
+    if isinstance(spec, PlateFormat):
+        return spec
+    if isinstance(spec, Mapping):
+        return PlateFormat.from_dict(spec)
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    path = Path(spec)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        if not path.is_file():
+            raise FormatError(f"format file not found: {path}")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, Mapping):
+            raise FormatError(f"{path}: a format file must hold a mapping")
+        return PlateFormat.from_dict(data)
+    raise FormatError(f"unknown format {spec!r}: use one of {sorted(BUILTIN)} or a .yaml file")
+
+
+@dataclass
+class FilterReport:
+    """What :func:`filter_labels` kept and dropped, and why."""
+
+    total: int = 0
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        head = f"kept {self.kept} of {self.total}"
+        if not self.dropped:
+            return head
+        parts = [
+            f"{n} {why} (e.g. {', '.join(map(repr, self.examples[why][:3]))})"
+            for why, n in self.dropped.most_common()
+        ]
+        return head + "; dropped " + "; ".join(parts)
+
+
+T = TypeVar("T")
+
+
+def filter_labels(
+    items: Iterable[T],
+    fmt: PlateFormat,
+    text_of: Any = None,
+    require_template: bool = True,
+) -> tuple[list[T], FilterReport]:
+    """Keep the items whose label is a valid plate of ``fmt``, reporting the dropped ones.
+
+    Args:
+        items: Labels, or objects with a ``text`` attribute (see ``text_of``).
+        fmt: The plate format.
+        text_of: Function from item to its (already normalised) text; defaults to ``item.text``
+            or the item itself when it is a string.
+        require_template: Drop texts that match no template (the course's civil-plate filter).
+
+    Returns:
+        The kept items, in order, and the report.
+    """
+    get: Any = text_of or (lambda it: it if isinstance(it, str) else it.text)
+    kept: list[T] = []
+    report = FilterReport()
+    for it in items:
+        report.total += 1
+        text = get(it)
+        why = _reject_reason(text, fmt, require_template)
+        if why is None:
+            kept.append(it)
+            continue
+        report.dropped[why] += 1
+        report.examples.setdefault(why, []).append(text)
+    report.kept = len(kept)
+    return kept, report
+
+
+def _reject_reason(text: str, fmt: PlateFormat, require_template: bool) -> str | None:
+    if not text:
+        return "empty label"
+    if not fmt.in_alphabet(text):
+        return "characters outside the alphabet"
+    if require_template and fmt.templates and fmt.match_template(text) is None:
+        return "matches no template"
+    if not fmt.templates and not fmt.min_length <= len(text) <= fmt.max_length:
+        return "length out of range"
+    return None
+
+
+def template_of(text: str, fmt: PlateFormat) -> str:
+    """A label's template, or its letter/digit mask, or ``other``: a grouping key for reports."""
+    return fmt.match_template(text) or compute_mask(text) or "other"
+
+
+def describe(formats: Sequence[PlateFormat] = tuple(BUILTIN.values())) -> str:
+    """One line per format, for ``--help`` texts."""
+    return "\n".join(f"{f.name}: {len(f.alphabet)} characters, {list(f.templates)}" for f in formats)

@@ -1,0 +1,98 @@
+"""Image decoding and the one preprocessing path shared by training, export and inference.
+
+Models take ``uint8`` RGB batches ``[N, H, W, 3]``; scaling and normalisation happen inside the
+model (and so inside the exported ONNX graph). This module only decodes and resizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MAX_PIXELS = 40_000_000  # refuse larger images (decompression bombs)
+
+
+class ImageError(ValueError):
+    """An image is missing, empty, corrupt or of an unsupported kind."""
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, BMP, WebP, …) to an RGB ``uint8`` array.
+
+    Raises:
+        ImageError: empty, corrupt, unsupported or oversized data.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)")
+    return to_rgb(img, name)
+
+
+def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
+    """Convert a decoded OpenCV array (gray, BGR, BGRA, 16-bit) to RGB ``uint8``."""
+    if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
+        raise ImageError(f"{name}: unexpected image shape {img.shape}")
+    if img.shape[0] * img.shape[1] > MAX_PIXELS:
+        raise ImageError(f"{name}: {img.shape[1]}x{img.shape[0]} exceeds {MAX_PIXELS} pixels")
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2 or img.shape[2] == 1:
+        return cv2.cvtColor(img.reshape(img.shape[:2]), cv2.COLOR_GRAY2RGB)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    if img.shape[2] == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    raise ImageError(f"{name}: unsupported channel count {img.shape[2]}")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file (any path, UTF-8 names included) as RGB ``uint8``.
+
+    Raises:
+        ImageError: missing, empty or unreadable file.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{p}: file not found") from None
+    except OSError as e:
+        raise ImageError(f"{p}: cannot read ({e.strerror})") from None
+    return decode_image(data, str(p))
+
+
+def prepare(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an RGB ``uint8`` crop to the model input ``size`` = (height, width).
+
+    The single resize used everywhere: area interpolation when shrinking, linear when growing.
+    """
+    h, w = size
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ImageError(f"expected an RGB uint8 image, got {image.dtype} {image.shape}")
+    if image.shape[:2] == (h, w):
+        return np.ascontiguousarray(image)
+    shrink = image.shape[0] > h or image.shape[1] > w
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(image, (w, h), interpolation=interp)
+
+
+def prepare_batch(images: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+    """Stack crops into one ``[N, H, W, 3]`` ``uint8`` batch for a model."""
+    if not images:
+        return np.zeros((0, size[0], size[1], 3), dtype=np.uint8)
+    return np.stack([prepare(im, size) for im in images])
+
+
+def crop_quad(image: np.ndarray, corners: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Rectify a quadrilateral (4x2, clockwise from top-left) to an upright ``size`` crop."""
+    h, w = size
+    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
+    return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR)

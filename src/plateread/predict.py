@@ -1,0 +1,79 @@
+"""Predictors: a model file in, logits out. ONNX files run on ONNX Runtime (no torch);
+checkpoints (``.pt``) import torch on demand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from plateread.formats import PlateFormat
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, unreadable or not a plateread model."""
+
+
+class Predictor(Protocol):
+    """What evaluation and reading need from a model."""
+
+    format: PlateFormat
+    input_size: tuple[int, int]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """``uint8 [N, H, W, 3]`` -> ``float32 [N, T, C]``."""
+        ...
+
+
+class OnnxPredictor:
+    """An exported model on ONNX Runtime; its metadata says the format and input size."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"model not found: {path}")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ModelFileError(f"{path}: not a loadable ONNX model ({e})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "plateread" not in meta:
+            raise ModelFileError(f"{path}: ONNX file has no plateread metadata")
+        info = json.loads(meta["plateread"])
+        self.format = PlateFormat.from_dict(info["format"])
+        self.input_size: tuple[int, int] = (int(info["input_size"][0]), int(info["input_size"][1]))
+        self.arch: str = info["arch"]
+        self._input = self.session.get_inputs()[0].name
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """``uint8 [N, H, W, 3]`` -> ``float32 [N, T, C]``."""
+        return self.session.run(None, {self._input: batch})[0]  # type: ignore[no-any-return]
+
+
+def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
+    """Open a model file: ``.onnx`` with ONNX Runtime, ``.pt`` checkpoints with torch.
+
+    Raises:
+        ModelFileError: missing file or unknown kind.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"model not found: {p}")
+    if p.suffix == ".onnx":
+        return OnnxPredictor(p, threads)
+    if p.suffix in (".pt", ".pth"):
+        from plateread.train.checkpoint import TorchPredictor
+
+        try:
+            return TorchPredictor(p, threads)
+        except ValueError as e:
+            raise ModelFileError(str(e)) from None
+    raise ModelFileError(f"{p}: unknown model kind (expected .onnx or .pt)")

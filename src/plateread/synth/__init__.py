@@ -1,0 +1,100 @@
+"""Synthetic plates: random valid texts, renderings and augmentation, deterministic per seed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from plateread.data.readers import Sample
+from plateread.formats import CN_LETTERS, PlateFormat, load_format
+from plateread.synth.augment import augment_synthetic
+from plateread.synth.render import render_plate
+
+# Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
+_RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
+    str(i) for i in (*range(102, 200), 702, 716, 725, 750, 761, 763, 777, 790, 797, 799)
+]
+
+
+def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
+    """A random valid plate text of ``fmt`` (with realistic regions and provinces)."""
+    if fmt.name == "ru":
+        c = fmt.classes
+        letters = "".join(rng.choice(list(c["L"]), 3))
+        digits = "".join(rng.choice(list(c["D"]), 3))
+        region = str(rng.choice(_RU_REGIONS[:99] if rng.random() < 0.6 else _RU_REGIONS))
+        return letters[0] + digits + letters[1:] + region
+    if fmt.name == "cn":
+        province = "皖" if rng.random() < 0.3 else str(rng.choice(list(fmt.classes["P"])))
+        letter = "A" if rng.random() < 0.3 else str(rng.choice(list(CN_LETTERS)))
+        n = 6 if rng.random() < 0.15 else 5
+        alnum = fmt.classes["A"]
+        # real serials are mostly digits; keep letters at about a third
+        chars = [str(rng.choice(list(alnum[:10] if rng.random() < 0.65 else alnum))) for _ in range(n)]
+        return province + letter + "".join(chars)
+    if fmt.templates:
+        template = str(rng.choice(list(fmt.templates)))
+        return "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
+    n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
+    return "".join(rng.choice(list(fmt.alphabet), n))
+
+
+@dataclass(frozen=True)
+class SynthImage:
+    """A synthetic plate image, rendered on demand (cheap to pickle to data-loader workers)."""
+
+    format: str
+    text: str
+    seed: int
+    augment: bool = True
+
+    def load(self) -> np.ndarray:
+        """Render (and augment) the plate; the same seed gives the same pixels."""
+        rng = np.random.default_rng(self.seed)
+        plate = render_plate(load_format(self.format), self.text, rng)
+        return augment_synthetic(plate, rng) if self.augment else plate
+
+
+def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:
+    """``n`` synthetic samples of format ``fmt`` (a name or a YAML path), deterministic per seed."""
+    pf = load_format(fmt)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        text = random_text(pf, rng)
+        sub = int(rng.integers(2**62))
+        out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, SynthImage(fmt, text, sub, augment)))
+    return out
+
+
+def write_dataset(
+    fmt: str, n: int, out: str | Path, seed: int = 0, grid: str | Path | None = None
+) -> Path:
+    """Render ``n`` plates to ``out/images`` and ``out/config.json`` (the course layout).
+
+    Returns:
+        The path of ``config.json``.
+    """
+    out = Path(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    samples = synth_samples(fmt, n, seed)
+    config = []
+    images = []
+    for i, s in enumerate(samples):
+        img = s.load()
+        name = f"{i:06d}.png"
+        cv2.imwrite(str(out / "images" / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        config.append({"file": f"images/{name}", "text": s.text})
+        if grid is not None and len(images) < 40:
+            images.append(img)
+    path = out / "config.json"
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
+    if grid is not None:
+        from plateread.synth.grid import save_grid
+
+        save_grid(images, [c["text"] for c in config[: len(images)]], grid)
+    return path

@@ -1,0 +1,141 @@
+"""Plate-specific augmentation: placement in a scene (tight or loose crop, perspective, rotation),
+then camera effects through albumentations (blur, noise, light, glare, dirt, JPEG, low resolution).
+
+Used for synthetic plates (``scene`` + ``camera``) and for real training crops (``camera`` and a
+milder geometric jitter).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A random scene-like background: a blurred noise texture over a colour gradient."""
+    base = rng.uniform(20, 200, 3)
+    other = rng.uniform(20, 200, 3)
+    ramp = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    bg = (1 - ramp) * base + ramp * other
+    small = rng.uniform(-60, 60, (max(2, h // 8), max(2, w // 8), 1)).astype(np.float32)
+    texture = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
+    return np.clip(bg + texture, 0, 255).astype(np.uint8)
+
+
+def place_in_scene(
+    plate: np.ndarray, rng: np.random.Generator, loose: float = 0.5, tilt: float = 1.0
+) -> np.ndarray:
+    """Warp a clean plate into a background and crop around it like a detector would.
+
+    Args:
+        plate: Clean RGB rendering.
+        rng: Random generator.
+        loose: Probability of a loose crop (wide margins, showing background).
+        tilt: Scale of rotation and perspective (0 turns them off).
+    """
+    h, w = plate.shape[:2]
+    if rng.random() < loose:
+        mx, my = rng.uniform(0.02, 0.15) * w, rng.uniform(0.05, 0.4) * h
+    else:
+        mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
+    out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    angle = np.deg2rad(rng.normal(0, 3.0 * tilt))
+    shear = rng.normal(0, 0.06 * tilt)
+    cx, cy = w / 2, h / 2
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    pts = (src - [cx, cy]) @ np.array([[1, 0], [shear, 1]]).T @ rot.T
+    pts += rng.normal(0, 0.015 * tilt, (4, 2)) * [w, h]  # perspective: move corners apart
+    pts += [out_w / 2 + rng.normal(0, 0.01 * w), out_h / 2 + rng.normal(0, 0.03 * h)]
+    m = cv2.getPerspectiveTransform(src, pts.astype(np.float32))
+    scene = _background(rng, out_h, out_w)
+    warped = cv2.warpPerspective(plate, m, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones((h, w), np.float32), m, (out_w, out_h))[..., None]
+    return (scene * (1 - cover) + warped * cover).astype(np.uint8)
+
+
+def add_dirt(image: np.ndarray, rng: np.random.Generator, n: int = 4) -> np.ndarray:
+    """Soft dark blotches and streaks (mud, shadows of frames)."""
+    h, w = image.shape[:2]
+    layer = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, n + 1))):
+        center = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        axes = (int(rng.integers(2, max(3, w // 6))), int(rng.integers(2, max(3, h // 3))))
+        cv2.ellipse(layer, center, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    k = max(3, (min(h, w) // 6) | 1)
+    layer = cv2.GaussianBlur(layer, (k, k), 0)[..., None] * rng.uniform(0.2, 0.6)
+    dirt = np.asarray(rng.uniform(40, 110, 3), np.float32)
+    return (image * (1 - layer) + dirt * layer).astype(np.uint8)
+
+
+def binarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A rectified-and-thresholded look, like some real data sets' crops."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    block = int(rng.choice([15, 21, 31]))
+    bw = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 5)
+    return cv2.cvtColor(bw, cv2.COLOR_GRAY2RGB)
+
+
+@lru_cache(maxsize=4)
+def camera(strength: float = 1.0) -> Any:
+    """An albumentations pipeline of camera effects; ``strength`` scales probabilities."""
+    import albumentations as A
+
+    p = min(1.0, strength)
+    return A.Compose(
+        [
+            A.OneOf(
+                [
+                    A.MotionBlur(blur_limit=(3, 7)),
+                    A.GaussianBlur(blur_limit=(3, 5)),
+                    A.Defocus(radius=(1, 3), alias_blur=(0.1, 0.3)),
+                ],
+                p=0.5 * p,
+            ),
+            A.RandomBrightnessContrast(brightness_limit=0.35, contrast_limit=0.4, p=0.8 * p),
+            A.RandomGamma(gamma_limit=(60, 150), p=0.3 * p),
+            A.HueSaturationValue(10, 25, 20, p=0.4 * p),
+            A.PlanckianJitter(p=0.2 * p),
+            A.RandomShadow(shadow_roi=(0, 0, 1, 1), shadow_intensity_range=(0.2, 0.6), p=0.25 * p),
+            A.RandomSunFlare(
+                flare_roi=(0, 0, 1, 1), src_radius=40, num_flare_circles_range=(1, 3), p=0.08 * p
+            ),
+            A.OneOf(
+                [A.GaussNoise(std_range=(0.02, 0.1)), A.ISONoise(intensity=(0.1, 0.4))],
+                p=0.4 * p,
+            ),
+            A.Downscale(scale_range=(0.35, 0.8), p=0.3 * p),
+            A.ImageCompression(quality_range=(25, 95), p=0.5 * p),
+            A.ToGray(p=0.05 * p),
+        ]
+    )
+
+
+def apply_camera(image: np.ndarray, seed: int, strength: float = 1.0) -> np.ndarray:
+    """Apply :func:`camera` deterministically for ``seed``."""
+    pipeline = camera(strength)
+    pipeline.set_random_seed(seed)
+    return pipeline(image=image)["image"]  # type: ignore[no-any-return]
+
+
+def augment_synthetic(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Everything a clean rendering goes through to look photographed."""
+    img = place_in_scene(plate, rng)
+    if rng.random() < 0.3:
+        img = add_dirt(img, rng)
+    height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))
+    width = max(8, round(img.shape[1] * height / img.shape[0] * rng.uniform(0.9, 1.1)))
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+    img = apply_camera(img, int(rng.integers(2**31)))
+    if rng.random() < 0.04:
+        img = binarize(img, rng)
+    return img
+
+
+def augment_real(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Milder augmentation for real training crops: small geometric jitter, camera effects."""
+    img = place_in_scene(image, rng, loose=0.2, tilt=0.4)
+    return apply_camera(img, int(rng.integers(2**31)), strength=0.6)

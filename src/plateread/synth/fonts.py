@@ -1,0 +1,74 @@
+"""Fonts from pip packages, and glyph masks cut to their ink."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+_BASE_SIZE = 96  # glyphs are rasterised once at this size, then resized into their cells
+
+
+class FontError(RuntimeError):
+    """A font package needed for rendering is not installed."""
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise FontError(
+            f"font package {name!r} is missing: pip install 'plateread[train]' "
+            "(fontpkg-barlow-condensed, manimgx-fonts-cjk)"
+        )
+    return Path(spec.origin).parent
+
+
+@lru_cache(maxsize=None)
+def latin_font(weight: str = "SemiBold") -> str:
+    """Path of a condensed Latin font (Barlow Condensed) of the given weight."""
+    path = _package_dir("fontpkg_barlow_condensed") / "files" / f"BarlowCondensed-{weight}.ttf"
+    if not path.is_file():
+        raise FontError(f"{path} not found")
+    return str(path)
+
+
+@lru_cache(maxsize=None)
+def cjk_font() -> str:
+    """Path of Noto Sans CJK (variable, collection; face 2 is Simplified Chinese)."""
+    path = _package_dir("manimgx_fonts_cjk") / "NotoSansCJK-VF.otf.ttc"
+    if not path.is_file():
+        raise FontError(f"{path} not found")
+    return str(path)
+
+
+@lru_cache(maxsize=None)
+def _font(path: str, index: int, variation: str | None) -> ImageFont.FreeTypeFont:
+    font = ImageFont.truetype(path, _BASE_SIZE, index=index)
+    if variation:
+        font.set_variation_by_name(variation)
+    return font
+
+
+@lru_cache(maxsize=4096)
+def glyph_mask(char: str, path: str, index: int = 0, variation: str | None = None) -> np.ndarray:
+    """The ink of one character as a float32 mask in [0, 1], cropped to its bounding box."""
+    font = _font(path, index, variation)
+    canvas = Image.new("L", (_BASE_SIZE * 2, _BASE_SIZE * 2), 0)
+    ImageDraw.Draw(canvas).text((_BASE_SIZE // 2, _BASE_SIZE // 4), char, font=font, fill=255)
+    arr = np.asarray(canvas, dtype=np.float32) / 255.0
+    ys, xs = np.nonzero(arr > 0.02)
+    if len(xs) == 0:
+        raise FontError(f"font {Path(path).name} has no glyph for {char!r}")
+    return arr[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
+
+
+def text_mask(text: str, path: str, height: int) -> np.ndarray:
+    """A whole string (small captions such as ``RUS``) as a mask of the given height."""
+    font = ImageFont.truetype(path, max(6, int(height * 1.4)))
+    left, top, right, bottom = font.getbbox(text)
+    canvas = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    ImageDraw.Draw(canvas).text((-left + 1, -top + 1), text, font=font, fill=255)
+    return np.asarray(canvas, dtype=np.float32) / 255.0

@@ -1,0 +1,158 @@
+"""Clean plate renderings, laid out in millimetres after the real plates.
+
+* ``ru_civil``: white 520x112 mm, black frame, ``L DDD LL`` with letters smaller than digits, a
+  region box with smaller 2-3 digits, ``RUS`` and the flag.
+* ``cn``: blue 440x140 mm, white frame and characters, the province in a CJK font, a dot after the
+  second character; 8-character texts get the green new-energy plate (gradient, black characters).
+* ``generic`` (any other format): one row of characters, colours from the format's ``style``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from plateread.formats import CN_PROVINCES, PlateFormat
+from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
+
+Color = tuple[float, float, float]
+
+
+class Canvas:
+    """A float RGB drawing surface measured in millimetres."""
+
+    def __init__(self, w_mm: float, h_mm: float, scale: float, color: Color) -> None:
+        self.s = scale
+        self.img = np.empty((round(h_mm * scale), round(w_mm * scale), 3), np.float32)
+        self.img[:] = color
+
+    def glyph(
+        self, char: str, x: float, y: float, w: float, h: float, color: Color, font: str
+    ) -> None:
+        """Draw ``char`` stretched into the box (mm) at ``(x, y)`` of size ``w`` x ``h``."""
+        if char in CN_PROVINCES:
+            mask = glyph_mask(char, cjk_font(), 2, "Bold")
+        else:
+            mask = glyph_mask(char, font)
+        self.mask(mask, x, y, w, h, color)
+
+    def mask(self, mask: np.ndarray, x: float, y: float, w: float, h: float, color: Color) -> None:
+        """Blend a coverage mask, resized into the box (mm), in ``color``."""
+        x0, y0 = round(x * self.s), round(y * self.s)
+        pw, ph = max(1, round(w * self.s)), max(1, round(h * self.s))
+        m = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA)
+        H, W = self.img.shape[:2]
+        xa, ya, xb, yb = max(0, x0), max(0, y0), min(W, x0 + pw), min(H, y0 + ph)
+        if xb <= xa or yb <= ya:
+            return
+        m = m[ya - y0 : yb - y0, xa - x0 : xb - x0, None]
+        region = self.img[ya:yb, xa:xb]
+        region *= 1 - m
+        region += m * np.asarray(color, np.float32)
+
+    def rect(self, x: float, y: float, w: float, h: float, color: Color, width: float = 0) -> None:
+        """A rounded rectangle, outlined with ``width`` mm or filled when ``width`` is 0."""
+        p1 = (round(x * self.s), round(y * self.s))
+        p2 = (round((x + w) * self.s), round((y + h) * self.s))
+        t = -1 if width <= 0 else max(1, round(width * self.s))
+        cv2.rectangle(self.img, p1, p2, color, t, cv2.LINE_AA)
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, color: Color, width: float) -> None:
+        """A straight line ``width`` mm thick."""
+        pts = [(round(x1 * self.s), round(y1 * self.s)), (round(x2 * self.s), round(y2 * self.s))]
+        cv2.line(self.img, pts[0], pts[1], color, max(1, round(width * self.s)), cv2.LINE_AA)
+
+    def circle(self, x: float, y: float, r: float, color: Color) -> None:
+        """A filled circle of radius ``r`` mm."""
+        c = (round(x * self.s), round(y * self.s))
+        cv2.circle(self.img, c, max(1, round(r * self.s)), color, -1, cv2.LINE_AA)
+
+    def result(self) -> np.ndarray:
+        """The drawing as RGB ``uint8``."""
+        return np.clip(self.img, 0, 255).astype(np.uint8)
+
+
+def _jitter(rng: np.random.Generator, base: Color, spread: float) -> Color:
+    r, g, b = (np.clip(np.asarray(base) + rng.normal(0, spread, 3), 0, 255)).tolist()
+    return (r, g, b)
+
+
+def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
+    """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
+    paper = _jitter(rng, (238.0, 238.0, 232.0), 8)
+    ink = _jitter(rng, (25.0, 25.0, 30.0), 6)
+    font = latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+    c = Canvas(520, 112, scale, paper)
+    c.rect(2, 2, 516, 108, ink, width=3.5)
+    c.line(398, 3, 398, 109, ink, 2.5)
+    main, region = text[:6], text[6:]
+    # cell lefts (mm) for L DDD LL; letters 58 mm high, digits 76 mm, on one baseline
+    lefts = [22, 84, 140, 196, 258, 314]
+    for ch, x in zip(main, lefts):
+        h = 76 if ch.isdigit() else 58
+        c.glyph(ch, x + rng.normal(0, 0.8), 96 - h + rng.normal(0, 0.8), 50, h, ink, font)
+    cw = 36 if len(region) == 2 else 33
+    x0 = 457 - cw * len(region) / 2
+    for i, ch in enumerate(region):
+        c.glyph(ch, x0 + i * cw + 2, 8 + rng.normal(0, 0.6), cw - 4, 58, ink, font)
+    c.mask(text_mask("RUS", latin_font("SemiBold"), 20), 412, 77, 30, 15, ink)
+    for i, col in enumerate([(250.0, 250.0, 250.0), (30.0, 70.0, 170.0), (200.0, 30.0, 40.0)]):
+        c.rect(452, 77 + i * 5.3, 30, 5.3, col)
+    c.rect(452, 77, 30, 16, ink, width=0.6)
+    if rng.random() < 0.5:  # bolts
+        for bx in (130.0, 390.0):
+            c.circle(bx - 20 * rng.random(), 9, 4.5, _jitter(rng, (150.0, 150.0, 150.0), 20))
+    return c.result()
+
+
+def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.ndarray:
+    """A Chinese plate: blue for 7 characters, green new-energy for 8."""
+    green = len(text) == 8
+    w_mm, cell, gap, dot_gap = (480, 43.0, 9.0, 49.0) if green else (440, 45.0, 12.0, 34.0)
+    if green:
+        c = Canvas(w_mm, 140, scale, (0.0, 0.0, 0.0))
+        top, bottom = _jitter(rng, (235.0, 245.0, 238.0), 6), _jitter(rng, (70.0, 190.0, 100.0), 12)
+        ramp = np.linspace(0, 1, c.img.shape[0], dtype=np.float32)[:, None, None]
+        c.img[:] = (1 - ramp) * np.asarray(top, np.float32) + ramp * np.asarray(bottom, np.float32)
+        ink = _jitter(rng, (20.0, 20.0, 20.0), 5)
+    else:
+        c = Canvas(w_mm, 140, scale, _jitter(rng, (25.0, 70.0, 185.0), 12))
+        ink = _jitter(rng, (240.0, 240.0, 240.0), 8)
+    c.rect(4, 4, w_mm - 8, 132, ink, width=2)
+    font = latin_font(str(rng.choice(["SemiBold", "Bold"])))
+    total = cell * len(text) + gap * (len(text) - 2) + dot_gap
+    x = (w_mm - total) / 2
+    for i, ch in enumerate(text):
+        c.glyph(ch, x + rng.normal(0, 0.6), 25 + rng.normal(0, 0.6), cell, 90, ink, font)
+        x += cell + (dot_gap if i == 1 else gap)
+        if i == 1:
+            c.circle(x - dot_gap / 2, 70, 5, ink)
+    return c.result()
+
+
+def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
+    """A one-row plate in the colours of ``fmt.style`` (``background``, ``foreground``)."""
+    style = fmt.style
+    bg = _jitter(rng, tuple(style.get("background", (235, 235, 230))), 8)  # type: ignore[arg-type]
+    ink = _jitter(rng, tuple(style.get("foreground", (25, 25, 30))), 6)  # type: ignore[arg-type]
+    w_mm, h_mm = style.get("size_mm", (520, 112))
+    c = Canvas(float(w_mm), float(h_mm), 0.6, bg)
+    c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
+    font = latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+    n = max(1, len(text))
+    cell = min(0.8 * h_mm * 0.6, (w_mm - 30) / n * 0.85)
+    step = (w_mm - 30) / n
+    for i, ch in enumerate(text):
+        x = 15 + i * step + (step - cell) / 2
+        c.glyph(ch, x, h_mm * 0.15, cell, h_mm * 0.7, ink, font)
+    return c.result()
+
+
+def render_plate(fmt: PlateFormat, text: str, rng: np.random.Generator) -> np.ndarray:
+    """A clean rendering of ``text`` in the style of ``fmt``."""
+    kind = fmt.style.get("kind")
+    if kind == "ru_civil":
+        return render_ru(text, rng)
+    if kind == "cn":
+        return render_cn(text, rng)
+    return render_generic(text, fmt, rng)

@@ -1,0 +1,1 @@
+"""Training (needs torch): configuration, datasets, losses, checkpoints and the loop."""

@@ -1,0 +1,91 @@
+"""Self-describing checkpoints: one file carries weights, architecture, format and input size, and
+loads with ``torch.load(weights_only=True)``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from plateread.formats import PlateFormat
+from plateread.models import build_model
+
+CHECKPOINT_VERSION = 1
+
+
+def model_meta(arch: str, fmt: PlateFormat, input_size: tuple[int, int], arch_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The plain-data description that rebuilds a model (also written into ONNX files)."""
+    return {
+        "plateread_checkpoint": CHECKPOINT_VERSION,
+        "arch": arch,
+        "arch_kwargs": dict(arch_kwargs),
+        "format": fmt.to_dict(),
+        "input_size": list(input_size),
+    }
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], **extra: Any) -> Path:
+    """Write a checkpoint atomically (a crash mid-write never leaves a broken file).
+
+    Args:
+        path: Destination file.
+        model: The model (a DDP wrapper is unwrapped).
+        meta: :func:`model_meta`'s dict.
+        **extra: Training state: ``epoch``, ``optimizer``, ``scheduler``, ``metrics``, …
+    """
+    path = Path(path)
+    core = getattr(model, "module", model)
+    state = {**meta, "state_dict": core.state_dict(), **extra}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint's dict safely (``weights_only=True``).
+
+    Raises:
+        ValueError: not a plateread checkpoint.
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle errors, truncated files, foreign formats
+        raise ValueError(f"{path}: not a readable checkpoint ({e})") from None
+    if not isinstance(state, dict) or "plateread_checkpoint" not in state:
+        raise ValueError(f"{path}: not a plateread checkpoint")
+    return state  # type: ignore[no-any-return]
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes, in eval mode, and return it with the state."""
+    state = read_checkpoint(path)
+    fmt = PlateFormat.from_dict(state["format"])
+    model = build_model(state["arch"], fmt, tuple(state["input_size"]), **state["arch_kwargs"])
+    model.load_state_dict(state["state_dict"])
+    return model.eval(), state
+
+
+class TorchPredictor:
+    """Runs a checkpoint with torch: the same interface as the ONNX predictor."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        self.model, state = load_model(path)
+        self.format = PlateFormat.from_dict(state["format"])
+        self.input_size: tuple[int, int] = tuple(state["input_size"])  # type: ignore[assignment]
+        self.arch: str = state["arch"]
+        if threads:
+            torch.set_num_threads(threads)
+
+    @torch.no_grad()
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """``uint8 [N, H, W, 3]`` -> ``float32 [N, T, C]``."""
+        return self.model(torch.from_numpy(batch)).numpy()  # type: ignore[no-any-return]

@@ -1,0 +1,118 @@
+"""Training configuration: a YAML file, overridden by command-line options."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A training configuration is malformed."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; written, resolved, into the run folder.
+
+    Attributes:
+        data: Training data specs (``json:…``, ``synth:ru?n=…``, …).
+        val_data: Validation specs; when empty, ``val_fraction`` of ``data`` is held out by text.
+        format: Plate format name or YAML file.
+        arch: Registered architecture.
+        arch_kwargs: Architecture options.
+        input_size: (height, width); the architecture's default when empty.
+        epochs: Passes over the training data.
+        batch_size: Samples per step (per process under DDP).
+        lr: Peak learning rate.
+        weight_decay: Weight decay.
+        optimizer: ``adamw`` or ``adam``.
+        schedule: ``onecycle`` (warm-up then cosine), ``cosine`` or ``constant``.
+        clip_grad: Gradient norm clip (0 turns it off).
+        seed: Seed of the split, the augmentation and the initialisation.
+        workers: Data-loading processes (0 loads in the training process).
+        threads: Torch threads (0 keeps torch's default).
+        val_fraction: Held-out share when ``val_data`` is empty.
+        out: Folder that receives numbered run folders.
+        resume: A run folder or checkpoint to continue from.
+        max_minutes: Training time budget; the schedule anneals to it (0: no budget).
+        checkpoint_minutes: Also save ``last.pt`` this often within an epoch.
+        augment: Augment training data.
+        backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
+    """
+
+    data: list[str] = field(default_factory=list)
+    val_data: list[str] = field(default_factory=list)
+    format: str = "ru"
+    arch: str = "crnn_small"
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    input_size: list[int] = field(default_factory=list)
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    schedule: str = "onecycle"
+    clip_grad: float = 5.0
+    seed: int = 0
+    workers: int = 1
+    threads: int = 0
+    val_fraction: float = 0.1
+    out: str = "runs"
+    resume: str = ""
+    max_minutes: float = 0.0
+    checkpoint_minutes: float = 5.0
+    augment: bool = True
+    backbone_weights: str = ""
+
+    def validate(self) -> TrainConfig:
+        """Check values that would otherwise fail late.
+
+        Raises:
+            ConfigError: the first problem found.
+        """
+        if not self.data and not self.resume:
+            raise ConfigError("no training data: give --data (e.g. synth:ru?n=20000) or a config file")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ConfigError(f"optimizer must be adam or adamw, not {self.optimizer!r}")
+        if self.schedule not in ("onecycle", "cosine", "constant"):
+            raise ConfigError(f"schedule must be onecycle, cosine or constant, not {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+        if self.input_size and len(self.input_size) != 2:
+            raise ConfigError("input_size is [height, width]")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for YAML and checkpoints)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys are an error (catches typos)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; known: {sorted(known)}")
+        d = dict(d)
+        for key in ("data", "val_data"):
+            if isinstance(d.get(key), str):
+                d[key] = [d[key]]
+        return cls(**d)
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
+    """Read a YAML config (optional) and apply the non-None overrides on top."""
+    base: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: a config file must hold a mapping")
+        base.update(loaded)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(base).validate()

@@ -1,0 +1,86 @@
+"""Torch datasets over plate samples: load, augment, resize (the one ``prepare``), encode."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from plateread.data import Sample
+from plateread.formats import PlateFormat
+from plateread.imaging import ImageError, prepare
+
+log = logging.getLogger(__name__)
+
+
+class PlateTorchDataset(Dataset[dict[str, Any] | None]):
+    """Items ``{"image": uint8 [H, W, 3], "target": int64 [L], "text": str}``, or None for an
+    unreadable image (dropped by :func:`collate`; reported through the log, never fatal).
+
+    Args:
+        samples: Labelled samples (labels already normalised and valid for ``fmt``).
+        fmt: Plate format (for encoding).
+        input_size: Model input (height, width).
+        augment: Apply training augmentation (real crops) and re-render synthetic plates each epoch.
+        seed: Base seed; items are deterministic for (seed, epoch, index).
+    """
+
+    def __init__(
+        self,
+        samples: list[Sample],
+        fmt: PlateFormat,
+        input_size: tuple[int, int],
+        augment: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.samples = samples
+        self.fmt = fmt
+        self.input_size = input_size
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the augmentation draw (call before each epoch; workers see it on restart)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> dict[str, Any] | None:
+        s = self.samples[i]
+        source = s.image
+        if self.augment and hasattr(source, "seed") and self.epoch:
+            source = replace(source, seed=source.seed + 1_000_003 * self.epoch)
+        try:
+            img = source.load()
+        except ImageError as e:
+            log.warning("skipping %s: %s", s.id, e)
+            return None
+        if self.augment and not hasattr(source, "seed"):
+            from plateread.synth.augment import augment_real
+
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            img = augment_real(img, rng)
+        return {
+            "image": torch.from_numpy(prepare(img, self.input_size)),
+            "target": torch.tensor(self.fmt.encode(s.text), dtype=torch.long),
+            "text": s.text,
+        }
+
+
+def collate(items: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """Batch items: images ``[N, H, W, 3]``, concatenated targets, their lengths, texts."""
+    good = [it for it in items if it is not None]
+    if not good:
+        return {"images": None, "targets": None, "lengths": None, "texts": []}
+    return {
+        "images": torch.stack([it["image"] for it in good]),
+        "targets": torch.cat([it["target"] for it in good]),
+        "lengths": torch.tensor([len(it["target"]) for it in good], dtype=torch.long),
+        "texts": [it["text"] for it in good],
+    }

@@ -1,0 +1,265 @@
+"""The training loop: CTC, AdamW, one-cycle/cosine schedule, clipping, validation each epoch,
+best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``torchrun``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
+
+from plateread.data import Dataset, load_dataset, split_by_text
+from plateread.decoding import greedy_decode
+from plateread.formats import PlateFormat, load_format
+from plateread.metrics import score
+from plateread.models import build_model, default_input_size
+from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
+from plateread.train.config import ConfigError, TrainConfig
+from plateread.train.data import PlateTorchDataset, collate
+from plateread.train.losses import PlateLoss, province_weights
+
+
+class EpochSampler(Sampler[int]):
+    """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        self.order = torch.randperm(n, generator=g)[rank::world].tolist()[start:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def new_run_dir(root: str | Path, arch: str) -> Path:
+    """Create ``root/NNN-arch``, numbered after the highest existing run (never overwrites)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        nums = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
+        path = root / f"{max(nums, default=0) + 1:03d}-{arch}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another process took the number
+            continue
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "onecycle":
+        warm = 0.05
+        if progress < warm:
+            return 0.04 + 0.96 * progress / warm
+        progress = (progress - warm) / (1 - warm)
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def validate(model: nn.Module, loader: DataLoader[Any], fmt: PlateFormat) -> dict[str, float]:
+    """Exact match, character accuracy and CER of greedy readings over ``loader``."""
+    was_training = model.training
+    model.eval()
+    targets: list[str] = []
+    preds: list[str] = []
+    for batch in loader:
+        if batch["images"] is None:
+            continue
+        logits = model(batch["images"]).numpy()
+        preds.extend(d.text for d in greedy_decode(logits, fmt.alphabet))
+        targets.extend(batch["texts"])
+    model.train(was_training)
+    return score(targets, preds)
+
+
+class _Stop:
+    """Turns SIGTERM into a clean stop (checkpoint, then exit) like Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        if hasattr(signal, "SIGTERM"):
+            try:
+                signal.signal(signal.SIGTERM, self._handler)
+            except ValueError:  # not the main thread
+                pass
+
+    def _handler(self, *_: Any) -> None:
+        self.requested = True
+
+
+def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, Dataset]:
+    train = load_dataset(cfg.data, fmt)
+    if cfg.val_data:
+        val = load_dataset(cfg.val_data, fmt)
+    else:
+        tr, va = split_by_text(train.samples, cfg.val_fraction, cfg.seed)
+        train, val = Dataset(tr, train.report, train.problems), Dataset(va)
+    if rank == 0:
+        print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
+    if not train.samples:
+        raise ConfigError("no valid training samples left after filtering")
+    return train, val
+
+
+def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
+    """Train a model; returns the run folder (``best.pt``, ``last.pt``, ``log.jsonl``, config).
+
+    Resuming (``cfg.resume`` = a run folder or its ``last.pt``) continues the same run folder with
+    the saved configuration, model, optimiser, epoch, position within the epoch and elapsed time;
+    ``epochs`` then extends the run.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+    state: dict[str, Any] | None = None
+    if cfg.resume:
+        ckpt = Path(cfg.resume)
+        ckpt = ckpt / "last.pt" if ckpt.is_dir() else ckpt
+        state = read_checkpoint(ckpt)
+        saved = TrainConfig.from_dict(state["config"])
+        saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
+        cfg, run_dir = saved, ckpt.parent
+    torch.manual_seed(cfg.seed)
+    fmt = load_format(cfg.format)
+    size: tuple[int, int] = tuple(cfg.input_size) if cfg.input_size else default_input_size(cfg.arch)  # type: ignore[assignment]
+    train_set, val_set = _load_data(cfg, fmt, rank)
+    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
+    if cfg.backbone_weights and state is None:
+        if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
+            raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
+        missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
+        if rank == 0 and missing:
+            print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
+    meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    epoch, start, elapsed, best = 0, 0, 0.0, None
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        epoch, start, elapsed, best = state["epoch"], state["step_in_epoch"], state["elapsed"], state["best"]
+    else:
+        run_dir = new_run_dir(cfg.out, cfg.arch) if rank == 0 else Path(cfg.out)
+        if rank == 0:
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), allow_unicode=True))
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model)
+
+    weights = None
+    if getattr(model if world == 1 else model.module, "province_classes", None) is not None:
+        weights = province_weights([s.text for s in train_set.samples], fmt.classes["P"])
+    loss_fn = PlateLoss(model, weights)
+    tds = PlateTorchDataset(train_set.samples, fmt, size, augment=cfg.augment, seed=cfg.seed)
+    vds = PlateTorchDataset(val_set.samples, fmt, size)
+    val_loader = DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1))
+    per_rank = len(range(rank, len(tds), world))
+    steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    budget = cfg.max_minutes * 60
+    stopper = _Stop()
+    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
+    last_ckpt = time.time()
+
+    def checkpoint(epoch_: int, step_: int, metrics: dict[str, Any] | None = None) -> None:
+        save_checkpoint(
+            run_dir / "last.pt", model, meta, config=cfg.to_dict(), optimizer=optimizer.state_dict(),
+            epoch=epoch_, step_in_epoch=step_, elapsed=elapsed, best=best, metrics=metrics or {},
+        )
+
+    model.train()
+    stop = False
+    while epoch < cfg.epochs and not stop:
+        tds.set_epoch(epoch)
+        sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
+        loader = DataLoader(tds, batch_size=cfg.batch_size, sampler=sampler, collate_fn=collate,
+                            num_workers=cfg.workers, drop_last=False)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0 or not sys.stderr.isatty(),
+                   initial=start // cfg.batch_size, total=steps_per_epoch, mininterval=1.0)
+        losses, seen, t0 = [], 0, time.time()
+        step, tick = start, t0
+        try:
+            for batch in bar:
+                if batch["images"] is None:
+                    continue
+                done = epoch * steps_per_epoch + step // cfg.batch_size
+                progress = max(done / total_steps, elapsed / budget if budget else 0.0)
+                for g in optimizer.param_groups:
+                    g["lr"] = cfg.lr * lr_factor(cfg.schedule, progress)
+                loss = loss_fn(model(batch["images"]), batch["targets"], batch["lengths"])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip_grad:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                optimizer.step()
+                n = len(batch["texts"])
+                step += n
+                seen += n
+                losses.append(loss.item())
+                now = time.time()
+                elapsed += now - tick
+                tick = now
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+                flag = torch.tensor(float(stopper.requested or (budget > 0 and elapsed >= budget)))
+                if world > 1:
+                    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                if flag.item():
+                    stop = True
+                    break
+                if rank == 0 and now - last_ckpt > cfg.checkpoint_minutes * 60:
+                    checkpoint(epoch, step)
+                    last_ckpt = now
+        except KeyboardInterrupt:
+            stopper.requested = stop = True
+        elapsed_epoch = time.time() - t0
+        finished = step >= per_rank and not stopper.requested
+        if rank == 0:
+            metrics = validate(getattr(model, "module", model), val_loader, fmt) if len(vds) else {}
+            entry = {"epoch": epoch + 1, "step": epoch * steps_per_epoch + step // cfg.batch_size,
+                     "train_loss": float(np.mean(losses)) if losses else None,
+                     "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen * world / max(elapsed_epoch, 1e-9),
+                     "elapsed_s": round(elapsed, 1), "complete": finished, **{f"val_{k}": v for k, v in metrics.items()}}
+            assert log is not None
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            print(json.dumps(entry), file=sys.stderr)
+            key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
+            if best is None or key >= tuple(best):
+                best = list(key)
+                save_checkpoint(run_dir / "best.pt", model, meta, config=cfg.to_dict(), epoch=epoch, metrics=metrics)
+            if finished:
+                epoch, start = epoch + 1, 0
+            else:
+                start = step
+            checkpoint(epoch, start, metrics)
+        else:
+            epoch, start = (epoch + 1, 0) if finished else (epoch, step)
+    if log is not None:
+        log.close()
+    if world > 1:
+        dist.barrier()
+    if stopper.requested and rank == 0:
+        print(f"stopped; resume with: plateread train --resume {run_dir}", file=sys.stderr)
+    return run_dir
