@@ -19,7 +19,11 @@ DATA_HELP = (
     "zip:FILE, synth:FORMAT?n=N&seed=S"
 )
 USER_ERRORS: tuple[type[Exception], ...] = (
-    FormatError, DataSpecError, ModelFileError, ImageError, FileNotFoundError,
+    FormatError,
+    DataSpecError,
+    ModelFileError,
+    ImageError,
+    FileNotFoundError,
 )
 
 
@@ -41,11 +45,22 @@ def _train(a: argparse.Namespace) -> int:
 
     size = [int(v) for v in a.input_size.lower().split("x")] if a.input_size else None
     overrides: dict[str, Any] = {
-        "data": a.data, "val_data": a.val_data, "format": a.format, "arch": a.arch,
-        "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "out": a.out,
-        "resume": a.resume, "max_minutes": a.max_minutes, "workers": a.workers,
-        "threads": a.threads, "seed": a.seed, "input_size": size,
-        "backbone_weights": a.backbone_weights, "augment": False if a.no_augment else None,
+        "data": a.data,
+        "val_data": a.val_data,
+        "format": a.format,
+        "arch": a.arch,
+        "epochs": a.epochs,
+        "batch_size": a.batch_size,
+        "lr": a.lr,
+        "out": a.out,
+        "resume": a.resume,
+        "max_minutes": a.max_minutes,
+        "workers": a.workers,
+        "threads": a.threads,
+        "seed": a.seed,
+        "input_size": size,
+        "backbone_weights": a.backbone_weights,
+        "augment": False if a.no_augment else None,
     }
     cfg = load_config(a.config, overrides)
     run = train(cfg, epochs=a.epochs)
@@ -65,9 +80,13 @@ def _eval(a: argparse.Namespace) -> int:
         print(json.dumps(ev.metrics, ensure_ascii=False))
         return 0
     m = ev.metrics
-    print(f"{m['n']} plates: exact {m['exact']:.2%}  char acc {m['char_acc']:.2%}  CER {m['cer']:.3f}")
+    print(
+        f"{m['n']} plates: exact {m['exact']:.2%}  char acc {m['char_acc']:.2%}  CER {m['cer']:.3f}"
+    )
     if m["unreadable"] or m["dropped_labels"]:
-        print(f"left out: {m['unreadable']} unreadable images, {m['dropped_labels']} invalid labels")
+        print(
+            f"left out: {m['unreadable']} unreadable images, {m['dropped_labels']} invalid labels"
+        )
     for t, g in m["per_template"].items():
         print(f"  {t:<12} n={g['n']:<5} exact {g['exact']:.2%}  CER {g['cer']:.3f}")
     return 0
@@ -77,8 +96,10 @@ def _export(a: argparse.Namespace) -> int:
     from plateread.export import export_onnx
 
     figures = export_onnx(a.model, a.out)
-    print(f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
-          f"{figures['max_abs_diff']:.1e}, same readings {figures['same_text']:.0%}")
+    print(
+        f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
+        f"{figures['max_abs_diff']:.1e}, same readings {figures['same_text']:.0%}"
+    )
     return 0
 
 
@@ -87,8 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
     sub = p.add_subparsers(dest="verb", required=True)
 
-    s = sub.add_parser("synth", help="render synthetic plates", description="Render synthetic plates "
-                       "to DIR/images + DIR/config.json (deterministic for a seed).")
+    s = sub.add_parser(
+        "synth",
+        help="render synthetic plates",
+        description="Render synthetic plates "
+        "to DIR/images + DIR/config.json (deterministic for a seed).",
+    )
     s.add_argument("--format", default="ru", help="ru, cn, generic or a format .yaml (default ru)")
     s.add_argument("-n", type=int, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
@@ -96,13 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--grid", help="also save a PNG grid of samples with their text")
     s.set_defaults(func=_synth)
 
-    t = sub.add_parser("train", help="train a reader", description="Train a CRNN-CTC reader. Each run "
-                       "goes to a new numbered folder under --out with config.yaml, log.jsonl, "
-                       "best.pt and last.pt. Interrupted runs continue with --resume RUN_DIR.")
+    t = sub.add_parser(
+        "train",
+        help="train a reader",
+        description="Train a CRNN-CTC reader. Each run "
+        "goes to a new numbered folder under --out with config.yaml, log.jsonl, "
+        "best.pt and last.pt. Interrupted runs continue with --resume RUN_DIR.",
+    )
     t.add_argument("--config", help="YAML training config (options below override it)")
     t.add_argument("--data", action="append", help=DATA_HELP)
-    t.add_argument("--val-data", action="append", help="validation data spec (repeatable); "
-                   "default: 10%% of --data held out by plate text")
+    t.add_argument(
+        "--val-data",
+        action="append",
+        help="validation data spec (repeatable); default: 10%% of --data held out by plate text",
+    )
     t.add_argument("--format", help="plate format: ru, cn, generic or a .yaml file")
     t.add_argument("--arch", help="crnn_small, crnn_resnet18 or crnn_province")
     t.add_argument("--epochs", type=int)
@@ -119,8 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("eval", help="evaluate a model on labelled data",
-                       description="Exact match, character accuracy and CER of a model.")
+    e = sub.add_parser(
+        "eval",
+        help="evaluate a model on labelled data",
+        description="Exact match, character accuracy and CER of a model.",
+    )
     e.add_argument("--model", required=True, help="checkpoint (.pt) or exported model (.onnx)")
     e.add_argument("--data", action="append", required=True, help=DATA_HELP)
     e.add_argument("--json", action="store_true", help="print one JSON object")
@@ -128,9 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, default=None)
     e.set_defaults(func=_eval)
 
-    x = sub.add_parser("export", help="export a checkpoint to ONNX (with a parity check)",
-                       description="Export to ONNX with metadata inside; fails if ONNX Runtime "
-                       "and torch disagree.")
+    x = sub.add_parser(
+        "export",
+        help="export a checkpoint to ONNX (with a parity check)",
+        description="Export to ONNX with metadata inside; fails if ONNX Runtime "
+        "and torch disagree.",
+    )
     x.add_argument("--model", required=True, help="checkpoint (.pt)")
     x.add_argument("--out", required=True, help="output .onnx file")
     x.set_defaults(func=_export)

@@ -37,7 +37,9 @@ def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
         alphabet: Characters of classes ``1..C-1``.
     """
     if logits.ndim != 3 or logits.shape[2] != len(alphabet) + 1:
-        raise ValueError(f"logits of shape {logits.shape} do not fit an alphabet of {len(alphabet)}")
+        raise ValueError(
+            f"logits of shape {logits.shape} do not fit an alphabet of {len(alphabet)}"
+        )
     probs = softmax(logits.astype(np.float32))
     best = probs.argmax(-1)  # [N, T]
     best_p = probs.max(-1)

@@ -1,5 +1,6 @@
 """Export a checkpoint to ONNX (uint8 NHWC in, logits out, metadata inside), always checking parity
-with torch on ONNX Runtime."""
+with torch on ONNX Runtime.
+"""
 
 from __future__ import annotations
 
@@ -51,12 +52,19 @@ def export_onnx(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (dummy,), str(out), input_names=["images"], output_names=["logits"],
-            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset,
+            model,
+            (dummy,),
+            str(out),
+            input_names=["images"],
+            output_names=["logits"],
+            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=opset,
             dynamo=False,
         )
     proto = onnx.load(str(out))
-    info = {k: state[k] for k in ("plateread_checkpoint", "arch", "arch_kwargs", "format", "input_size")}
+    info = {
+        k: state[k] for k in ("plateread_checkpoint", "arch", "arch_kwargs", "format", "input_size")
+    }
     entry = proto.metadata_props.add()
     entry.key, entry.value = "plateread", json.dumps(info, ensure_ascii=False)
     onnx.save(proto, str(out))
@@ -68,8 +76,16 @@ def export_onnx(
     got = OnnxPredictor(out).logits(samples)
     diff = float(np.abs(ref - got).max())
     alphabet = state["format"]["alphabet"]
-    same = np.mean([a.text == b.text for a, b in zip(greedy_decode(ref, alphabet), greedy_decode(got, alphabet))])
+    same = np.mean(
+        [
+            a.text == b.text
+            for a, b in zip(greedy_decode(ref, alphabet), greedy_decode(got, alphabet))
+        ]
+    )
     if diff > atol or same < 1.0:
         out.unlink(missing_ok=True)
-        raise ExportError(f"ONNX parity failed: max |diff| {diff:.2e} > {atol} or readings differ ({same:.0%} same)")
+        raise ExportError(
+            f"ONNX parity failed: max |diff| {diff:.2e} > {atol} "
+            f"or readings differ ({same:.0%} same)"
+        )
     return {"max_abs_diff": diff, "same_text": float(same), "size_bytes": out.stat().st_size}

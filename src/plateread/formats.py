@@ -286,4 +286,6 @@ def template_of(text: str, fmt: PlateFormat) -> str:
 
 def describe(formats: Sequence[PlateFormat] = tuple(BUILTIN.values())) -> str:
     """One line per format, for ``--help`` texts."""
-    return "\n".join(f"{f.name}: {len(f.alphabet)} characters, {list(f.templates)}" for f in formats)
+    return "\n".join(
+        f"{f.name}: {len(f.alphabet)} characters, {list(f.templates)}" for f in formats
+    )

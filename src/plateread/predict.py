@@ -1,5 +1,6 @@
 """Predictors: a model file in, logits out. ONNX files run on ONNX Runtime (no torch);
-checkpoints (``.pt``) import torch on demand."""
+checkpoints (``.pt``) import torch on demand.
+"""
 
 from __future__ import annotations
 

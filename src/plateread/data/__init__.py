@@ -33,7 +33,9 @@ class Dataset:
 
     def summary(self) -> str:
         """One paragraph: how many samples, what was dropped and why, unreadable entries."""
-        lines = [f"{len(self.samples)} samples" + (f" ({self.report})" if self.report.total else "")]
+        lines = [
+            f"{len(self.samples)} samples" + (f" ({self.report})" if self.report.total else "")
+        ]
         if self.problems:
             lines.append(f"{len(self.problems)} problems, e.g.: " + "; ".join(self.problems[:3]))
         return "\n".join(lines)

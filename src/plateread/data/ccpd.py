@@ -1,6 +1,7 @@
 """CCPD file names: ``area-tilt-bbox-corners-indices-brightness-blur.jpg``.
 
-Example: ``025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15.jpg``:
+Example:
+``025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15.jpg``:
 box ``x1&y1_x2&y2``, four corners from the bottom-right clockwise, and the plate as indices into
 the province, letter and alphanumeric tables below (CCPD's published tables; the trailing ``O``
 entries are CCPD's "unknown" placeholders).
@@ -13,9 +14,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-PROVINCES = (
-    "皖沪津渝冀晋蒙辽吉黑苏浙京闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新警学O"  # 34 entries
-)
+PROVINCES = "皖沪津渝冀晋蒙辽吉黑苏浙京闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新警学O"  # 34 entries
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZO"
 ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789O"
 

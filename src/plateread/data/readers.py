@@ -232,7 +232,8 @@ def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
 
 def fix_zip_name(info: zipfile.ZipInfo) -> str:
     """A member's real name: UTF-8 names stored without the UTF-8 flag come out of zipfile
-    decoded as cp437 (mojibake such as ``çÜ¢``); undo that when it yields valid UTF-8."""
+    decoded as cp437 (mojibake such as ``çÜ¢``); undo that when it yields valid UTF-8.
+    """
     if info.flag_bits & 0x800:
         return info.filename
     try:
@@ -262,9 +263,13 @@ def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
                     res.problems.append(f"{sid}: {e}")
                     continue
                 box, corners = _ccpd_geometry(label, rectify)
-                res.samples.append(Sample(sid, label.text, ZipImage(path, info.filename, box, corners)))
+                res.samples.append(
+                    Sample(sid, label.text, ZipImage(path, info.filename, box, corners))
+                )
             else:
-                res.samples.append(Sample(sid, _label_from_stem(base), ZipImage(path, info.filename)))
+                res.samples.append(
+                    Sample(sid, _label_from_stem(base), ZipImage(path, info.filename))
+                )
     return res
 
 

@@ -23,7 +23,10 @@ class ModelSpec:
 
 def _province_classes(fmt: PlateFormat) -> list[int]:
     if "P" not in fmt.classes or not all(t.startswith("P") for t in fmt.templates):
-        raise ValueError(f"crnn_province needs a format whose templates start with a P class; {fmt.name!r} has none")
+        raise ValueError(
+            f"crnn_province needs a format whose templates start with a P class; "
+            f"{fmt.name!r} has none"
+        )
     return [fmt.alphabet.index(c) + 1 for c in fmt.classes["P"]]
 
 

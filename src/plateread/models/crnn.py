@@ -19,6 +19,8 @@ class InputNorm(nn.Module):
         super().__init__()
         mean = torch.tensor([0.485, 0.456, 0.406]) * 255
         std = torch.tensor([0.229, 0.224, 0.225]) * 255
+        self.mean: torch.Tensor
+        self.scale: torch.Tensor
         self.register_buffer("mean", mean.view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", (1 / std).view(1, 3, 1, 1), persistent=False)
 
@@ -27,14 +29,19 @@ class InputNorm(nn.Module):
         return (x.permute(0, 3, 1, 2).float() - self.mean) * self.scale
 
 
-def conv_bn(cin: int, cout: int, k: int | tuple[int, int] = 3, pad: int | tuple[int, int] = 1) -> nn.Sequential:
+def conv_bn(
+    cin: int, cout: int, k: int | tuple[int, int] = 3, pad: int | tuple[int, int] = 1
+) -> nn.Sequential:
     """Convolution, batch norm, ReLU."""
-    return nn.Sequential(nn.Conv2d(cin, cout, k, 1, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, 1, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)
+    )
 
 
 class CRNNResNet18(nn.Module):
     """The course model: ResNet-18 trunk, average over height, a 1x1 convolution across the width
-    that stretches ``W/32`` steps to ``steps``, a GRU and a linear classifier."""
+    that stretches ``W/32`` steps to ``steps``, a GRU and a linear classifier.
+    """
 
     def __init__(
         self,
@@ -54,8 +61,14 @@ class CRNNResNet18(nn.Module):
         self.cnn = ResNet18Trunk()
         self.pool = nn.AvgPool2d(kernel_size=(h // 32, 1))
         self.proj = nn.Conv2d(w // 32, steps, kernel_size=1)
-        self.rnn = nn.GRU(512, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0,
-                          bidirectional=bidirectional)
+        self.rnn = nn.GRU(
+            512,
+            hidden,
+            layers,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+            bidirectional=bidirectional,
+        )
         self.fc = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -88,10 +101,14 @@ def small_cnn(width: int = 1) -> tuple[nn.Sequential, int]:
 class CRNNSmall(nn.Module):
     """A fast CRNN for CPUs (about 1.3M parameters): VGG-like CNN at 32x128, one BiGRU layer."""
 
-    def __init__(self, num_classes: int, input_size: tuple[int, int] = (32, 128), hidden: int = 96) -> None:
+    def __init__(
+        self, num_classes: int, input_size: tuple[int, int] = (32, 128), hidden: int = 96
+    ) -> None:
         super().__init__()
         if input_size[0] != 32 or input_size[1] % 4:
-            raise ValueError(f"crnn_small needs height 32 and width divisible by 4, got {input_size}")
+            raise ValueError(
+                f"crnn_small needs height 32 and width divisible by 4, got {input_size}"
+            )
         self.norm = InputNorm()
         self.cnn, feat = small_cnn()
         self.rnn = nn.GRU(feat, hidden, batch_first=True, bidirectional=True)
@@ -121,7 +138,9 @@ class CRNNProvince(nn.Module):
     ) -> None:
         super().__init__()
         if input_size[0] != 32 or input_size[1] % 4:
-            raise ValueError(f"crnn_province needs height 32 and width divisible by 4, got {input_size}")
+            raise ValueError(
+                f"crnn_province needs height 32 and width divisible by 4, got {input_size}"
+            )
         self.norm = InputNorm()
         self.cnn, feat = small_cnn()
         self.rnn = nn.LSTM(feat, hidden, batch_first=True, bidirectional=True)
@@ -135,9 +154,14 @@ class CRNNProvince(nn.Module):
             nn.Dropout(0.2),
             nn.Linear(128, len(province_classes)),
         )
+        self.province_classes: torch.Tensor
+        self.to_full_rest: torch.Tensor
+        self.to_full_prov: torch.Tensor
         self.register_buffer("province_classes", torch.tensor(province_classes, dtype=torch.long))
         self.register_buffer("to_full_rest", _one_hot(rest, num_classes), persistent=False)
-        self.register_buffer("to_full_prov", _one_hot(province_classes, num_classes), persistent=False)
+        self.register_buffer(
+            "to_full_prov", _one_hot(province_classes, num_classes), persistent=False
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, 32, W, 3] uint8 -> [N, 1 + W/4, C]``."""

@@ -1,5 +1,6 @@
 """A ResNet-18 trunk with torchvision's parameter names (torchvision itself is not importable here),
-so a user's ImageNet ``resnet18`` state dict loads into it directly."""
+so a user's ImageNet ``resnet18`` state dict loads into it directly.
+"""
 
 from __future__ import annotations
 

@@ -34,7 +34,9 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         n = 6 if rng.random() < 0.15 else 5
         alnum = fmt.classes["A"]
         # real serials are mostly digits; keep letters at about a third
-        chars = [str(rng.choice(list(alnum[:10] if rng.random() < 0.65 else alnum))) for _ in range(n)]
+        chars = [
+            str(rng.choice(list(alnum[:10] if rng.random() < 0.65 else alnum))) for _ in range(n)
+        ]
         return province + letter + "".join(chars)
     if fmt.templates:
         template = str(rng.choice(list(fmt.templates)))
@@ -83,7 +85,7 @@ def write_dataset(
     (out / "images").mkdir(parents=True, exist_ok=True)
     samples = synth_samples(fmt, n, seed)
     config = []
-    images = []
+    images: list[np.ndarray] = []
     for i, s in enumerate(samples):
         img = s.load()
         name = f"{i:06d}.png"

@@ -42,7 +42,7 @@ def place_in_scene(
     else:
         mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
     out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     angle = np.deg2rad(rng.normal(0, 3.0 * tilt))
     shear = rng.normal(0, 0.06 * tilt)
     cx, cy = w / 2, h / 2

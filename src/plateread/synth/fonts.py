@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ def _package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def latin_font(weight: str = "SemiBold") -> str:
     """Path of a condensed Latin font (Barlow Condensed) of the given weight."""
     path = _package_dir("fontpkg_barlow_condensed") / "files" / f"BarlowCondensed-{weight}.ttf"
@@ -35,7 +35,7 @@ def latin_font(weight: str = "SemiBold") -> str:
     return str(path)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cjk_font() -> str:
     """Path of Noto Sans CJK (variable, collection; face 2 is Simplified Chinese)."""
     path = _package_dir("manimgx_fonts_cjk") / "NotoSansCJK-VF.otf.ttc"
@@ -44,7 +44,7 @@ def cjk_font() -> str:
     return str(path)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font(path: str, index: int, variation: str | None) -> ImageFont.FreeTypeFont:
     font = ImageFont.truetype(path, _BASE_SIZE, index=index)
     if variation:
@@ -68,7 +68,7 @@ def glyph_mask(char: str, path: str, index: int = 0, variation: str | None = Non
 def text_mask(text: str, path: str, height: int) -> np.ndarray:
     """A whole string (small captions such as ``RUS``) as a mask of the given height."""
     font = ImageFont.truetype(path, max(6, int(height * 1.4)))
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     canvas = Image.new("L", (right - left + 2, bottom - top + 2), 0)
     ImageDraw.Draw(canvas).text((-left + 1, -top + 1), text, font=font, fill=255)
     return np.asarray(canvas, dtype=np.float32) / 255.0

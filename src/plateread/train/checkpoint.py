@@ -1,5 +1,6 @@
 """Self-describing checkpoints: one file carries weights, architecture, format and input size, and
-loads with ``torch.load(weights_only=True)``."""
+loads with ``torch.load(weights_only=True)``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from plateread.models import build_model
 CHECKPOINT_VERSION = 1
 
 
-def model_meta(arch: str, fmt: PlateFormat, input_size: tuple[int, int], arch_kwargs: dict[str, Any]) -> dict[str, Any]:
+def model_meta(
+    arch: str, fmt: PlateFormat, input_size: tuple[int, int], arch_kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """The plain-data description that rebuilds a model (also written into ONNX files)."""
     return {
         "plateread_checkpoint": CHECKPOINT_VERSION,

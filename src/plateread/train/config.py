@@ -74,11 +74,15 @@ class TrainConfig:
             ConfigError: the first problem found.
         """
         if not self.data and not self.resume:
-            raise ConfigError("no training data: give --data (e.g. synth:ru?n=20000) or a config file")
+            raise ConfigError(
+                "no training data: give --data (e.g. synth:ru?n=20000) or a config file"
+            )
         if self.optimizer not in ("adam", "adamw"):
             raise ConfigError(f"optimizer must be adam or adamw, not {self.optimizer!r}")
         if self.schedule not in ("onecycle", "cosine", "constant"):
-            raise ConfigError(f"schedule must be onecycle, cosine or constant, not {self.schedule!r}")
+            raise ConfigError(
+                f"schedule must be onecycle, cosine or constant, not {self.schedule!r}"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.input_size and len(self.input_size) != 2:

@@ -1,8 +1,10 @@
 """The training loop: CTC, AdamW, one-cycle/cosine schedule, clipping, validation each epoch,
-best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``torchrun``."""
+best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``torchrun``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -36,7 +38,9 @@ from plateread.train.losses import PlateLoss, province_weights
 class EpochSampler(Sampler[int]):
     """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
 
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+    def __init__(
+        self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1
+    ) -> None:
         g = torch.Generator().manual_seed(seed * 100_003 + epoch)
         self.order = torch.randperm(n, generator=g)[rank::world].tolist()[start:]
 
@@ -97,10 +101,8 @@ class _Stop:
     def __init__(self) -> None:
         self.requested = False
         if hasattr(signal, "SIGTERM"):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread
                 signal.signal(signal.SIGTERM, self._handler)
-            except ValueError:  # not the main thread
-                pass
 
     def _handler(self, *_: Any) -> None:
         self.requested = True
@@ -144,7 +146,9 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         cfg, run_dir = saved, ckpt.parent
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
-    size: tuple[int, int] = tuple(cfg.input_size) if cfg.input_size else default_input_size(cfg.arch)  # type: ignore[assignment]
+    size = (
+        (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
+    )
     train_set, val_set = _load_data(cfg, fmt, rank)
     model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
     if cfg.backbone_weights and state is None:
@@ -160,7 +164,12 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     if state is not None:
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
-        epoch, start, elapsed, best = state["epoch"], state["step_in_epoch"], state["elapsed"], state["best"]
+        epoch, start, elapsed, best = (
+            state["epoch"],
+            state["step_in_epoch"],
+            state["elapsed"],
+            state["best"],
+        )
     else:
         run_dir = new_run_dir(cfg.out, cfg.arch) if rank == 0 else Path(cfg.out)
         if rank == 0:
@@ -174,7 +183,9 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     loss_fn = PlateLoss(model, weights)
     tds = PlateTorchDataset(train_set.samples, fmt, size, augment=cfg.augment, seed=cfg.seed)
     vds = PlateTorchDataset(val_set.samples, fmt, size)
-    val_loader = DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1))
+    val_loader = DataLoader(
+        vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)
+    )
     per_rank = len(range(rank, len(tds), world))
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
@@ -185,8 +196,16 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
 
     def checkpoint(epoch_: int, step_: int, metrics: dict[str, Any] | None = None) -> None:
         save_checkpoint(
-            run_dir / "last.pt", model, meta, config=cfg.to_dict(), optimizer=optimizer.state_dict(),
-            epoch=epoch_, step_in_epoch=step_, elapsed=elapsed, best=best, metrics=metrics or {},
+            run_dir / "last.pt",
+            model,
+            meta,
+            config=cfg.to_dict(),
+            optimizer=optimizer.state_dict(),
+            epoch=epoch_,
+            step_in_epoch=step_,
+            elapsed=elapsed,
+            best=best,
+            metrics=metrics or {},
         )
 
     model.train()
@@ -194,10 +213,22 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     while epoch < cfg.epochs and not stop:
         tds.set_epoch(epoch)
         sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
-        loader = DataLoader(tds, batch_size=cfg.batch_size, sampler=sampler, collate_fn=collate,
-                            num_workers=cfg.workers, drop_last=False)
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0 or not sys.stderr.isatty(),
-                   initial=start // cfg.batch_size, total=steps_per_epoch, mininterval=1.0)
+        loader = DataLoader(
+            tds,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            collate_fn=collate,
+            num_workers=cfg.workers,
+            drop_last=False,
+        )
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=rank != 0 or not sys.stderr.isatty(),
+            initial=start // cfg.batch_size,
+            total=steps_per_epoch,
+            mininterval=1.0,
+        )
         losses, seen, t0 = [], 0, time.time()
         step, tick = start, t0
         try:
@@ -237,10 +268,16 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         finished = step >= per_rank and not stopper.requested
         if rank == 0:
             metrics = validate(getattr(model, "module", model), val_loader, fmt) if len(vds) else {}
-            entry = {"epoch": epoch + 1, "step": epoch * steps_per_epoch + step // cfg.batch_size,
-                     "train_loss": float(np.mean(losses)) if losses else None,
-                     "lr": optimizer.param_groups[0]["lr"], "images_per_s": seen * world / max(elapsed_epoch, 1e-9),
-                     "elapsed_s": round(elapsed, 1), "complete": finished, **{f"val_{k}": v for k, v in metrics.items()}}
+            entry = {
+                "epoch": epoch + 1,
+                "step": epoch * steps_per_epoch + step // cfg.batch_size,
+                "train_loss": float(np.mean(losses)) if losses else None,
+                "lr": optimizer.param_groups[0]["lr"],
+                "images_per_s": seen * world / max(elapsed_epoch, 1e-9),
+                "elapsed_s": round(elapsed, 1),
+                "complete": finished,
+                **{f"val_{k}": v for k, v in metrics.items()},
+            }
             assert log is not None
             log.write(json.dumps(entry) + "\n")
             log.flush()
@@ -248,7 +285,14 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
             if best is None or key >= tuple(best):
                 best = list(key)
-                save_checkpoint(run_dir / "best.pt", model, meta, config=cfg.to_dict(), epoch=epoch, metrics=metrics)
+                save_checkpoint(
+                    run_dir / "best.pt",
+                    model,
+                    meta,
+                    config=cfg.to_dict(),
+                    epoch=epoch,
+                    metrics=metrics,
+                )
             if finished:
                 epoch, start = epoch + 1, 0
             else:

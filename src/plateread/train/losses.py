@@ -12,12 +12,15 @@ def ctc(logits: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tenso
     log_probs = F.log_softmax(logits.float(), dim=2).permute(1, 0, 2)  # [T, N, C]
     n, t = logits.shape[:2]
     input_lengths = torch.full((n,), t, dtype=torch.long)
-    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=True)
+    return F.ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=True
+    )
 
 
 class PlateLoss(nn.Module):
     """CTC over the whole sequence, or, for models with a province head (``province_classes``),
-    weighted cross-entropy on step 0 plus CTC over the characters after the province."""
+    weighted cross-entropy on step 0 plus CTC over the characters after the province.
+    """
 
     def __init__(self, model: nn.Module, province_weights: torch.Tensor | None = None) -> None:
         super().__init__()
@@ -26,7 +29,9 @@ class PlateLoss(nn.Module):
         self.province: torch.Tensor | None = prov.clone() if prov is not None else None
         self.weights = province_weights
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
         """Loss of a batch; ``targets`` is the concatenation of each label's class indices."""
         if self.province is None:
             return ctc(logits, targets, lengths)
@@ -45,10 +50,11 @@ def province_weights(
     texts: list[str], provinces: str, power: float = 0.5, smoothing: float = 1.0
 ) -> torch.Tensor:
     """Class weights ``count ** -power`` for provinces (mean 1); ``smoothing`` is added to every
-    count so unseen provinces stay finite, and ``power`` < 1 tempers CCPD's 95% 皖 imbalance."""
+    count so unseen provinces stay finite, and ``power`` < 1 tempers CCPD's 95% 皖 imbalance.
+    """
     counts = torch.full((len(provinces),), smoothing)
     for t in texts:
         if t and t[0] in provinces:
             counts[provinces.index(t[0])] += 1
-    w = counts ** -power
+    w = counts**-power
     return w / w.mean()

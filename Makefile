@@ -1,0 +1,47 @@
+# plateread developer commands. `make demo` and `make test` set everything up on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test format lint typecheck check clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed first: an unpinned torch would pull gigabytes of CUDA packages.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[train,dev]"
+	touch $(STAMP)
+
+# The main job until shipped readers exist: render plates, train briefly, evaluate.
+demo: $(STAMP)
+	rm -rf demo && mkdir -p demo
+	$(BIN)/plateread synth --format ru -n 3000 --out demo/train --seed 1 --grid demo/samples.png
+	$(BIN)/plateread synth --format ru -n 300 --out demo/val --seed 2
+	$(BIN)/plateread train --data json:demo/train/config.json --val-data json:demo/val/config.json \
+		--format ru --arch crnn_small --epochs 8 --max-minutes 4 --out demo/runs
+	$(BIN)/plateread eval --model demo/runs/001-crnn_small/best.pt --data json:demo/val/config.json
+	@if [ -d ../shared/data/ru_dev ]; then \
+		$(BIN)/plateread eval --model demo/runs/001-crnn_small/best.pt --data json:../shared/data/ru_dev; fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=8
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache

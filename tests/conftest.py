@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    path.write_bytes(buf.tobytes())
+
+
+def plate_like(h: int = 40, w: int = 160, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="session")
+def synth_ru(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small rendered RU data set in the course layout."""
+    from plateread.synth import write_dataset
+
+    out = tmp_path_factory.mktemp("synth_ru")
+    write_dataset("ru", 48, out, seed=3)
+    return out
+
+
+@pytest.fixture
+def json_dataset(tmp_path: Path) -> Path:
+    items = []
+    for i, text in enumerate(["A123BC77", "x999xx199", "Ж123ЖЖ77", "A12", ""]):
+        write_png(tmp_path / "images" / f"{i}.png", plate_like(seed=i))
+        items.append({"file": f"{i}.png", "text": text})
+    (tmp_path / "config.json").write_text(json.dumps(items, ensure_ascii=False))
+    return tmp_path
+
+
+def shared(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"shared data {path} not present")
+    return path

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import shared
+from plateread.cli import build_parser, main
+
+
+@pytest.mark.parametrize("verb", ["synth", "train", "eval", "export"])
+def test_every_verb_has_help(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([verb, "--help"])
+    assert exc.value.code == 0
+    assert "usage: plateread " + verb in capsys.readouterr().out
+
+
+def test_synth_train_eval_export_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d, r = tmp_path / "D", tmp_path / "R"
+    assert (
+        main(
+            [
+                "synth",
+                "--format",
+                "ru",
+                "-n",
+                "40",
+                "--out",
+                str(d),
+                "--grid",
+                str(tmp_path / "g.png"),
+            ]
+        )
+        == 0
+    )
+    assert (d / "config.json").is_file() and (tmp_path / "g.png").is_file()
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                f"json:{d}/config.json",
+                "--format",
+                "ru",
+                "--arch",
+                "crnn_small",
+                "--epochs",
+                "1",
+                "--out",
+                str(r),
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
+    best = r / "001-crnn_small" / "best.pt"
+    assert best.is_file()
+    capsys.readouterr()
+    assert main(["eval", "--model", str(best), "--data", f"json:{d}", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n"] == 40 and {"exact", "char_acc", "cer"} <= set(metrics)
+    assert main(["export", "--model", str(best), "--out", str(tmp_path / "m.onnx")]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--model", str(tmp_path / "m.onnx"), "--data", f"json:{d}", "--json"]) == 0
+    onnx_metrics = json.loads(capsys.readouterr().out)
+    assert abs(onnx_metrics["exact"] - metrics["exact"]) <= 0.002
+    assert main(["eval", "--model", str(best), "--data", f"json:{d}"]) == 0
+    assert "exact" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--model", str(tmp_path / "none.onnx"), "--data", "synth:ru"]) == 2
+    assert "model not found" in capsys.readouterr().err
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
+    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert main(["train", "--data", "nope:x"]) == 2
+    assert "bad data spec" in capsys.readouterr().err
+    assert main(["synth", "--format", "mars", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown format" in capsys.readouterr().err
+
+
+def test_console_script_entry_point() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "plateread.cli", "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "synth" in out.stdout and "train" in out.stdout
+    assert build_parser().prog == "plateread"
+
+
+def test_eval_on_shared_ru_dev(
+    tmp_path: Path, synth_ru: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = shared("ru_dev")
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                f"json:{synth_ru}",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    best = next(tmp_path.glob("*/best.pt"))
+    assert main(["eval", "--model", str(best), "--data", f"json:{dev}/config.json", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 87

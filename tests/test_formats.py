@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plateread.formats import (
+    CN,
+    GENERIC,
+    RU,
+    FormatError,
+    PlateFormat,
+    compute_mask,
+    filter_labels,
+    load_format,
+)
+
+
+def test_ru_alphabet_and_templates() -> None:
+    assert RU.alphabet == "0123456789ABEKMHOPCTYX"
+    assert RU.num_classes == 23
+    assert RU.is_valid("A123BC77") and RU.is_valid("E506EC152")
+    assert not RU.is_valid("A123BC7") and not RU.is_valid("A123GG99") and not RU.is_valid("")
+    assert RU.match_template("E506EC152") == "LDDDLLDDD"
+
+
+def test_cn_format() -> None:
+    assert len(CN.classes["P"]) == 31
+    assert "I" not in CN.alphabet and "O" not in CN.alphabet
+    assert CN.is_valid("皖A12345") and CN.is_valid("京AD12345")
+    assert not CN.is_valid("A皖12345") and not CN.is_valid("皖A1234O")
+
+
+def test_normalize_cyrillic_case_and_separators() -> None:
+    assert RU.normalize("а 123 вс-77") == "A123BC77"
+    assert RU.normalize("Х 777 ХХ 199") == "X777XX199"
+    assert CN.normalize("皖A·12345") == "皖A12345"
+    assert GENERIC.normalize("ab-12 ３") == "AB123"
+
+
+def test_course_mask_and_alphabet_check() -> None:
+    assert compute_mask("E506EC152") == "LDDDLLDDD"
+    assert compute_mask("E123KX99") == "LDDDLLDD"
+    assert compute_mask("P@@@KA@@") is None
+    assert RU.in_alphabet("E506EC152") is True
+    assert RU.in_alphabet("A123GG999") is False
+
+
+def test_filter_reports_why() -> None:
+    kept, report = filter_labels(["A123BC77", "A123GG77", "A12", "", "B456KM199"], RU)
+    assert kept == ["A123BC77", "B456KM199"]
+    assert report.total == 5 and report.kept == 2
+    assert report.dropped == {
+        "characters outside the alphabet": 1,
+        "matches no template": 1,
+        "empty label": 1,
+    }
+    assert "A123GG77" in str(report)
+
+
+def test_encode_rejects_foreign_characters() -> None:
+    assert RU.encode("A1") == [RU.alphabet.index("A") + 1, 2]
+    with pytest.raises(FormatError, match="not in"):
+        RU.encode("Ж1")
+
+
+def test_yaml_format_roundtrip(tmp_path: Path) -> None:
+    f = tmp_path / "uz.yaml"
+    f.write_text(
+        "name: uz\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\n"
+        "templates: [DDLDDDLL, DDDDDLLL]\nstyle: {background: [240, 240, 240]}\n"
+    )
+    fmt = load_format(str(f))
+    assert fmt.alphabet == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert fmt.is_valid("01A123BC") and fmt.is_valid("01123ABC") and not fmt.is_valid("0112ABC")
+    assert PlateFormat.from_dict(fmt.to_dict()) == fmt
+
+
+def test_bad_formats_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="unknown format"):
+        load_format("mars")
+    with pytest.raises(FormatError, match="not found"):
+        load_format(str(tmp_path / "missing.yaml"))
+    with pytest.raises(FormatError, match="unknown"):
+        PlateFormat("x", "AB", {"L": "AB"}, ("LQ",))
+    with pytest.raises(FormatError, match="repeated"):
+        PlateFormat("x", "AA")

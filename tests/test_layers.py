@@ -1,0 +1,39 @@
+"""Reading plates must not import torch: runtime layers use numpy, OpenCV and ONNX Runtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from plateread.formats import RU
+from plateread.models import build_model
+from plateread.train.checkpoint import model_meta, save_checkpoint
+
+
+def test_reading_with_onnx_never_imports_torch(tmp_path: Path, synth_ru: Path) -> None:
+    from plateread.export import export_onnx
+
+    ckpt = save_checkpoint(
+        tmp_path / "m.pt",
+        build_model("crnn_small", RU),
+        model_meta("crnn_small", RU, (32, 128), {}),
+    )
+    export_onnx(ckpt, tmp_path / "m.onnx")
+    code = f"""
+import sys
+from plateread.cli import main
+from plateread.data import load_dataset
+from plateread.evaluate import evaluate
+from plateread.predict import load_predictor
+p = load_predictor({str(tmp_path / "m.onnx")!r})
+ev = evaluate(p, load_dataset('json:{synth_ru}', p.format))
+assert ev.metrics['n'] == 48, ev.metrics
+main(['eval', '--model', {str(tmp_path / "m.onnx")!r}, '--data', 'json:{synth_ru}', '--json'])
+bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))
+assert not bad, bad[:5]
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from plateread.decoding import greedy_decode
+from plateread.export import export_onnx
+from plateread.formats import CN, RU
+from plateread.models import REGISTRY, build_model
+from plateread.models.resnet import ResNet18Trunk
+from plateread.predict import OnnxPredictor
+from plateread.train.checkpoint import load_model, model_meta, save_checkpoint
+from plateread.train.losses import PlateLoss
+
+FORMATS = {"crnn_province": CN}
+
+
+def _batch(arch: str, n: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+    fmt = FORMATS.get(arch, RU)
+    h, w = REGISTRY[arch].input_size
+    images = torch.randint(0, 256, (n, h, w, 3), dtype=torch.uint8)
+    texts = ["皖A12345", "京BD12345"][:n] if fmt is CN else ["A123BC77", "B456KM199"][:n]
+    targets = torch.cat([torch.tensor(fmt.encode(t)) for t in texts])
+    lengths = torch.tensor([len(t) for t in texts])
+    return images, targets, lengths, texts
+
+
+@pytest.mark.parametrize("arch", sorted(REGISTRY))
+def test_shapes_backward_and_finite_ctc(arch: str) -> None:
+    fmt = FORMATS.get(arch, RU)
+    model = build_model(arch, fmt)
+    images, targets, lengths, _ = _batch(arch)
+    logits = model(images)
+    assert logits.ndim == 3 and logits.shape[0] == 2 and logits.shape[2] == fmt.num_classes
+    assert logits.shape[1] >= 2 * 9 + 1  # room for CTC blanks between repeated characters
+    loss = PlateLoss(model)(logits, targets, lengths)
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_course_model_shape_and_torchvision_names(tmp_path: Path) -> None:
+    model = build_model("crnn_resnet18", RU).eval()
+    out = model(torch.zeros(1, 64, 320, 3, dtype=torch.uint8))
+    assert tuple(out.shape) == (1, 20, 23)
+    names = set(model.cnn.state_dict())
+    assert {
+        "conv1.weight",
+        "bn1.running_mean",
+        "layer1.0.conv1.weight",
+        "layer4.1.bn2.weight",
+        "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.weight",
+    } <= names
+    # a torchvision-style file (with an fc head) loads; foreign shapes are refused
+    src = ResNet18Trunk()
+    state = {**src.state_dict(), "fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)}
+    torch.save(state, tmp_path / "resnet18.pth")
+    assert model.cnn.load_torchvision(tmp_path / "resnet18.pth") == []
+    assert torch.equal(model.cnn.conv1.weight, src.conv1.weight)
+    torch.save({"conv1.weight": torch.zeros(3, 3)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError):
+        model.cnn.load_torchvision(tmp_path / "bad.pth")
+
+
+def test_small_model_is_small() -> None:
+    n = sum(p.numel() for p in build_model("crnn_small", CN).parameters())
+    assert n < 2_000_000
+
+
+def test_province_model_reads_province_first() -> None:
+    model = build_model("crnn_province", CN).eval()
+    logits = model(torch.randint(0, 256, (3, 32, 128, 3), dtype=torch.uint8)).detach().numpy()
+    for d in greedy_decode(logits, CN.alphabet):
+        assert d.text and d.text[0] in CN.classes["P"]
+        assert all(c not in CN.classes["P"] for c in d.text[1:])
+    with pytest.raises(ValueError, match="P class"):
+        build_model("crnn_province", RU)
+
+
+@pytest.mark.parametrize("arch", sorted(REGISTRY))
+def test_checkpoint_roundtrip_and_onnx_parity(arch: str, tmp_path: Path) -> None:
+    fmt = FORMATS.get(arch, RU)
+    model = build_model(arch, fmt).eval()
+    meta = model_meta(arch, fmt, REGISTRY[arch].input_size, {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    loaded, state = load_model(ckpt)  # weights_only=True inside
+    images = _batch(arch, 2)[0]
+    with torch.no_grad():
+        assert torch.allclose(loaded(images), model(images), atol=1e-5)
+    figures = export_onnx(ckpt, tmp_path / "m.onnx")
+    assert figures["max_abs_diff"] < 1e-3 and figures["same_text"] == 1.0
+    pred = OnnxPredictor(tmp_path / "m.onnx")
+    assert pred.format == fmt and pred.input_size == REGISTRY[arch].input_size
+    batch5 = np.random.default_rng(1).integers(0, 256, (5, *pred.input_size, 3), dtype=np.uint8)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(batch5)).numpy()
+    assert np.abs(pred.logits(batch5) - ref).max() < 1e-3  # dynamic batch size

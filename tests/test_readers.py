@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import plate_like, shared, write_png
+from plateread.data import DataSpecError, load_dataset, read_spec, split_by_text
+from plateread.data.ccpd import make_name, parse_name
+from plateread.data.readers import fix_zip_name
+from plateread.formats import CN, RU
+from plateread.imaging import ImageError, decode_image
+
+
+def test_json_reader_normalises_and_reports(json_dataset: Path) -> None:
+    ds = load_dataset(f"json:{json_dataset}", RU)
+    assert [s.text for s in ds.samples] == ["A123BC77", "X999XX199"]
+    assert ds.report.dropped["characters outside the alphabet"] == 1
+    assert ds.report.dropped["empty label"] == 1
+    assert ds.samples[0].load().shape == (40, 160, 3)
+
+
+def test_json_reader_missing_file_is_a_problem_not_a_crash(json_dataset: Path) -> None:
+    (json_dataset / "images" / "0.png").unlink()
+    res = read_spec(f"json:{json_dataset / 'config.json'}")
+    assert len(res.samples) == 4
+    assert any("not found" in p for p in res.problems)
+
+
+def test_csv_reader(tmp_path: Path) -> None:
+    write_png(tmp_path / "images" / "a.png", plate_like())
+    (tmp_path / "labels.csv").write_text("file,text\nimages/a.png,01A123BC\nimages/b.png,X\n")
+    res = read_spec(f"csv:{tmp_path / 'labels.csv'}")
+    assert [s.text for s in res.samples] == ["01A123BC"]
+    assert len(res.problems) == 1
+    (tmp_path / "bad.csv").write_text("name,label\n")
+    with pytest.raises(DataSpecError, match="header"):
+        read_spec(f"csv:{tmp_path / 'bad.csv'}")
+
+
+def test_dir_reader_uses_file_stem(tmp_path: Path) -> None:
+    write_png(tmp_path / "皖A12345.jpg", plate_like())
+    write_png(tmp_path / "苏E7R5Y0_2.png", plate_like())
+    (tmp_path / "notes.txt").write_text("ignored")
+    ds = load_dataset(f"dir:{tmp_path}", CN)
+    assert sorted(s.text for s in ds.samples) == ["皖A12345", "苏E7R5Y0"]
+    assert ds.samples[0].load().ndim == 3
+
+
+def _ccpd_image(tmp_path: Path, text: str) -> tuple[Path, np.ndarray]:
+    """A 200x300 scene with a bright plate at a known box; named the CCPD way."""
+    scene = np.zeros((200, 300, 3), np.uint8)
+    scene[80:120, 100:220] = 255
+    corners = np.array([[100, 80], [219, 80], [219, 119], [100, 119]])
+    name = make_name(text, (100, 80, 220, 120), corners)
+    path = tmp_path / name
+    write_png(path, scene)
+    return path, scene
+
+
+def test_ccpd_name_roundtrip() -> None:
+    name = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15.jpg"
+    label = parse_name(name)
+    assert label.text == "皖AY339S"
+    assert label.box == (154, 383, 386, 473)
+    assert label.corners[0].tolist() == [154, 383]  # top-left first after reordering
+    green = parse_name(name.replace("0_0_22_27_27_33_16", "0_0_3_24_30_32_28_26"))
+    assert green.text == "皖AD06842"
+
+
+def test_ccpd_reader_crops_by_box_and_rectifies(tmp_path: Path) -> None:
+    _ccpd_image(tmp_path, "皖A12345")
+    write_png(tmp_path / "not-a-ccpd-name.jpg", plate_like())
+    res = read_spec(f"ccpd:{tmp_path}")
+    assert [s.text for s in res.samples] == ["皖A12345"]
+    assert len(res.problems) == 1
+    crop = res.samples[0].load()
+    assert crop.shape == (40, 120, 3) and crop.min() == 255
+    rect = read_spec(f"ccpd:{tmp_path}?rectify=1").samples[0].load()
+    assert rect.shape == (40, 120, 3) and rect.mean() > 240
+
+
+def _clear_utf8_flags(path: Path) -> None:
+    """Rewrite a zip as old Windows tools do: UTF-8 names without the UTF-8 flag."""
+    data = bytearray(path.read_bytes())
+    for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = data.find(sig)
+        while i != -1:
+            (flags,) = struct.unpack_from("<H", data, i + off)
+            struct.pack_into("<H", data, i + off, flags & ~0x800)
+            i = data.find(sig, i + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_zip_reader_repairs_cp437_mangled_names(tmp_path: Path) -> None:
+    png = cv2.imencode(".png", plate_like())[1].tobytes()
+    ccpd_src, _ = _ccpd_image(tmp_path / "src", "沪B88888")
+    archive = tmp_path / "crops.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("train/皖A12345.jpg", png)
+        zf.writestr("train/京N5X6Y7_1.jpg", png)
+        zf.writestr(f"ccpd/{ccpd_src.name}", ccpd_src.read_bytes())
+        zf.writestr("readme.txt", "x")
+    _clear_utf8_flags(archive)
+    with zipfile.ZipFile(archive) as zf:
+        raw = [i.filename for i in zf.infolist()]
+        assert not any("皖" in n for n in raw)  # really mangled
+        assert any(fix_zip_name(i) == "train/皖A12345.jpg" for i in zf.infolist())
+    ds = load_dataset(f"zip:{archive}", CN)
+    assert sorted(s.text for s in ds.samples) == ["京N5X6Y7", "沪B88888", "皖A12345"]
+    crops = {s.text: s.load() for s in ds.samples}
+    assert crops["沪B88888"].shape == (40, 120, 3)
+    assert crops["皖A12345"].shape == (40, 160, 3)
+
+
+def test_bad_specs_and_bad_images(tmp_path: Path) -> None:
+    with pytest.raises(DataSpecError, match="KIND:PATH"):
+        read_spec("foo:bar")
+    with pytest.raises(DataSpecError, match="does not exist"):
+        read_spec(f"json:{tmp_path / 'nope'}")
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    with pytest.raises(DataSpecError, match="zip"):
+        read_spec(f"zip:{tmp_path / 'bad.zip'}")
+    with pytest.raises(ImageError, match="empty"):
+        decode_image(b"")
+    with pytest.raises(ImageError, match="not a readable image"):
+        decode_image(b"\x89PNG\r\n\x1a\n garbage")
+
+
+def test_split_by_text_is_deterministic_and_keeps_plates_together() -> None:
+    ds = load_dataset("synth:ru?n=200&seed=1", RU)
+    samples = ds.samples + ds.samples[:20]  # duplicate plates
+    tr1, va1 = split_by_text(samples, 0.2, seed=0)
+    tr2, va2 = split_by_text(samples, 0.2, seed=0)
+    assert [s.id for s in va1] == [s.id for s in va2]
+    assert not {s.text for s in tr1} & {s.text for s in va1}
+    assert 20 < len(va1) < 70
+
+
+def test_shared_dev_sets_read() -> None:
+    ru = load_dataset(f"json:{shared('ru_dev')}", RU)
+    assert len(ru) == 87 and not ru.problems
+    cn = load_dataset(f"dir:{shared('cn_dev')}", CN)
+    assert len(cn) == 219

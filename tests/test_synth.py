@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plateread.formats import CN, GENERIC, RU, load_format
+from plateread.synth import random_text, synth_samples, write_dataset
+from plateread.synth.render import render_plate
+
+
+@pytest.mark.parametrize("fmt", [RU, CN, GENERIC])
+def test_random_texts_are_valid(fmt) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    texts = [random_text(fmt, rng) for _ in range(300)]
+    assert all(fmt.is_valid(t) for t in texts)
+    assert len(set(texts)) > 250
+
+
+def test_cn_texts_include_green_plates_and_many_provinces() -> None:
+    rng = np.random.default_rng(1)
+    texts = [random_text(CN, rng) for _ in range(500)]
+    assert any(len(t) == 8 for t in texts)
+    assert len({t[0] for t in texts}) > 20
+
+
+@pytest.mark.parametrize("name", ["ru", "cn", "generic"])
+def test_synthetic_plates_are_deterministic(name: str) -> None:
+    a = synth_samples(name, 4, seed=7)
+    b = synth_samples(name, 4, seed=7)
+    assert [s.text for s in a] == [s.text for s in b]
+    for x, y in zip(a, b):
+        ia, ib = x.load(), y.load()
+        assert ia.dtype == np.uint8 and ia.ndim == 3 and ia.shape[2] == 3
+        assert np.array_equal(ia, ib)
+    c = synth_samples(name, 4, seed=8)
+    assert [s.text for s in c] != [s.text for s in a]
+
+
+def test_clean_renderings_have_plate_proportions() -> None:
+    rng = np.random.default_rng(0)
+    ru = render_plate(RU, "A123BC777", rng)
+    cn = render_plate(CN, "皖A12345", rng)
+    green = render_plate(CN, "皖AD12345", rng)
+    assert 4.3 < ru.shape[1] / ru.shape[0] < 4.9
+    assert 3.0 < cn.shape[1] / cn.shape[0] < 3.3
+    assert green.shape[1] > cn.shape[1]
+    assert cn[..., 2].mean() > cn[..., 0].mean()  # blue plate
+    assert ru.mean() > 150  # white plate
+
+
+def test_write_dataset_course_layout_and_grid(tmp_path: Path) -> None:
+    cfg = write_dataset("cn", 6, tmp_path / "d", seed=2, grid=tmp_path / "grid.png")
+    items = json.loads(cfg.read_text(encoding="utf-8"))
+    assert len(items) == 6 and all((tmp_path / "d" / it["file"]).is_file() for it in items)
+    assert all(CN.is_valid(it["text"]) for it in items)
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+
+
+def test_custom_format_renders(tmp_path: Path) -> None:
+    f = tmp_path / "uz.yaml"
+    f.write_text("name: uz\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n")
+    s = synth_samples(str(f), 2, seed=0)
+    assert load_format(str(f)).is_valid(s[0].text)
+    assert s[0].load().shape[2] == 3

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from plateread.train.checkpoint import read_checkpoint
+from plateread.train.config import ConfigError, TrainConfig, load_config
+from plateread.train.loop import EpochSampler, lr_factor, new_run_dir, train
+
+
+def _cfg(tmp_path: Path, data: Path, **kw: object) -> TrainConfig:
+    base = dict(
+        data=[f"json:{data}"],
+        format="ru",
+        arch="crnn_small",
+        epochs=1,
+        batch_size=16,
+        workers=0,
+        out=str(tmp_path / "runs"),
+        val_fraction=0.25,
+    )
+    base.update(kw)
+    return TrainConfig.from_dict(base).validate()
+
+
+def _log(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_one_epoch_run_writes_everything(tmp_path: Path, synth_ru: Path) -> None:
+    run = train(_cfg(tmp_path, synth_ru))
+    assert run.name == "001-crnn_small"
+    assert {p.name for p in run.iterdir()} >= {"config.yaml", "log.jsonl", "best.pt", "last.pt"}
+    entry = _log(run)[-1]
+    assert entry["complete"] and entry["epoch"] == 1
+    assert {"val_exact", "val_char_acc", "val_cer", "train_loss"} <= set(entry)
+    state = read_checkpoint(run / "best.pt")  # loads with weights_only=True
+    assert state["arch"] == "crnn_small" and state["format"]["name"] == "ru"
+    assert state["input_size"] == [32, 128]
+    # a second run gets a new folder, never overwriting
+    assert new_run_dir(tmp_path / "runs", "crnn_small").name == "002-crnn_small"
+
+
+def test_loss_goes_down_on_a_tiny_set(tmp_path: Path, synth_ru: Path) -> None:
+    run = train(
+        _cfg(
+            tmp_path,
+            synth_ru,
+            epochs=6,
+            lr=3e-3,
+            augment=False,
+            val_fraction=0.0,
+            val_data=[f"json:{synth_ru}"],
+        )
+    )
+    log = _log(run)
+    assert log[-1]["train_loss"] < log[0]["train_loss"] * 0.8
+
+
+def test_resume_after_a_hard_kill(tmp_path: Path, synth_ru: Path) -> None:
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(
+        f"data: ['json:{synth_ru}']\nformat: ru\narch: crnn_small\nepochs: 3\nbatch_size: 8\n"
+        f"workers: 0\nthreads: 1\ncheckpoint_minutes: 0\nout: {tmp_path / 'runs'}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plateread.cli", "train", "--config", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = tmp_path / "runs" / "001-crnn_small" / "last.pt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert last.exists(), "no checkpoint was written before the kill"
+    killed_at = read_checkpoint(last)
+    assert (killed_at["epoch"], killed_at["step_in_epoch"]) < (3, 0)
+    run = train(TrainConfig(resume=str(last.parent)))
+    assert run == last.parent
+    final = read_checkpoint(last)
+    assert final["epoch"] == 3 and final["step_in_epoch"] == 0
+    epochs = [e["epoch"] for e in _log(run) if e["complete"]]
+    assert epochs[-1] == 3 and len(epochs) <= 3  # continued, not restarted from scratch
+
+
+def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:
+    run = train(_cfg(tmp_path, synth_ru))
+    train(TrainConfig(resume=str(run)), epochs=2)
+    assert [e["epoch"] for e in _log(run)] == [1, 2]
+
+
+def test_sampler_and_schedule() -> None:
+    a = EpochSampler(10, seed=1, epoch=0)
+    assert sorted(a) == list(range(10))
+    assert list(EpochSampler(10, seed=1, epoch=0, start=4)) == list(a)[4:]
+    assert list(EpochSampler(10, 1, 1)) != list(a)
+    shards = [list(EpochSampler(10, 1, 0, rank=r, world=2)) for r in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == list(range(10))
+    assert lr_factor("onecycle", 0.0) < 0.1 and lr_factor("onecycle", 0.05) == pytest.approx(1.0)
+    assert lr_factor("cosine", 1.0) == pytest.approx(0.01) and lr_factor("constant", 0.7) == 1.0
+
+
+def test_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown config keys"):
+        TrainConfig.from_dict({"epochz": 3})
+    with pytest.raises(ConfigError, match="no training data"):
+        load_config(None, {})
+    with pytest.raises(ConfigError, match="schedule"):
+        load_config(None, {"data": ["synth:ru"], "schedule": "linear"})
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "x.yaml", {})
+
+
+def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun not installed")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [
+            str(torchrun),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "plateread.cli",
+            "train",
+            "--data",
+            f"json:{synth_ru}",
+            "--format",
+            "ru",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1  # only rank 0 writes
+    assert _log(runs[0])[-1]["complete"]
+    assert torch.load(runs[0] / "best.pt", weights_only=True)["arch"] == "crnn_small"
