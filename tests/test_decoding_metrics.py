@@ -34,3 +34,85 @@ def test_scores() -> None:
     assert m["char_acc"] == pytest.approx(16 / 17)
     assert edit_distance("ABC", "AXC") == 1
     assert score([], [])["exact"] == 0.0
+
+
+def _path_logits(text: str, alphabet: str, steps: int = 32, noise: float = 0.0) -> np.ndarray:
+    path = [0]
+    for c in text:
+        path += [alphabet.index(c) + 1, 0]
+    path += [0] * (steps - len(path))
+    out = np.full((1, steps, len(alphabet) + 1), -4.0, np.float32)
+    out[0, np.arange(steps), path] = 4.0
+    out += np.random.default_rng(0).normal(0, noise, out.shape).astype(np.float32)
+    return out
+
+
+def test_beam_matches_greedy_on_clear_paths_and_sums_alignments() -> None:
+    from plateread.decoding import beam_decode
+    from plateread.formats import RU
+
+    lg = _path_logits("A123BC77", RU.alphabet)
+    g = greedy_decode(lg, RU.alphabet)[0]
+    b = beam_decode(lg, RU.alphabet)[0]
+    assert g.text == b.text == "A123BC77"
+    from plateread.decoding import softmax
+
+    best_path = float(np.prod(softmax(lg[0]).max(-1)))
+    assert b.confidence >= best_path - 1e-6  # all alignments >= the best single path
+    assert len(b.char_confidences) == 8 and min(b.char_confidences) > 0.9
+
+
+def test_constrained_beam_returns_only_template_texts() -> None:
+    from plateread.decoding import beam_decode
+    from plateread.formats import RU
+
+    # the best path reads "AI23BC77"-like garbage: digit 1 looks like letter; make the greedy
+    # reading invalid ("A1Z3BC77" impossible), here "AA23BC77" (letter where a digit must be)
+    lg = _path_logits("AA23BC77", RU.alphabet)
+    one = RU.alphabet.index("1") + 1
+    lg[0, 3, one] = 3.5  # the second character is nearly as likely to be "1"
+    assert greedy_decode(lg, RU.alphabet)[0].text == "AA23BC77"
+    free = beam_decode(lg, RU.alphabet)[0]
+    assert free.text == "AA23BC77"
+    constrained = beam_decode(lg, RU.alphabet, fmt=RU)[0]
+    assert constrained.text == "A123BC77" and RU.is_valid(constrained.text)
+
+
+def test_constrained_falls_back_to_greedy_when_nothing_fits() -> None:
+    from plateread.decoding import beam_decode
+    from plateread.formats import RU
+
+    lg = _path_logits("AAA", RU.alphabet)
+    d = beam_decode(lg, RU.alphabet, fmt=RU)[0]
+    assert d.text == "AAA" and not RU.is_valid(d.text)
+
+
+def test_char_confidences_alignment() -> None:
+    from plateread.decoding import char_confidences, softmax
+    from plateread.formats import RU
+
+    p = softmax(_path_logits("A11", RU.alphabet)[0])
+    conf = char_confidences(p, "A11", RU.alphabet)
+    assert len(conf) == 3 and min(conf) > 0.9
+    assert char_confidences(p[:2], "A11BC", RU.alphabet) == (0.0,) * 5  # cannot fit
+    assert char_confidences(p, "", RU.alphabet) == ()
+
+
+def test_calibration_tools() -> None:
+    from plateread.calibration import (
+        apply_curve,
+        coverage_curve,
+        expected_calibration_error,
+        fit_isotonic,
+    )
+
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0, 1, 2000)
+    correct = rng.uniform(0, 1, 2000) < raw**2  # over-confident raw scores
+    curve = fit_isotonic(raw, correct)
+    cal = apply_curve(curve, raw)
+    assert np.all(np.diff(curve[1]) >= 0)
+    assert expected_calibration_error(cal, correct) < expected_calibration_error(raw, correct) / 2
+    rows = coverage_curve(cal, correct)
+    assert rows[0][1] == 1.0 and rows[-1][1] < rows[0][1]
+    assert rows[-3][2] >= rows[0][2]  # rejecting low confidence raises accuracy

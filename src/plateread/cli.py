@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from plateread.data import DataSpecError
 from plateread.formats import FormatError
@@ -103,6 +107,75 @@ def _export(a: argparse.Namespace) -> int:
     return 0
 
 
+def _image_paths(paths: Sequence[str]) -> list[Path]:
+    from plateread.data.readers import IMAGE_SUFFIXES
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def _read(a: argparse.Namespace) -> int:
+    from plateread.reader import PlateReader
+
+    reader = PlateReader(a.model, decoder=a.decoder, threads=a.threads)
+    failed = 0
+    for path in _image_paths(a.paths):
+        try:
+            res = reader.read(path)
+        except ImageError as e:
+            failed += 1
+            print(f"{path}: error: {e}", file=sys.stderr)
+            continue
+        accepted = res.confidence >= a.min_confidence
+        if a.json:
+            print(
+                json.dumps(
+                    {"file": str(path), **res.to_dict(), "accepted": accepted}, ensure_ascii=False
+                )
+            )
+        else:
+            text = res.text if accepted else f"({res.text}: rejected)"
+            flag = "" if res.valid else "  [no template]"
+            print(f"{path}\t{text}\t{res.confidence:.3f}{flag}")
+    return 1 if failed else 0
+
+
+def _bench(a: argparse.Namespace) -> int:
+    from plateread.bench import bench_reader
+    from plateread.reader import PlateReader
+
+    reader = PlateReader(a.model, decoder=a.decoder, threads=a.threads)
+    if a.data:
+        from plateread.data import load_dataset
+
+        data = load_dataset(a.data, reader.format, require_template=False)
+        images = [s.load() for s in data.samples[:256]]
+    else:
+        rng = np.random.default_rng(0)
+        images = [rng.integers(0, 256, (48, 200, 3), dtype=np.uint8) for _ in range(64)]
+    sizes = tuple(int(b) for b in a.batch_sizes.split(","))
+    figures = bench_reader(reader, images, sizes, seconds=a.seconds)
+    figures["threads"] = a.threads
+    if a.json:
+        print(json.dumps(figures))
+        return 0
+    print(
+        f"{figures['model']} ({figures['size_mb']} MB, {figures['decoder']} decoding, "
+        f"{a.threads or 'default'} threads), peak memory {figures['peak_rss_mb']} MB"
+    )
+    for bs, f in figures["batches"].items():
+        print(
+            f"  batch {bs:>3}: {f['plates_per_s']:>8.1f} plates/s  "
+            f"p50 {f['ms_per_plate_p50']:.3f} ms  p99 {f['ms_per_plate_p99']:.3f} ms per plate"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
@@ -171,13 +244,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     x.add_argument("--model", required=True, help="checkpoint (.pt)")
     x.add_argument("--out", required=True, help="output .onnx file")
+    x.add_argument(
+        "--calibrate",
+        action="append",
+        help="data spec of held-out labelled plates to calibrate confidences on",
+    )
     x.set_defaults(func=_export)
+
+    r = sub.add_parser(
+        "read",
+        help="read plate crops (files or folders)",
+        description="Read plates with a shipped reader or an exported model; one "
+        "line per image (path, text, confidence) or JSON lines.",
+    )
+    r.add_argument("paths", nargs="+", help="image files or folders")
+    r.add_argument("--model", default="ru", help="ru, cn or an .onnx file (default ru)")
+    r.add_argument("--json", action="store_true", help="print JSON lines")
+    r.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        help="mark readings below this calibrated confidence as rejected",
+    )
+    r.add_argument("--decoder", default="auto", choices=["auto", "greedy", "beam", "constrained"])
+    r.add_argument("--threads", type=int, default=None)
+    r.set_defaults(func=_read)
+
+    b = sub.add_parser(
+        "bench",
+        help="measure reading speed and memory",
+        description="Plates/s per batch size, ms per plate (p50/p99), peak memory "
+        "and model size, on ONNX Runtime.",
+    )
+    b.add_argument("--model", default="ru", help="ru, cn or an .onnx file")
+    b.add_argument("--batch-sizes", default="1,32")
+    b.add_argument(
+        "--data", action="append", help="data spec for the images (default: random crops)"
+    )
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--seconds", type=float, default=3.0, help="time per batch size")
+    b.add_argument("--decoder", default="auto", choices=["auto", "greedy", "beam", "constrained"])
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_bench)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
+    if hasattr(signal, "SIGPIPE"):  # `plateread read ... | head` ends quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return int(args.func(args))
     except USER_ERRORS as err:

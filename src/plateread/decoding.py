@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plateread.formats import PlateFormat
+
 
 @dataclass(frozen=True)
 class Decoded:
@@ -58,3 +60,127 @@ def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
         conf = float(np.prod(confs)) if confs else 0.0
         out.append(Decoded("".join(chars), conf, tuple(confs)))
     return out
+
+
+def _prefix_allowed(fmt: PlateFormat, prefix: str) -> bool:
+    """Can ``prefix`` still grow into a valid plate of ``fmt``?"""
+    if not fmt.templates:
+        return len(prefix) <= fmt.max_length
+    n = len(prefix)
+    return any(
+        len(t) >= n and all(c in fmt.classes[k] for k, c in zip(t, prefix)) for t in fmt.templates
+    )
+
+
+def beam_decode(
+    logits: np.ndarray,
+    alphabet: str,
+    beam: int = 8,
+    fmt: PlateFormat | None = None,
+    prune: float = 1e-4,
+) -> list[Decoded]:
+    """CTC prefix beam search; with ``fmt``, only texts that match a template are kept.
+
+    Args:
+        logits: ``[N, T, C]`` scores.
+        alphabet: Characters of classes ``1..C-1``.
+        beam: Prefixes kept per step.
+        fmt: Constrain readings to this format's templates (or length range). When no valid
+            reading survives, the greedy reading is returned instead (check ``fmt.is_valid``).
+        prune: Classes below this probability at a step are not expanded.
+
+    Returns:
+        One reading per plate; ``confidence`` is the total probability of the text over all
+        alignments, ``char_confidences`` come from the best alignment.
+    """
+    probs = softmax(logits.astype(np.float32))
+    greedy = greedy_decode(logits, alphabet)
+    out = []
+    for i, p in enumerate(probs):
+        text, prob = _beam_one(p, alphabet, beam, fmt, prune)
+        if text is None:
+            out.append(greedy[i])
+            continue
+        out.append(Decoded(text, float(prob), char_confidences(p, text, alphabet)))
+    return out
+
+
+def _beam_one(
+    p: np.ndarray, alphabet: str, beam: int, fmt: PlateFormat | None, prune: float
+) -> tuple[str | None, float]:
+    # each prefix keeps (probability ending in blank, probability ending in its last character)
+    beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}
+    allowed: dict[str, bool] = {}
+    for t in range(p.shape[0]):
+        pt = p[t]
+        cand = np.nonzero(pt[1:] >= prune)[0] + 1
+        nxt: dict[str, list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            e = nxt.setdefault(prefix, [0.0, 0.0])
+            e[0] += total * pt[0]
+            last = alphabet.index(prefix[-1]) + 1 if prefix else -1
+            for k in cand.tolist():
+                pk = float(pt[k])
+                if k == last:
+                    e[1] += pnb * pk  # repeat collapses into the same prefix
+                    grow = pb * pk  # a blank separated the repeat: a new character
+                else:
+                    grow = total * pk
+                new = prefix + alphabet[k - 1]
+                if fmt is not None:
+                    ok = allowed.get(new)
+                    if ok is None:
+                        ok = allowed[new] = _prefix_allowed(fmt, new)
+                    if not ok:
+                        continue
+                ne = nxt.setdefault(new, [0.0, 0.0])
+                ne[1] += grow
+        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam]
+        beams = {k: (v[0], v[1]) for k, v in ranked}
+    final = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
+    for text, (pb, pnb) in final:
+        if fmt is None or fmt.is_valid(text):
+            return text, pb + pnb
+    return None, 0.0
+
+
+def char_confidences(probs: np.ndarray, text: str, alphabet: str) -> tuple[float, ...]:
+    """Per-character confidence of ``text``: the best CTC alignment (Viterbi) of the text to the
+    step probabilities ``[T, C]``, then for each character the highest probability it gets on
+    the steps aligned to it.
+    """
+    if not text:
+        return ()
+    labels = [alphabet.index(c) + 1 for c in text]
+    ext = [0]
+    for k in labels:
+        ext += [k, 0]  # blank, c1, blank, c2, ..., blank
+    s_n, t_n = len(ext), probs.shape[0]
+    e = np.asarray(ext)
+    logp = np.log(np.maximum(probs[:, e], 1e-30))  # [T, S]
+    skip_ok = np.zeros(s_n, dtype=bool)  # may jump over a blank from s-2
+    skip_ok[2:] = (e[2:] != 0) & (e[2:] != e[:-2])
+    score = np.full((t_n, s_n), -np.inf)
+    back = np.zeros((t_n, s_n), dtype=np.int64)
+    score[0, : min(2, s_n)] = logp[0, : min(2, s_n)]
+    for t in range(1, t_n):
+        prev = score[t - 1]
+        opts = np.full((3, s_n), -np.inf)
+        opts[0] = prev
+        opts[1, 1:] = prev[:-1]
+        opts[2, 2:] = np.where(skip_ok[2:], prev[:-2], -np.inf)
+        j = opts.argmax(0)
+        score[t] = opts[j, np.arange(s_n)] + logp[t]
+        back[t] = np.arange(s_n) - j
+    ends = [s_n - 1, s_n - 2] if s_n > 1 else [0]
+    s = max(ends, key=lambda e: score[-1, e])
+    if not np.isfinite(score[-1, s]):  # text longer than the steps allow
+        return tuple(0.0 for _ in text)
+    conf = [0.0] * len(text)
+    for t in range(t_n - 1, -1, -1):
+        if ext[s] != 0:
+            i = (s - 1) // 2
+            conf[i] = max(conf[i], float(probs[t, ext[s]]))
+        s = back[t, s]
+    return tuple(conf)

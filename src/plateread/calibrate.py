@@ -1,0 +1,88 @@
+"""Calibrate an exported reader's confidences on labelled plates; the curves go into the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from plateread.calibration import apply_curve, expected_calibration_error, fit_isotonic
+from plateread.data import Dataset
+from plateread.imaging import ImageError
+from plateread.reader import PlateReader
+
+META_KEY = "plateread_calibration"
+
+
+def char_correct(prediction: str, target: str) -> list[bool]:
+    """For each predicted character: is it matched to the same target character in an optimal
+    alignment?
+    """
+    ok = [True] * len(prediction)
+    for op in Levenshtein.editops(prediction, target):
+        if op.tag in ("replace", "delete"):
+            ok[op.src_pos] = False
+    return ok
+
+
+def collect(reader: PlateReader, data: Dataset) -> dict[str, list[Any]]:
+    """Raw (uncalibrated) plate and character confidences with their correctness."""
+    plate_conf: list[float] = []
+    plate_ok: list[bool] = []
+    char_conf: list[float] = []
+    char_ok: list[bool] = []
+    images, targets = [], []
+    for s in data.samples:
+        try:
+            images.append(s.load())
+            targets.append(s.text)
+        except ImageError:
+            continue
+    from plateread.imaging import prepare_batch
+
+    for i in range(0, len(images), 64):
+        logits = reader.predictor.logits(prepare_batch(images[i : i + 64], reader.input_size))
+        for d, t in zip(reader.decode(logits), targets[i : i + 64]):
+            plate_conf.append(d.confidence)
+            plate_ok.append(d.text == t)
+            char_conf.extend(d.char_confidences)
+            char_ok.extend(char_correct(d.text, t))
+    return {
+        "plate_conf": plate_conf,
+        "plate_ok": plate_ok,
+        "char_conf": char_conf,
+        "char_ok": char_ok,
+    }
+
+
+def calibrate_onnx(path: str | Path, data: Dataset) -> dict[str, float]:
+    """Fit plate and character calibration curves on ``data`` and write them into the ONNX file.
+
+    Returns:
+        Expected calibration error before and after, on ``data`` itself (in-sample).
+    """
+    import onnx
+
+    reader = PlateReader(path)
+    c = collect(reader, data)
+    plate = fit_isotonic(c["plate_conf"], c["plate_ok"])
+    char = fit_isotonic(c["char_conf"], c["char_ok"])
+    proto = onnx.load(str(path))
+    kept = [p for p in proto.metadata_props if p.key != META_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = (
+        META_KEY,
+        json.dumps({"plate": plate, "char": char, "n": len(c["plate_ok"])}),
+    )
+    onnx.save(proto, str(path))
+    after = apply_curve(plate, np.asarray(c["plate_conf"]))
+    return {
+        "n": float(len(c["plate_ok"])),
+        "ece_before": expected_calibration_error(c["plate_conf"], c["plate_ok"]),
+        "ece_after": expected_calibration_error(after.tolist(), c["plate_ok"]),
+    }

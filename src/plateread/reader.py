@@ -1,0 +1,175 @@
+"""``PlateReader``: read plates with an exported model on ONNX Runtime (never imports torch)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plateread.calibration import Curve, apply_curve
+from plateread.decoding import Decoded, beam_decode, greedy_decode
+from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
+from plateread.predict import ModelFileError, OnnxPredictor
+
+ImageInput = str | Path | bytes | bytearray | np.ndarray
+DECODERS = ("auto", "greedy", "beam", "constrained")
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    """One plate reading.
+
+    Attributes:
+        text: The plate text.
+        confidence: Calibrated probability that the whole text is right.
+        char_confidences: Calibrated probability per character.
+        valid: Whether the text matches a template of the model's format.
+        template: The template it matches, or None.
+    """
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    valid: bool
+    template: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = asdict(self)
+        d["char_confidences"] = [round(c, 4) for c in self.char_confidences]
+        d["confidence"] = round(self.confidence, 4)
+        return d
+
+
+def shipped_models() -> list[str]:
+    """Names of the readers shipped inside the package."""
+    folder = resources.files("plateread") / "weights"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".onnx"))
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A shipped reader's name (``ru``, ``cn``) or a path to an ``.onnx`` file.
+
+    Raises:
+        ModelFileError: neither a shipped name nor an existing file.
+    """
+    path = Path(model)
+    if path.suffix == ".onnx" or path.exists():
+        if not path.is_file():
+            raise ModelFileError(f"model not found: {path}")
+        return path
+    shipped = resources.files("plateread") / "weights" / f"{model}.onnx"
+    if not shipped.is_file():
+        raise ModelFileError(
+            f"no shipped model {str(model)!r}; shipped: {shipped_models()}, or give an .onnx path"
+        )
+    return Path(str(shipped))
+
+
+def load_image(image: ImageInput) -> np.ndarray:
+    """Paths, encoded bytes or arrays (RGB or gray ``uint8``) to an RGB ``uint8`` array.
+
+    Raises:
+        ImageError: unreadable or malformed input.
+    """
+    if isinstance(image, (str, Path)):
+        return read_image(image)
+    if isinstance(image, (bytes, bytearray)):
+        return decode_image(bytes(image))
+    if isinstance(image, np.ndarray):
+        if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+            return image
+        if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 4)):
+            arr = image if image.ndim == 2 or image.shape[2] == 1 else image[..., :3][..., ::-1]
+            return to_rgb(np.ascontiguousarray(arr))
+        raise ImageError(f"unsupported array {image.dtype} {image.shape}: expected HxWx3 uint8 RGB")
+    raise ImageError(f"unsupported image input of type {type(image).__name__}")
+
+
+class PlateReader:
+    """Read plate crops with an exported plateread model.
+
+    Args:
+        model: ``"ru"``, ``"cn"`` (shipped readers) or a path to an exported ``.onnx`` file.
+        decoder: ``constrained`` (format-constrained beam search; the ``auto`` choice for formats
+            with templates), ``beam`` (CTC prefix beam search) or ``greedy``.
+        beam: Beam width.
+        threads: ONNX Runtime threads (None: its default).
+        batch_size: Largest batch sent to the model at once.
+
+    Example:
+        >>> reader = PlateReader("ru")  # doctest: +SKIP
+        >>> reader.read("plate.png").text  # doctest: +SKIP
+        'A123BC77'
+    """
+
+    def __init__(
+        self,
+        model: str | Path = "ru",
+        decoder: str = "auto",
+        beam: int = 8,
+        threads: int | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
+        self.path = resolve_model(model)
+        self.predictor = OnnxPredictor(self.path, threads)
+        self.format = self.predictor.format
+        self.input_size = self.predictor.input_size
+        self.name = str(model) if not Path(str(model)).suffix else self.path.stem
+        if decoder == "auto":
+            decoder = "constrained" if self.format.templates else "beam"
+        self.decoder = decoder
+        self.beam = beam
+        self.batch_size = batch_size
+        meta = self.predictor.session.get_modelmeta().custom_metadata_map
+        cal = json.loads(meta.get("plateread_calibration", "null")) or {}
+        self._plate_curve: Curve | None = cal.get("plate")
+        self._char_curve: Curve | None = cal.get("char")
+
+    def read(self, image: ImageInput) -> PlateResult:
+        """Read one plate crop."""
+        return self.read_batch([image])[0]
+
+    def read_batch(self, images: Sequence[ImageInput]) -> list[PlateResult]:
+        """Read many crops; they are resized and run through the model together."""
+        arrays = [load_image(im) for im in images]
+        out: list[PlateResult] = []
+        for i in range(0, len(arrays), self.batch_size):
+            batch = prepare_batch(arrays[i : i + self.batch_size], self.input_size)
+            out.extend(self._results(self.decode(self.predictor.logits(batch))))
+        return out
+
+    def decode(self, logits: np.ndarray) -> list[Decoded]:
+        """Decode logits with this reader's decoder (raw, uncalibrated confidences)."""
+        alphabet = self.format.alphabet
+        if self.decoder == "greedy":
+            return greedy_decode(logits, alphabet)
+        fmt = self.format if self.decoder == "constrained" else None
+        return beam_decode(logits, alphabet, beam=self.beam, fmt=fmt)
+
+    def _results(self, decoded: list[Decoded]) -> list[PlateResult]:
+        results = []
+        for d in decoded:
+            template = self.format.match_template(d.text) if self.format.templates else None
+            chars = apply_curve(self._char_curve, np.asarray(d.char_confidences, dtype=np.float64))
+            results.append(
+                PlateResult(
+                    text=d.text,
+                    confidence=float(apply_curve(self._plate_curve, d.confidence)),
+                    char_confidences=tuple(float(c) for c in np.atleast_1d(chars))
+                    if d.text
+                    else (),
+                    valid=self.format.is_valid(d.text),
+                    template=template,
+                )
+            )
+        return results

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import plate_like
+from plateread.cli import main
+from plateread.export import export_onnx
+from plateread.formats import RU
+from plateread.imaging import ImageError
+from plateread.models import build_model
+from plateread.predict import ModelFileError
+from plateread.reader import PlateReader, load_image, resolve_model
+from plateread.train.checkpoint import model_meta, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("model")
+    torch_model = build_model("crnn_small", RU)
+    ckpt = save_checkpoint(d / "m.pt", torch_model, model_meta("crnn_small", RU, (32, 128), {}))
+    export_onnx(ckpt, d / "m.onnx")
+    return d / "m.onnx"
+
+
+def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -> None:
+    reader = PlateReader(onnx_model)
+    img = plate_like(36, 150)
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    a = reader.read(img)
+    b = reader.read(path)
+    c = reader.read(path.read_bytes())
+    assert a.text == b.text == c.text
+    assert 0.0 <= a.confidence <= 1.0
+    assert len(a.char_confidences) == len(a.text)
+    assert a.valid == RU.is_valid(a.text)  # constrained decoding is the default for ru
+    assert reader.decoder == "constrained"
+    gray = reader.read(img.mean(axis=2).astype(np.uint8))
+    assert isinstance(gray.text, str)
+    batch = reader.read_batch([img] * 70)  # more than one model batch
+    assert len(batch) == 70 and all(r.text == a.text for r in batch)
+    assert json.loads(json.dumps(a.to_dict()))["text"] == a.text
+
+
+def test_decoders(onnx_model: Path) -> None:
+    img = plate_like(36, 150, seed=4)
+    for decoder in ("greedy", "beam", "constrained"):
+        assert isinstance(PlateReader(onnx_model, decoder=decoder).read(img).text, str)
+    with pytest.raises(ValueError, match="decoder"):
+        PlateReader(onnx_model, decoder="magic")
+
+
+def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
+    reader = PlateReader(onnx_model)
+    with pytest.raises(ImageError, match="empty"):
+        reader.read(b"")
+    with pytest.raises(ImageError, match="not found"):
+        reader.read(tmp_path / "missing.png")
+    with pytest.raises(ImageError):
+        load_image(np.zeros((4, 4, 7), np.uint8))
+    with pytest.raises(ImageError):
+        load_image(3.14)  # type: ignore[arg-type]
+    with pytest.raises(ModelFileError, match="no shipped model"):
+        resolve_model("mars")
+    with pytest.raises(ModelFileError, match="not found"):
+        resolve_model(tmp_path / "x.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    with pytest.raises(ModelFileError, match="not a loadable"):
+        PlateReader(tmp_path / "junk.onnx")
+
+
+def test_calibration_is_stored_and_applied(
+    onnx_model: Path, tmp_path: Path, synth_ru: Path
+) -> None:
+    from plateread.calibrate import calibrate_onnx, char_correct
+    from plateread.data import load_dataset
+
+    assert char_correct("A12", "A13") == [True, True, False]
+    assert char_correct("A123", "A12") == [True, True, True, False]
+    model = tmp_path / "cal.onnx"
+    model.write_bytes(onnx_model.read_bytes())
+    figures = calibrate_onnx(model, load_dataset(f"json:{synth_ru}", RU))
+    assert figures["n"] == 48 and figures["ece_after"] <= figures["ece_before"] + 1e-9
+    reader = PlateReader(model)
+    assert reader._plate_curve is not None and reader._char_curve is not None
+
+
+def test_read_and_bench_cli(
+    onnx_model: Path, tmp_path: Path, synth_ru: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (synth_ru / "images" / "broken.png").write_bytes(b"\x89PNG broken")
+    try:
+        code = main(["read", str(synth_ru / "images"), "--model", str(onnx_model), "--json"])
+    finally:
+        (synth_ru / "images" / "broken.png").unlink()
+    captured = capsys.readouterr()
+    assert code == 1 and "broken.png: error" in captured.err
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(lines) == 48 and {
+        "file",
+        "text",
+        "confidence",
+        "valid",
+        "template",
+        "accepted",
+    } <= set(lines[0])
+    assert (
+        main(
+            [
+                "read",
+                str(synth_ru / "images" / "000000.png"),
+                "--model",
+                str(onnx_model),
+                "--min-confidence",
+                "1.01",
+            ]
+        )
+        == 0
+    )
+    assert "rejected" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "bench",
+                "--model",
+                str(onnx_model),
+                "--seconds",
+                "0.2",
+                "--batch-sizes",
+                "1,4",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures["batches"]) == {"1", "4"} and figures["batches"]["4"]["plates_per_s"] > 0
+    assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
