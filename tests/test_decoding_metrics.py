@@ -51,15 +51,12 @@ def test_beam_matches_greedy_on_clear_paths_and_sums_alignments() -> None:
     from plateread.decoding import beam_decode
     from plateread.formats import RU
 
-    lg = _path_logits("A123BC77", RU.alphabet)
+    lg = _path_logits("A123BC77", RU.alphabet, noise=1.0)
     g = greedy_decode(lg, RU.alphabet)[0]
-    b = beam_decode(lg, RU.alphabet)[0]
+    b = beam_decode(lg, RU.alphabet, sure=1.1)[0]  # never skip the search
     assert g.text == b.text == "A123BC77"
-    from plateread.decoding import softmax
-
-    best_path = float(np.prod(softmax(lg[0]).max(-1)))
-    assert b.confidence >= best_path - 1e-6  # all alignments >= the best single path
-    assert len(b.char_confidences) == 8 and min(b.char_confidences) > 0.9
+    assert b.confidence == pytest.approx(g.confidence)  # same definition for every decoder
+    assert len(b.char_confidences) == 8 and min(b.char_confidences) > 0.5
 
 
 def test_constrained_beam_returns_only_template_texts() -> None:
@@ -72,7 +69,7 @@ def test_constrained_beam_returns_only_template_texts() -> None:
     one = RU.alphabet.index("1") + 1
     lg[0, 3, one] = 3.5  # the second character is nearly as likely to be "1"
     assert greedy_decode(lg, RU.alphabet)[0].text == "AA23BC77"
-    free = beam_decode(lg, RU.alphabet)[0]
+    free = beam_decode(lg, RU.alphabet, sure=0.5)[0]
     assert free.text == "AA23BC77"
     constrained = beam_decode(lg, RU.alphabet, fmt=RU)[0]
     assert constrained.text == "A123BC77" and RU.is_valid(constrained.text)

@@ -146,3 +146,21 @@ def test_shared_dev_sets_read() -> None:
     assert len(ru) == 87 and not ru.problems
     cn = load_dataset(f"dir:{shared('cn_dev')}", CN)
     assert len(cn) == 219
+
+
+def test_repeat_option_oversamples(json_dataset: Path) -> None:
+    once = read_spec(f"json:{json_dataset}")
+    thrice = read_spec(f"json:{json_dataset}?repeat=3")
+    assert len(thrice.samples) == 3 * len(once.samples)
+    with pytest.raises(DataSpecError, match="repeat"):
+        read_spec(f"json:{json_dataset}?repeat=x")
+
+
+def test_split_in_the_spec_partitions_by_text() -> None:
+    train = read_spec("synth:ru?n=300&seed=4&split=train&holdout=0.3")
+    val = read_spec("synth:ru?n=300&seed=4&split=val&holdout=0.3")
+    assert len(train.samples) + len(val.samples) == 300
+    assert 50 < len(val.samples) < 130
+    assert not {s.text for s in train.samples} & {s.text for s in val.samples}
+    with pytest.raises(DataSpecError, match="split"):
+        read_spec("synth:ru?split=test")

@@ -78,6 +78,7 @@ def beam_decode(
     beam: int = 8,
     fmt: PlateFormat | None = None,
     prune: float = 1e-4,
+    sure: float = 0.95,
 ) -> list[Decoded]:
     """CTC prefix beam search; with ``fmt``, only texts that match a template are kept.
 
@@ -88,26 +89,34 @@ def beam_decode(
         fmt: Constrain readings to this format's templates (or length range). When no valid
             reading survives, the greedy reading is returned instead (check ``fmt.is_valid``).
         prune: Classes below this probability at a step are not expanded.
+        sure: When every step's best class has at least this probability and the greedy
+            reading is acceptable, the search is skipped: it could not change the text.
 
     Returns:
-        One reading per plate; ``confidence`` is the total probability of the text over all
-        alignments, ``char_confidences`` come from the best alignment.
+        One reading per plate. Confidences are defined as for :func:`greedy_decode` (per
+        character, the best probability on its aligned steps; the plate, their product), so
+        they mean the same whichever decoder produced them.
     """
     probs = softmax(logits.astype(np.float32))
     greedy = greedy_decode(logits, alphabet)
     out = []
     for i, p in enumerate(probs):
-        text, prob = _beam_one(p, alphabet, beam, fmt, prune)
-        if text is None:
-            out.append(greedy[i])
+        g = greedy[i]
+        if p.max(-1).min() >= sure and (fmt is None or fmt.is_valid(g.text)):
+            out.append(g)
             continue
-        out.append(Decoded(text, float(prob), char_confidences(p, text, alphabet)))
+        text = _beam_one(p, alphabet, beam, fmt, prune)
+        if text is None or text == g.text:
+            out.append(g)
+            continue
+        chars = char_confidences(p, text, alphabet)
+        out.append(Decoded(text, float(np.prod(chars)) if chars else 0.0, chars))
     return out
 
 
 def _beam_one(
     p: np.ndarray, alphabet: str, beam: int, fmt: PlateFormat | None, prune: float
-) -> tuple[str | None, float]:
+) -> str | None:
     # each prefix keeps (probability ending in blank, probability ending in its last character)
     beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}
     allowed: dict[str, bool] = {}
@@ -139,10 +148,10 @@ def _beam_one(
         ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam]
         beams = {k: (v[0], v[1]) for k, v in ranked}
     final = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
-    for text, (pb, pnb) in final:
+    for text, _ in final:
         if fmt is None or fmt.is_valid(text):
-            return text, pb + pnb
-    return None, 0.0
+            return text
+    return None
 
 
 def char_confidences(probs: np.ndarray, text: str, alphabet: str) -> tuple[float, ...]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from plateread.data.readers import DataSpecError, ReadResult, Sample, parse_spec, read_spec
+from plateread.data.readers import (
+    DataSpecError,
+    ReadResult,
+    Sample,
+    parse_spec,
+    read_spec,
+    text_bucket,
+)
 from plateread.formats import FilterReport, PlateFormat, filter_labels
 
 __all__ = [
@@ -64,11 +70,6 @@ def load_dataset(
     return Dataset(kept, report, result.problems)
 
 
-def _bucket(text: str, seed: int) -> float:
-    digest = hashlib.sha1(f"{seed}:{text}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 def split_by_text(
     samples: Sequence[Sample], val_fraction: float, seed: int = 0
 ) -> tuple[list[Sample], list[Sample]]:
@@ -80,5 +81,5 @@ def split_by_text(
     train: list[Sample] = []
     val: list[Sample] = []
     for s in samples:
-        (val if _bucket(s.text, seed) < val_fraction else train).append(s)
+        (val if text_bucket(s.text, seed) < val_fraction else train).append(s)
     return train, val

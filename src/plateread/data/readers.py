@@ -13,12 +13,16 @@ spec                what it reads
 ``synth:FMT``       rendered plates: ``synth:ru?n=1000&seed=0``
 ==================  ===============================================================
 
-Images are decoded lazily: a sample holds a small picklable image source.
+Any spec takes ``?split=train|val&holdout=0.2&split_seed=0`` to keep one side of a split by plate
+text, and ``?repeat=N`` to list its samples N times (oversampling real data in a mix with
+synthetic plates; each copy is augmented differently). Images are decoded lazily: a sample holds a
+small picklable image source.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import zipfile
@@ -153,7 +157,29 @@ def read_spec(spec: str) -> ReadResult:
     kind, path, opts = parse_spec(spec)
     if kind != "synth" and not Path(path).exists():
         raise DataSpecError(f"{spec}: {path} does not exist")
-    return READERS[kind](path, opts)
+    try:
+        repeat = int(opts.pop("repeat", "1"))
+        holdout = float(opts.pop("holdout", "0.2"))
+        split_seed = int(opts.pop("split_seed", "0"))
+    except ValueError:
+        raise DataSpecError(f"{spec}: repeat, holdout and split_seed must be numbers") from None
+    split = opts.pop("split", "")
+    if split not in ("", "train", "val"):
+        raise DataSpecError(f"{spec}: split must be train or val")
+    result: ReadResult = READERS[kind](path, opts)
+    if split:  # the same text-based split as split_by_text, chosen in the spec
+        want_val = split == "val"
+        result.samples = [
+            s for s in result.samples if (text_bucket(s.text, split_seed) < holdout) == want_val
+        ]
+    result.samples *= max(1, repeat)  # oversample scarce real data in a mix
+    return result
+
+
+def text_bucket(text: str, seed: int) -> float:
+    """A stable pseudo-random number in [0, 1) for a plate text (for splits by plate)."""
+    digest = hashlib.sha1(f"{seed}:{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _read_json(path: str, opts: dict[str, str]) -> ReadResult:

@@ -79,9 +79,11 @@ class CRNNResNet18(nn.Module):
         return self.fc(y)  # type: ignore[no-any-return]
 
 
-def small_cnn(width: int = 1) -> tuple[nn.Sequential, int]:
+def small_cnn(
+    channels: tuple[int, int, int, int, int] = (32, 64, 128, 160, 256),
+) -> tuple[nn.Sequential, int]:
     """A VGG-like stack for 32-pixel-high inputs: ``[N, 3, 32, W] -> [N, C, 1, W/4]``."""
-    c = [32 * width, 64 * width, 128 * width, 160 * width, 256 * width]
+    c = channels
     net = nn.Sequential(
         conv_bn(3, c[0]),
         nn.MaxPool2d(2),  # 16 x W/2
@@ -99,18 +101,22 @@ def small_cnn(width: int = 1) -> tuple[nn.Sequential, int]:
 
 
 class CRNNSmall(nn.Module):
-    """A fast CRNN for CPUs (about 1.3M parameters): VGG-like CNN at 32x128, one BiGRU layer."""
+    """A CRNN for CPUs: VGG-like CNN at 32x128, one BiGRU layer (``channels`` set its width)."""
 
     def __init__(
-        self, num_classes: int, input_size: tuple[int, int] = (32, 128), hidden: int = 96
+        self,
+        num_classes: int,
+        input_size: tuple[int, int] = (32, 128),
+        hidden: int = 96,
+        channels: tuple[int, int, int, int, int] = (32, 64, 128, 160, 256),
     ) -> None:
         super().__init__()
         if input_size[0] != 32 or input_size[1] % 4:
             raise ValueError(
-                f"crnn_small needs height 32 and width divisible by 4, got {input_size}"
+                f"this CRNN needs height 32 and width divisible by 4, got {input_size}"
             )
         self.norm = InputNorm()
-        self.cnn, feat = small_cnn()
+        self.cnn, feat = small_cnn(tuple(channels))  # type: ignore[arg-type]
         self.rnn = nn.GRU(feat, hidden, batch_first=True, bidirectional=True)
         self.fc = nn.Linear(2 * hidden, num_classes)
 

@@ -38,7 +38,7 @@ def place_in_scene(
     """
     h, w = plate.shape[:2]
     if rng.random() < loose:
-        mx, my = rng.uniform(0.02, 0.15) * w, rng.uniform(0.05, 0.4) * h
+        mx, my = rng.uniform(0.02, 0.12) * w, rng.uniform(0.05, 0.35) * h
     else:
         mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
     out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
@@ -107,7 +107,7 @@ def camera(strength: float = 1.0) -> Any:
                 [A.GaussNoise(std_range=(0.02, 0.1)), A.ISONoise(intensity=(0.1, 0.4))],
                 p=0.4 * p,
             ),
-            A.Downscale(scale_range=(0.35, 0.8), p=0.3 * p),
+            A.Downscale(scale_range=(0.5, 0.9), p=0.2 * p),
             A.ImageCompression(quality_range=(25, 95), p=0.5 * p),
             A.ToGray(p=0.05 * p),
         ]
@@ -123,7 +123,7 @@ def apply_camera(image: np.ndarray, seed: int, strength: float = 1.0) -> np.ndar
 
 def augment_synthetic(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed."""
-    img = place_in_scene(plate, rng)
+    img = place_in_scene(plate, rng, loose=0.3)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))

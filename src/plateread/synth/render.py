@@ -99,9 +99,10 @@ def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.nda
     for i, col in enumerate([(250.0, 250.0, 250.0), (30.0, 70.0, 170.0), (200.0, 30.0, 40.0)]):
         c.rect(452, 77 + i * 5.3, 30, 5.3, col)
     c.rect(452, 77, 30, 16, ink, width=0.6)
-    if rng.random() < 0.5:  # bolts
-        for bx in (130.0, 390.0):
-            c.circle(bx - 20 * rng.random(), 9, 4.5, _jitter(rng, (150.0, 150.0, 150.0), 20))
+    if rng.random() < 0.6:  # bolt heads left of the first letter and right of the series
+        bolt = _jitter(rng, (120.0, 110.0, 100.0), 25)
+        for bx in (12.0, 386.0):
+            c.circle(bx + rng.normal(0, 1), 56 + rng.normal(0, 3), 3.5, bolt)
     return c.result()
 
 
@@ -123,7 +124,11 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
     total = cell * len(text) + gap * (len(text) - 2) + dot_gap
     x = (w_mm - total) / 2
     for i, ch in enumerate(text):
-        c.glyph(ch, x + rng.normal(0, 0.6), 25 + rng.normal(0, 0.6), cell, 90, ink, font)
+        dx, dy = x + rng.normal(0, 0.6), 25 + rng.normal(0, 0.6)
+        if ch == "1":  # Chinese plates draw the digit one as a plain bar
+            c.rect(dx + cell / 2 - 5, dy, 10, 90, ink)
+        else:
+            c.glyph(ch, dx, dy, cell, 90, ink, font)
         x += cell + (dot_gap if i == 1 else gap)
         if i == 1:
             c.circle(x - dot_gap / 2, 70, 5, ink)
