@@ -87,7 +87,8 @@ def test_calibration_is_stored_and_applied(
     figures = calibrate_onnx(model, load_dataset(f"json:{synth_ru}", RU))
     assert figures["n"] == 48 and figures["ece_after"] <= figures["ece_before"] + 1e-9
     reader = PlateReader(model)
-    assert reader._plate_curve is not None and reader._char_curve is not None
+    assert reader.predictor.calibration is not None
+    assert {"plate", "char"} <= set(reader.predictor.calibration)
 
 
 def test_read_and_bench_cli(

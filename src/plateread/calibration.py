@@ -49,6 +49,17 @@ def apply_curve(curve: Curve | None, scores: np.ndarray | float) -> np.ndarray:
     return np.interp(s, curve[0], curve[1])
 
 
+def calibrate_reading(
+    curves: dict[str, Curve] | None, confidence: float, chars: tuple[float, ...]
+) -> tuple[float, tuple[float, ...]]:
+    """Calibrated (plate, per-character) confidences; unchanged when there are no curves."""
+    if not curves:
+        return confidence, chars
+    plate = float(apply_curve(curves.get("plate"), confidence))
+    per_char = np.atleast_1d(apply_curve(curves.get("char"), np.asarray(chars, dtype=np.float64)))
+    return plate, tuple(float(c) for c in per_char) if chars else ()
+
+
 def expected_calibration_error(
     confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
 ) -> float:

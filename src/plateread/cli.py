@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from plateread.data import DataSpecError
+from plateread.decoding import DECODERS
 from plateread.formats import FormatError
 from plateread.imaging import ImageError
 from plateread.predict import ModelFileError
@@ -79,7 +80,7 @@ def _eval(a: argparse.Namespace) -> int:
 
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
-    ev = evaluate(predictor, data, batch_size=a.batch_size)
+    ev = evaluate(predictor, data, batch_size=a.batch_size, decoder=a.decoder)
     if a.json:
         print(json.dumps(ev.metrics, ensure_ascii=False))
         return 0
@@ -234,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--threads", type=int, default=None)
+    e.add_argument(
+        "--decoder",
+        default="auto",
+        choices=DECODERS,
+        help="auto: format-constrained beam search when the format has templates",
+    )
     e.set_defaults(func=_eval)
 
     x = sub.add_parser(
@@ -266,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="mark readings below this calibrated confidence as rejected",
     )
-    r.add_argument("--decoder", default="auto", choices=["auto", "greedy", "beam", "constrained"])
+    r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=int, default=None)
     r.set_defaults(func=_read)
 
@@ -283,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--seconds", type=float, default=3.0, help="time per batch size")
-    b.add_argument("--decoder", default="auto", choices=["auto", "greedy", "beam", "constrained"])
+    b.add_argument("--decoder", default="auto", choices=DECODERS)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_bench)
     return p

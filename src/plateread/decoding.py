@@ -193,3 +193,29 @@ def char_confidences(probs: np.ndarray, text: str, alphabet: str) -> tuple[float
             conf[i] = max(conf[i], float(probs[t, ext[s]]))
         s = back[t, s]
     return tuple(conf)
+
+
+DECODERS = ("auto", "greedy", "beam", "constrained")
+
+
+def resolve_decoder(decoder: str, fmt: PlateFormat) -> str:
+    """The concrete decoder ``auto`` stands for with ``fmt``; rejects unknown names."""
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
+    if decoder == "auto":
+        return "constrained" if fmt.templates else "beam"
+    return decoder
+
+
+def decode_logits(
+    logits: np.ndarray, fmt: PlateFormat, decoder: str = "auto", beam: int = 8
+) -> list[Decoded]:
+    """Decode with a named decoder: ``greedy``, ``beam``, ``constrained`` (format-constrained
+    beam search), or ``auto`` (constrained when the format has templates, else beam).
+    """
+    decoder = resolve_decoder(decoder, fmt)
+    if decoder == "greedy":
+        return greedy_decode(logits, fmt.alphabet)
+    return beam_decode(
+        logits, fmt.alphabet, beam=beam, fmt=fmt if decoder == "constrained" else None
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from plateread.data import Dataset
-from plateread.decoding import Decoded, greedy_decode
+from plateread.calibration import calibrate_reading
+from plateread.data import Dataset, Sample
+from plateread.decoding import Decoded, decode_logits
 from plateread.formats import template_of
 from plateread.imaging import ImageError, prepare_batch
 from plateread.metrics import grouped, score
@@ -15,44 +16,65 @@ from plateread.predict import Predictor
 
 @dataclass
 class Evaluation:
-    """Metrics plus every reading (for error analysis)."""
+    """Metrics plus every reading, aligned with its sample (for error analysis).
+
+    ``readings`` carry calibrated confidences when the model file has calibration curves.
+    """
 
     metrics: dict[str, Any]
-    ids: list[str] = field(default_factory=list)
-    targets: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     readings: list[Decoded] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
 
+    @property
+    def targets(self) -> list[str]:
+        """Labels of the read samples."""
+        return [s.text for s in self.samples]
 
-def evaluate(predictor: Predictor, data: Dataset, batch_size: int = 64) -> Evaluation:
+    @property
+    def predictions(self) -> list[str]:
+        """Texts read."""
+        return [r.text for r in self.readings]
+
+
+def evaluate(
+    predictor: Predictor, data: Dataset, batch_size: int = 64, decoder: str = "auto"
+) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
+
+    Args:
+        predictor: The model.
+        data: Labelled samples.
+        batch_size: Images per model call.
+        decoder: ``greedy``, ``beam``, ``constrained`` or ``auto`` (see ``decode_logits``).
 
     Unreadable images are listed in ``unreadable`` and left out of the metrics.
     """
     fmt = predictor.format
+    curves = getattr(predictor, "calibration", None)
     ev = Evaluation(metrics={})
     for i in range(0, len(data.samples), batch_size):
-        images, ids, targets = [], [], []
+        images, kept = [], []
         for s in data.samples[i : i + batch_size]:
             try:
                 images.append(s.load())
             except ImageError as e:
                 ev.unreadable.append(f"{s.id}: {e}")
                 continue
-            ids.append(s.id)
-            targets.append(s.text)
+            kept.append(s)
         if not images:
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))
-        ev.readings.extend(greedy_decode(logits, fmt.alphabet))
-        ev.ids.extend(ids)
-        ev.targets.extend(targets)
-    preds = [r.text for r in ev.readings]
+        for d in decode_logits(logits, fmt, decoder):
+            conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)
+            ev.readings.append(Decoded(d.text, conf, chars))
+        ev.samples.extend(kept)
+    targets, preds = ev.targets, ev.predictions
     ev.metrics = {
-        **score(ev.targets, preds),
+        **score(targets, preds),
         "unreadable": len(ev.unreadable),
         "dropped_labels": data.report.total - data.report.kept,
-        "per_template": grouped(ev.targets, preds, lambda t: template_of(t, fmt)),
-        "per_length": grouped(ev.targets, preds, len),
+        "per_template": grouped(targets, preds, lambda t: template_of(t, fmt)),
+        "per_length": grouped(targets, preds, len),
     }
     return ev

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class OnnxPredictor:
         self.format = PlateFormat.from_dict(info["format"])
         self.input_size: tuple[int, int] = (int(info["input_size"][0]), int(info["input_size"][1]))
         self.arch: str = info["arch"]
+        self.calibration: dict[str, Any] | None = json.loads(
+            meta.get("plateread_calibration", "null")
+        )
         self._input = self.session.get_inputs()[0].name
 
     def logits(self, batch: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -11,13 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from plateread.calibration import Curve, apply_curve
-from plateread.decoding import Decoded, beam_decode, greedy_decode
+from plateread.calibration import calibrate_reading
+from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
 from plateread.predict import ModelFileError, OnnxPredictor
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
-DECODERS = ("auto", "greedy", "beam", "constrained")
 
 
 @dataclass(frozen=True)
@@ -118,22 +116,14 @@ class PlateReader:
         threads: int | None = None,
         batch_size: int = 64,
     ) -> None:
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
         self.format = self.predictor.format
         self.input_size = self.predictor.input_size
         self.name = str(model) if not Path(str(model)).suffix else self.path.stem
-        if decoder == "auto":
-            decoder = "constrained" if self.format.templates else "beam"
-        self.decoder = decoder
+        self.decoder = resolve_decoder(decoder, self.format)
         self.beam = beam
         self.batch_size = batch_size
-        meta = self.predictor.session.get_modelmeta().custom_metadata_map
-        cal = json.loads(meta.get("plateread_calibration", "null")) or {}
-        self._plate_curve: Curve | None = cal.get("plate")
-        self._char_curve: Curve | None = cal.get("char")
 
     def read(self, image: ImageInput) -> PlateResult:
         """Read one plate crop."""
@@ -150,26 +140,21 @@ class PlateReader:
 
     def decode(self, logits: np.ndarray) -> list[Decoded]:
         """Decode logits with this reader's decoder (raw, uncalibrated confidences)."""
-        alphabet = self.format.alphabet
-        if self.decoder == "greedy":
-            return greedy_decode(logits, alphabet)
-        fmt = self.format if self.decoder == "constrained" else None
-        return beam_decode(logits, alphabet, beam=self.beam, fmt=fmt)
+        return decode_logits(logits, self.format, self.decoder, self.beam)
 
     def _results(self, decoded: list[Decoded]) -> list[PlateResult]:
         results = []
         for d in decoded:
-            template = self.format.match_template(d.text) if self.format.templates else None
-            chars = apply_curve(self._char_curve, np.asarray(d.char_confidences, dtype=np.float64))
+            conf, chars = calibrate_reading(
+                self.predictor.calibration, d.confidence, d.char_confidences
+            )
             results.append(
                 PlateResult(
                     text=d.text,
-                    confidence=float(apply_curve(self._plate_curve, d.confidence)),
-                    char_confidences=tuple(float(c) for c in np.atleast_1d(chars))
-                    if d.text
-                    else (),
+                    confidence=conf,
+                    char_confidences=chars,
                     valid=self.format.is_valid(d.text),
-                    template=template,
+                    template=self.format.match_template(d.text) if self.format.templates else None,
                 )
             )
         return results

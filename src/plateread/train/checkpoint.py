@@ -85,6 +85,7 @@ class TorchPredictor:
         self.format = PlateFormat.from_dict(state["format"])
         self.input_size: tuple[int, int] = tuple(state["input_size"])  # type: ignore[assignment]
         self.arch: str = state["arch"]
+        self.calibration: dict[str, Any] | None = None
         if threads:
             torch.set_num_threads(threads)
 
