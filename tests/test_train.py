@@ -38,7 +38,8 @@ def _log(run: Path) -> list[dict]:
 def test_one_epoch_run_writes_everything(tmp_path: Path, synth_ru: Path) -> None:
     run = train(_cfg(tmp_path, synth_ru))
     assert run.name == "001-crnn_small"
-    assert {p.name for p in run.iterdir()} >= {"config.yaml", "log.jsonl", "best.pt", "last.pt"}
+    names = {p.name for p in run.iterdir()}
+    assert names >= {"config.yaml", "log.jsonl", "best.pt", "last.pt", "curves.png"}
     entry = _log(run)[-1]
     assert entry["complete"] and entry["epoch"] == 1
     assert {"val_exact", "val_char_acc", "val_cer", "train_loss"} <= set(entry)

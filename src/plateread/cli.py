@@ -81,6 +81,13 @@ def _eval(a: argparse.Namespace) -> int:
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
     ev = evaluate(predictor, data, batch_size=a.batch_size, decoder=a.decoder)
+    if a.report:
+        from plateread.report import write_report
+
+        page = write_report(
+            predictor, ev, a.report, title=f"{Path(a.model).name} on {', '.join(a.data)}"
+        )
+        print(f"report: {page}", file=sys.stderr)
     if a.json:
         print(json.dumps(ev.metrics, ensure_ascii=False))
         return 0
@@ -177,6 +184,36 @@ def _bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def _data(a: argparse.Namespace) -> int:
+    from plateread.data.inspect import inspect_data
+    from plateread.formats import load_format
+
+    info = inspect_data(a.spec, load_format(a.format), sample=a.sample)
+    grid = info.pop("grid")
+    if a.grid:
+        from plateread.synth.grid import save_grid
+
+        save_grid([g[0] for g in grid], [g[1] for g in grid], a.grid)
+    if a.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    print(
+        f"{info['samples']} samples ({info['readable']} readable, "
+        f"{info['unique_plates']} distinct plates), median size {info['median_size']} (h, w)"
+    )
+    for key in ("templates", "lengths", "provinces"):
+        if key in info:
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in info[key].items()))
+    print("characters: " + " ".join(f"{k}:{v}" for k, v in info["characters"].items()))
+    for why, n in info["invalid_labels"].items():
+        print(f"invalid labels, {why}: {n} (e.g. {info['invalid_examples'][why][:3]})")
+    for problem in info["unreadable"] + info["read_problems"]:
+        print(f"problem: {problem}")
+    if a.grid:
+        print(f"grid: {a.grid}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
@@ -233,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="checkpoint (.pt) or exported model (.onnx)")
     e.add_argument("--data", action="append", required=True, help=DATA_HELP)
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write report.html, summary.json, errors.csv and figures into DIR",
+    )
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--threads", type=int, default=None)
     e.add_argument(
@@ -276,6 +318,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=int, default=None)
     r.set_defaults(func=_read)
+
+    d = sub.add_parser(
+        "data",
+        help="a first look at a data set",
+        description="Counts, templates, lengths, character and province "
+        "frequencies, unreadable images, invalid labels, and a grid of samples.",
+    )
+    d.add_argument("spec", nargs="+", help=DATA_HELP)
+    d.add_argument(
+        "--format", default="ru", help="plate format the labels should follow (default ru)"
+    )
+    d.add_argument("--grid", help="save a PNG grid of random samples with their labels")
+    d.add_argument("--sample", type=int, default=24, help="samples in the grid")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_data)
 
     b = sub.add_parser(
         "bench",

@@ -108,6 +108,14 @@ class _Stop:
         self.requested = True
 
 
+def _plot_curves(run_dir: Path) -> None:
+    """Rewrite ``curves.png`` (loss and validation metrics per epoch) from ``log.jsonl``."""
+    from plateread.report.figures import training_curves
+
+    entries = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    training_curves(entries, run_dir / "curves.png")
+
+
 def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, Dataset]:
     train = load_dataset(cfg.data, fmt)
     if cfg.val_data:
@@ -281,6 +289,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             assert log is not None
             log.write(json.dumps(entry) + "\n")
             log.flush()
+            _plot_curves(run_dir)
             print(json.dumps(entry), file=sys.stderr)
             key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
             if best is None or key >= tuple(best):

@@ -1,0 +1,59 @@
+"""``plateread data``: a first look at a data set."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from plateread.data import load_dataset
+from plateread.formats import PlateFormat, template_of
+from plateread.imaging import ImageError
+
+
+def inspect_data(
+    specs: list[str], fmt: PlateFormat, sample: int = 24, seed: int = 0
+) -> dict[str, Any]:
+    """Counts, templates, lengths, character and province frequencies, unreadable images and
+    invalid labels of a data set. Every image is decoded once (to find the unreadable ones).
+
+    Returns:
+        Plain data; ``"grid"`` holds up to ``sample`` random ``(image, label)`` pairs (not JSON).
+    """
+    data = load_dataset(specs, fmt, require_template=False)
+    unreadable: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    readable = []
+    for s in data.samples:
+        try:
+            img = s.load()
+        except ImageError as e:
+            unreadable.append(str(e))
+            continue
+        sizes.append(img.shape[:2])
+        readable.append((s, img))
+    texts = [s.text for s, _ in readable]
+    chars = Counter("".join(texts))
+    heights = sorted(h for h, _ in sizes)
+    widths = sorted(w for _, w in sizes)
+    rng = random.Random(seed)
+    picks = rng.sample(readable, min(sample, len(readable)))
+    info: dict[str, Any] = {
+        "specs": specs,
+        "format": fmt.name,
+        "samples": len(data.samples),
+        "readable": len(readable),
+        "unreadable": unreadable[:50],
+        "read_problems": data.problems[:50],
+        "invalid_labels": dict(data.report.dropped),
+        "invalid_examples": {k: v[:5] for k, v in data.report.examples.items()},
+        "unique_plates": len(set(texts)),
+        "templates": dict(Counter(template_of(t, fmt) for t in texts).most_common()),
+        "lengths": dict(sorted(Counter(len(t) for t in texts).items())),
+        "characters": dict(chars.most_common()),
+        "median_size": [heights[len(heights) // 2], widths[len(widths) // 2]] if sizes else None,
+        "grid": [(img, s.text) for s, img in picks],
+    }
+    if "P" in fmt.classes:
+        info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
+    return info

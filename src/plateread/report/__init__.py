@@ -1,0 +1,223 @@
+"""``plateread eval --report DIR``: a self-contained HTML report, figures, summary and errors."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from plateread.decoding import softmax
+from plateread.evaluate import Evaluation
+from plateread.imaging import prepare_batch
+from plateread.metrics import edit_distance
+from plateread.predict import Predictor
+
+
+def _b64(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _thumb(image: np.ndarray, height: int = 44) -> str:
+    w = max(8, round(image.shape[1] * height / image.shape[0]))
+    small = cv2.resize(image, (w, height), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _group_rows(groups: dict[str, dict[str, float]]) -> list[list[Any]]:
+    return [
+        [
+            html.escape(k),
+            int(g["n"]),
+            f"{g['exact']:.1%}",
+            f"{g['char_acc']:.1%}",
+            f"{g['cer']:.3f}",
+        ]
+        for k, g in groups.items()
+    ]
+
+
+def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: str = "") -> Path:
+    """Write ``report.html``, ``summary.json``, ``errors.csv`` and the PNG figures into ``out``.
+
+    Returns:
+        The path of ``report.html``.
+    """
+    from plateread.report import figures as F
+    from plateread.report.analysis import analyse, reliability, worst
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    F.use_cjk_font()
+    fmt = predictor.format
+    summary = analyse(ev, fmt)
+    (out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    with (out / "errors.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "target", "prediction", "confidence", "edit_distance"])
+        for s, r in zip(ev.samples, ev.readings):
+            if s.text != r.text:
+                w.writerow(
+                    [s.id, s.text, r.text, f"{r.confidence:.4f}", edit_distance(s.text, r.text)]
+                )
+
+    right = [t == p for t, p in zip(ev.targets, ev.predictions)]
+    figs = {
+        "templates": F.bar_chart(
+            summary["per_template"], "exact match per template", out / "per_template.png"
+        ),
+        "lengths": F.bar_chart(
+            summary["per_length"], "exact match per plate length", out / "per_length.png"
+        ),
+        "confusion": F.confusion_chart(
+            summary["char_confusions"], "character confusions", out / "char_confusions.png"
+        ),
+        "histogram": F.histogram(summary["wrong_chars_histogram"], out / "wrong_chars.png"),
+        "coverage": F.coverage_and_reliability(
+            summary["coverage"],
+            reliability([r.confidence for r in ev.readings], right),
+            out / "coverage_reliability.png",
+        ),
+    }
+    if "per_province" in summary:
+        figs["provinces"] = F.bar_chart(
+            summary["per_province"], "exact match per province", out / "per_province.png"
+        )
+        figs["province_confusion"] = F.confusion_chart(
+            summary["province_confusions"], "province confusions", out / "province_confusions.png"
+        )
+
+    bad = worst(ev)
+    good = [i for i, ok in enumerate(right) if ok][:2]
+    chosen = bad[:4] + good
+    heat_paths = []
+    if chosen:
+        images = [ev.samples[i].load() for i in chosen]
+        probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
+        for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
+            label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
+            heat_paths.append(F.heatmap(img, p, fmt.alphabet, label, out / f"heatmap_{k}.png"))
+
+    return _html(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)
+
+
+def _html(
+    out: Path,
+    title: str,
+    summary: dict[str, Any],
+    figs: dict[str, Path],
+    heats: list[Path],
+    ev: Evaluation,
+    bad: list[int],
+) -> Path:
+    img = lambda key: f'<img src="{_b64(figs[key])}" alt="{key}">' if key in figs else ""  # noqa: E731
+    head = _table(
+        [
+            [
+                summary["n"],
+                f"{summary['exact']:.2%}",
+                f"{summary['char_acc']:.2%}",
+                f"{summary['cer']:.4f}",
+                f"{summary['ece']:.3f}",
+                summary["unreadable"],
+                summary["dropped_labels"],
+            ]
+        ],
+        [
+            "plates",
+            "exact match",
+            "character accuracy",
+            "CER",
+            "ECE",
+            "unreadable",
+            "invalid labels",
+        ],
+    )
+    gh = ["group", "n", "exact", "char acc", "CER"]
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<h2>Headline</h2>",
+        head,
+        "<h2>By template</h2>",
+        _table(_group_rows(summary["per_template"]), gh),
+        img("templates"),
+        "<h2>By plate length</h2>",
+        _table(_group_rows(summary["per_length"]), gh),
+        img("lengths"),
+    ]
+    if "per_province" in summary:
+        o = summary["other_provinces"]
+        other = "n/a" if o["exact"] is None else f"{o['exact']:.1%}"
+        parts += [
+            "<h2>By province</h2>",
+            f"<p>Plates whose province is not the most common ({html.escape(o['most_common'])}): "
+            f"{o['n']}, exact match {other}.</p>",
+            _table(_group_rows(summary["per_province"]), gh),
+            img("provinces"),
+            img("province_confusion"),
+        ]
+    conf_rows = [
+        [html.escape(c["target"]), html.escape(c["prediction"]), c["count"]]
+        for c in summary["char_confusions"][:15]
+    ]
+    parts += [
+        "<h2>Character confusions</h2>",
+        _table(conf_rows, ["target", "read as", "count"]),
+        img("confusion"),
+        "<h2>Wrong characters per plate</h2>",
+        img("histogram"),
+        "<h2>Worst readings</h2>",
+        _table(
+            [
+                [
+                    f'<img src="{_thumb(ev.samples[i].load())}" alt="crop">',
+                    html.escape(ev.targets[i]),
+                    html.escape(ev.readings[i].text or "∅"),
+                    f"{ev.readings[i].confidence:.3f}",
+                    html.escape(Path(ev.samples[i].id).name),
+                ]
+                for i in bad
+            ],
+            ["image", "target", "read", "confidence", "file"],
+        )
+        if bad
+        else "<p>No errors.</p>",
+        "<h2>Per-step probabilities</h2>",
+        "<p>Rows are classes (– is the CTC blank), columns time steps.</p>",
+        *[f'<img src="{_b64(p)}" alt="heatmap">' for p in heats],
+        "<h2>Confidence</h2>",
+        img("coverage"),
+        _table(
+            [
+                [f"{c['threshold']:.2f}", f"{c['coverage']:.1%}", f"{c['accuracy']:.1%}"]
+                for c in summary["coverage"]
+            ],
+            ["reject below", "coverage", "exact match"],
+        ),
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
+        "img{max-width:100%;vertical-align:middle}"
+    )
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plateread.cli import main
+from plateread.data import load_dataset
+from plateread.evaluate import evaluate
+from plateread.export import export_onnx
+from plateread.formats import CN
+from plateread.models import build_model
+from plateread.predict import load_predictor
+from plateread.report import write_report
+from plateread.report.analysis import char_confusions
+from plateread.train.checkpoint import model_meta, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def cn_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report of an untrained CN model on rendered plates (plenty of errors to show)."""
+    d = tmp_path_factory.mktemp("report")
+    ckpt = save_checkpoint(
+        d / "m.pt", build_model("crnn_small", CN), model_meta("crnn_small", CN, (32, 128), {})
+    )
+    export_onnx(ckpt, d / "cn.onnx")
+    predictor = load_predictor(d / "cn.onnx")
+    ev = evaluate(predictor, load_dataset("synth:cn?n=40&seed=2", CN, require_template=False))
+    write_report(predictor, ev, d / "rep", title="test report")
+    return d / "rep"
+
+
+def test_report_files(cn_report: Path) -> None:
+    names = {p.name for p in cn_report.iterdir()}
+    assert {
+        "report.html",
+        "summary.json",
+        "errors.csv",
+        "per_template.png",
+        "per_length.png",
+        "per_province.png",
+        "province_confusions.png",
+        "char_confusions.png",
+        "wrong_chars.png",
+        "coverage_reliability.png",
+        "heatmap_0.png",
+    } <= names
+    summary = json.loads((cn_report / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n"] == 40 and {
+        "exact",
+        "char_acc",
+        "cer",
+        "ece",
+        "per_province",
+        "other_provinces",
+        "char_confusions",
+        "wrong_chars_histogram",
+        "coverage",
+    } <= set(summary)
+    assert sum(summary["wrong_chars_histogram"].values()) == 40
+    rows = list(csv.DictReader((cn_report / "errors.csv").open(encoding="utf-8")))
+    assert rows and set(rows[0]) == {"file", "target", "prediction", "confidence", "edit_distance"}
+    page = (cn_report / "report.html").read_text(encoding="utf-8")
+    for section in (
+        "Headline",
+        "By template",
+        "By province",
+        "Character confusions",
+        "Worst readings",
+        "Per-step probabilities",
+        "Confidence",
+    ):
+        assert f"<h2>{section}</h2>" in page
+    assert 'src="data:image/png;base64,' in page and "file://" not in page  # self-contained
+
+
+def test_confusions_count_substitutions_and_gaps() -> None:
+    c = char_confusions(["A0B", "A1"], ["AOB", "A"])
+    assert c[("0", "O")] == 1 and c[("1", "∅")] == 1
+
+
+def test_eval_report_cli(
+    tmp_path: Path, cn_report: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = cn_report.parent / "cn.onnx"
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(model),
+                "--data",
+                "synth:cn?n=12&seed=5",
+                "--report",
+                str(tmp_path / "r"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["n"] == 12
+    assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_data_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import write_png
+
+    write_png(tmp_path / "d" / "皖A12345.png", np.full((24, 94, 3), 90, np.uint8))
+    write_png(tmp_path / "d" / "苏B00001.png", np.full((24, 94, 3), 90, np.uint8))
+    (tmp_path / "d" / "京AI1234.png").write_bytes(b"broken")  # bad label and unreadable
+    (tmp_path / "d" / "浙C12345.png").write_bytes(b"")  # unreadable
+    assert (
+        main(
+            [
+                "data",
+                f"dir:{tmp_path / 'd'}",
+                "--format",
+                "cn",
+                "--json",
+                "--grid",
+                str(tmp_path / "g.png"),
+            ]
+        )
+        == 0
+    )
+    info = json.loads(capsys.readouterr().out)
+    assert info["samples"] == 3 and info["readable"] == 2
+    assert info["invalid_labels"] == {"characters outside the alphabet": 1}
+    assert len(info["unreadable"]) == 1 and info["provinces"] == {"皖": 1, "苏": 1}
+    assert info["lengths"] == {"7": 2} or info["lengths"] == {7: 2}
+    assert (tmp_path / "g.png").stat().st_size > 500
+
+
+def test_report_renders_in_chromium(cn_report: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    playwright = pytest.importorskip("playwright.sync_api")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian chromium (.ci/run installs it)")
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page()
+        page.goto((cn_report / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        headings = page.evaluate(
+            "Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
+        )
+        browser.close()
+    assert len(images) > 10 and all(ok and w > 0 for ok, w in images)
+    assert "Per-step probabilities" in headings and "By province" in headings
