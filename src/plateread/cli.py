@@ -214,6 +214,21 @@ def _data(a: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(a: argparse.Namespace) -> int:
+    import uvicorn
+
+    from plateread.serve.app import Limits, create_app
+
+    models: dict[str, str] = {}
+    for spec in a.model or ["ru", "cn"]:
+        name, _, path = spec.partition("=")
+        models[name if path else Path(spec).stem] = path or spec
+    limits = Limits(max_body_bytes=a.max_body_mb * 1024 * 1024, max_images=a.max_images)
+    app = create_app(models, limits, threads=a.threads)
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
@@ -318,6 +333,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=int, default=None)
     r.set_defaults(func=_read)
+
+    v = sub.add_parser(
+        "serve",
+        help="HTTP service and web page for reading plates",
+        description="Serve POST /v1/read, GET /v1/models, /healthz, OpenAPI docs at "
+        "/docs and a drop-an-image page at /.",
+    )
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument(
+        "--model",
+        action="append",
+        help="ru, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: ru and cn)",
+    )
+    v.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per model")
+    v.add_argument("--max-body-mb", type=int, default=16, help="largest request body (MB)")
+    v.add_argument("--max-images", type=int, default=64, help="most images per request")
+    v.set_defaults(func=_serve)
 
     d = sub.add_parser(
         "data",

@@ -1,0 +1,1 @@
+"""HTTP service for reading plates (FastAPI on uvicorn; ONNX Runtime, never torch)."""

@@ -1,0 +1,188 @@
+"""The HTTP service: FastAPI app reading plates with readers loaded once at start (no torch)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from PIL import Image
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from plateread.imaging import ImageError, decode_image
+from plateread.reader import PlateReader
+from plateread.serve.limits import BodyLimit
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Configurable request limits.
+
+    Attributes:
+        max_body_bytes: Largest request body (413 beyond).
+        max_images: Most images in one request.
+        max_pixels: Largest image (width x height), checked before decoding (decompression bombs).
+        max_side: Longest image side.
+    """
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_images: int = 64
+    max_pixels: int = 4096 * 4096
+    max_side: int = 8192
+
+
+class Base64Request(BaseModel):
+    """JSON form of ``POST /v1/read``."""
+
+    images: list[str] = Field(description="base64-encoded image files (PNG, JPEG, …)")
+    model: str | None = Field(default=None, description="reader name; the first loaded by default")
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+def _check_header(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse oversized images from their header, before any pixels are decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        raise HTTPException(
+            413, f"{name}: image too large (limit {limits.max_pixels} pixels)"
+        ) from None
+    except Exception:  # not something Pillow can identify: let OpenCV say what it is
+        return
+    if w * h > limits.max_pixels or max(w, h) > limits.max_side:
+        raise HTTPException(
+            413,
+            f"{name}: {w}x{h} image exceeds the limit of {limits.max_pixels} pixels "
+            f"or {limits.max_side} pixels a side",
+        )
+
+
+def create_app(
+    models: dict[str, str], limits: Limits | None = None, threads: int | None = None
+) -> FastAPI:
+    """Build the app.
+
+    Args:
+        models: Reader names mapped to shipped names or ``.onnx`` paths; the first is the default.
+        limits: Request limits.
+        threads: ONNX Runtime threads per reader.
+    """
+    limits = limits or Limits()
+    if not models:
+        raise ValueError("give at least one model")
+    readers = {name: PlateReader(path, threads=threads) for name, path in models.items()}
+    default = next(iter(readers))
+    app = FastAPI(
+        title="plateread",
+        version="1",
+        description="Read the text on licence plate crops.",
+    )
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+
+    @app.exception_handler(ImageError)
+    async def _image_error(_: Request, exc: ImageError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    def reader_for(name: str | None) -> PlateReader:
+        if name in (None, ""):
+            return readers[default]
+        if name not in readers:
+            raise HTTPException(404, f"unknown model {name!r}; loaded: {sorted(readers)}")
+        return readers[name]  # type: ignore[index]
+
+    def read(
+        images: list[tuple[str, bytes]], model: str | None, min_confidence: float
+    ) -> dict[str, Any]:
+        if not images:
+            raise HTTPException(
+                422, "no images: send multipart 'file' fields or JSON {'images': [...]}"
+            )
+        if len(images) > limits.max_images:
+            raise HTTPException(
+                413, f"{len(images)} images exceed the limit of {limits.max_images} per request"
+            )
+        if not 0.0 <= min_confidence <= 1.0:
+            raise HTTPException(422, "min_confidence must lie in [0, 1]")
+        reader = reader_for(model)
+        arrays = []
+        for name, data in images:
+            _check_header(data, name, limits)
+            arrays.append(decode_image(data, name))
+        results = reader.read_batch(arrays)
+        return {
+            "model": model or default,
+            "results": [
+                {"name": name, **r.to_dict(), "accepted": r.confidence >= min_confidence}
+                for (name, _), r in zip(images, results)
+            ],
+        }
+
+    @app.post("/v1/read", summary="Read plates from multipart files or base64 JSON")
+    async def read_plates(request: Request) -> dict[str, Any]:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("multipart/form-data"):
+            try:
+                form = await request.form(max_files=limits.max_images + 1)
+            except Exception as e:  # malformed multipart bodies
+                raise HTTPException(400, f"malformed multipart body: {e}") from None
+            files = [
+                (v.filename or k, await v.read())
+                for k, v in form.multi_items()
+                if isinstance(v, UploadFile)
+            ]
+            model = form.get("model")
+            try:
+                min_conf = float(str(form.get("min_confidence") or 0.0))
+            except ValueError:
+                raise HTTPException(422, "min_confidence must be a number") from None
+            return read(files, str(model) if model else None, min_conf)
+        if ctype.startswith("application/json"):
+            try:
+                body = Base64Request.model_validate_json(await request.body())
+            except ValueError as e:
+                raise HTTPException(422, f"malformed JSON request: {e}") from None
+            decoded = []
+            for i, b64 in enumerate(body.images):
+                try:
+                    decoded.append((f"image{i}", base64.b64decode(b64, validate=True)))
+                except (binascii.Error, ValueError):
+                    raise HTTPException(422, f"image{i}: not valid base64") from None
+            return read(decoded, body.model, body.min_confidence)
+        raise HTTPException(
+            415, "send multipart/form-data files or application/json with base64 images"
+        )
+
+    @app.get("/v1/models", summary="Loaded readers")
+    def list_models() -> dict[str, Any]:
+        return {
+            "default": default,
+            "models": [
+                {
+                    "name": name,
+                    "format": r.format.name,
+                    "alphabet": r.format.alphabet,
+                    "templates": list(r.format.templates),
+                    "input_size": list(r.input_size),
+                    "decoder": r.decoder,
+                }
+                for name, r in readers.items()
+            ],
+            "limits": limits.__dict__,
+        }
+
+    @app.get("/healthz", summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return (resources.files("plateread.serve") / "page.html").read_text(encoding="utf-8")
+
+    return app

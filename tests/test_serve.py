@@ -1,0 +1,275 @@
+"""The HTTP service, tested over real HTTP against `plateread serve` on loopback."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import plate_like
+from plateread.export import export_onnx
+from plateread.formats import RU
+from plateread.models import build_model
+from plateread.train.checkpoint import model_meta, save_checkpoint
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("serve")
+    ckpt = save_checkpoint(
+        d / "m.pt", build_model("crnn_small", RU), model_meta("crnn_small", RU, (32, 128), {})
+    )
+    export_onnx(ckpt, d / "ru_test.onnx")
+    return d / "ru_test.onnx"
+
+
+@pytest.fixture(scope="module")
+def server(model_file: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plateread.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--model",
+            f"ru={model_file}",
+            "--max-body-mb",
+            "1",
+            "--max-images",
+            "8",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _png(seed: int = 0) -> bytes:
+    return cv2.imencode(".png", plate_like(40, 170, seed))[1].tobytes()
+
+
+def _huge_png(w: int = 60000, h: int = 60000) -> bytes:
+    """A tiny PNG file whose header claims huge dimensions (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_read_one_file_like_curl(server: str) -> None:
+    r = httpx.post(f"{server}/v1/read", files={"file": ("plate.png", _png(), "image/png")})
+    assert r.status_code == 200, r.text
+    res = r.json()["results"][0]
+    assert {
+        "name",
+        "text",
+        "confidence",
+        "char_confidences",
+        "valid",
+        "template",
+        "accepted",
+    } <= set(res)
+    assert res["name"] == "plate.png" and len(res["char_confidences"]) == len(res["text"])
+
+
+def test_batch_and_base64(server: str) -> None:
+    files = [("file", (f"p{i}.png", _png(i), "image/png")) for i in range(5)]
+    r = httpx.post(f"{server}/v1/read", files=files, data={"min_confidence": "0.5"})
+    assert r.status_code == 200 and len(r.json()["results"]) == 5
+    body = {"images": [base64.b64encode(_png(i)).decode() for i in range(3)], "model": "ru"}
+    r2 = httpx.post(f"{server}/v1/read", json=body)
+    assert r2.status_code == 200 and [x["name"] for x in r2.json()["results"]] == [
+        "image0",
+        "image1",
+        "image2",
+    ]
+    assert r2.json()["results"][0]["text"] == r.json()["results"][0]["text"]
+
+
+def test_models_health_docs_and_page(server: str) -> None:
+    m = httpx.get(f"{server}/v1/models").json()
+    assert m["default"] == "ru" and m["models"][0]["alphabet"] == RU.alphabet
+    assert m["models"][0]["input_size"] == [32, 128]
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
+    assert "/v1/read" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert httpx.get(f"{server}/docs").status_code == 200
+    assert "Drop" in httpx.get(f"{server}/").text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "words"),
+    [
+        ({"files": {"file": ("e.png", b"", "image/png")}}, 422, "empty"),
+        ({"files": {"file": ("t.png", _png()[:60], "image/png")}}, 422, "not a readable image"),
+        (
+            {"files": {"file": ("x.txt", b"hello, not an image", "text/plain")}},
+            422,
+            "not a readable image",
+        ),
+        ({"files": {"file": ("bomb.png", _huge_png(), "image/png")}}, 413, "limit"),
+        (
+            {"files": {"file": ("big.png", b"\0" * (2 * 1024 * 1024), "image/png")}},
+            413,
+            "1048576 bytes",
+        ),
+        (
+            {"files": [("file", (f"{i}.png", _png(), "image/png")) for i in range(9)]},
+            413,
+            "limit of 8",
+        ),
+        ({"content": b"plain", "headers": {"content-type": "text/plain"}}, 415, "multipart"),
+        (
+            {"files": {"file": ("p.png", _png(), "image/png")}, "data": {"model": "mars"}},
+            404,
+            "unknown model",
+        ),
+        (
+            {"files": {"file": ("p.png", _png(), "image/png")}, "data": {"min_confidence": "x"}},
+            422,
+            "number",
+        ),
+        (
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+            "malformed JSON",
+        ),
+        ({"json": {"images": ["%%%not base64"]}}, 422, "base64"),
+        ({"json": {"images": []}}, 422, "no images"),
+        (
+            {
+                "content": b"--x\r\nbroken",
+                "headers": {"content-type": "multipart/form-data; boundary=x"},
+            },
+            422,
+            "no images",
+        ),
+    ],
+)
+def test_bad_input_gets_4xx_and_server_survives(
+    server: str, kwargs: dict, status: int, words: str
+) -> None:
+    r = httpx.post(f"{server}/v1/read", timeout=30, **kwargs)
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"]
+    assert httpx.get(f"{server}/healthz").status_code == 200
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payload=st.binary(max_size=2048),
+    ctype=st.sampled_from(["image/png", "application/octet-stream", "text/plain"]),
+    jsonish=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: (
+            st.lists(c, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["images", "model", "min_confidence", "x"]), c, max_size=4
+            )
+        ),
+        max_leaves=8,
+    ),
+)
+def test_fuzzed_requests_never_5xx(
+    server: str, payload: bytes, ctype: str, jsonish: object
+) -> None:
+    r1 = httpx.post(f"{server}/v1/read", files={"file": ("f", payload, ctype)}, timeout=30)
+    r2 = httpx.post(f"{server}/v1/read", json=jsonish, timeout=30)
+    assert r1.status_code < 500 and r2.status_code < 500, (r1.text, r2.text)
+
+
+def test_service_never_imports_torch(model_file: Path) -> None:
+    model = model_file
+    code = f"""
+import sys
+from fastapi.testclient import TestClient
+from plateread.serve.app import create_app
+client = TestClient(create_app({{'ru': {str(model)!r}}}))
+assert client.get('/healthz').status_code == 200
+assert not [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_page_in_chromium(server: str, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian chromium (.ci/run installs it)")
+        pytest.skip("Debian chromium is not installed")
+    img = tmp_path / "plate.png"
+    img.write_bytes(_png(3))
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page()
+        page.goto(server + "/")
+        page.wait_for_selector("#model option", state="attached")
+        page.set_input_files("#files", str(img))
+        page.wait_for_selector(".row .meta", timeout=20000)
+        meta = page.inner_text(".row .meta")
+        spans = page.eval_on_selector_all(".row .text span", "els => els.map(e => e.style.color)")
+        browser.close()
+    expected = httpx.post(
+        f"{server}/v1/read", files={"file": ("plate.png", _png(3), "image/png")}
+    ).json()["results"][0]
+    assert meta.startswith(f"confidence {expected['confidence']:.3f}")
+    assert len(spans) == len(expected["text"]) and all(c.startswith("rgb") for c in spans)
