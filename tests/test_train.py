@@ -158,3 +158,20 @@ def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
     assert len(runs) == 1  # only rank 0 writes
     assert _log(runs[0])[-1]["complete"]
     assert torch.load(runs[0] / "best.pt", weights_only=True)["arch"] == "crnn_small"
+
+
+def test_init_keeps_what_fits_and_reinitialises_the_output(tmp_path: Path, synth_ru: Path) -> None:
+    from plateread.formats import CN, RU
+    from plateread.models import build_model
+    from plateread.train.checkpoint import init_from, model_meta, save_checkpoint
+
+    src = build_model("crnn_small", RU)
+    ckpt = save_checkpoint(tmp_path / "ru.pt", src, model_meta("crnn_small", RU, (32, 128), {}))
+    dst = build_model("crnn_small", CN)
+    moved = init_from(dst, ckpt)
+    assert moved["reinitialised"] == ["fc.bias", "fc.weight"]
+    assert torch.equal(dst.cnn[0][0].weight, src.cnn[0][0].weight)
+    with pytest.raises(FileNotFoundError):
+        init_from(dst, "no-such-reader")
+    run = train(_cfg(tmp_path, synth_ru, init=str(ckpt)))
+    assert (run / "best.pt").is_file()

@@ -65,6 +65,7 @@ def _train(a: argparse.Namespace) -> int:
         "seed": a.seed,
         "input_size": size,
         "backbone_weights": a.backbone_weights,
+        "init": a.init,
         "augment": False if a.no_augment else None,
     }
     cfg = load_config(a.config, overrides)
@@ -274,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, help="torch threads")
     t.add_argument("--seed", type=int)
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
+    t.add_argument(
+        "--init",
+        help="start from a checkpoint or shipped reader (ru, cn); layers that "
+        "do not fit (a new alphabet's output) are re-initialised",
+    )
     t.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     t.set_defaults(func=_train)
 

@@ -77,6 +77,33 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), state
 
 
+def shipped_checkpoint(name: str) -> Path | None:
+    """The torch weights of a shipped reader (``ru``, ``cn``), if this install has them."""
+    path = Path(__file__).resolve().parents[1] / "weights" / f"{name}.pt"
+    return path if path.is_file() else None
+
+
+def init_from(model: nn.Module, source: str | Path) -> dict[str, list[str]]:
+    """Copy every tensor of a checkpoint whose name and shape fit ``model``; the rest (e.g. the
+    output layer, for a new alphabet) keeps its fresh initialisation.
+
+    Args:
+        model: The model to initialise.
+        source: A checkpoint path, or a shipped reader's name.
+
+    Returns:
+        ``{"loaded": [...], "reinitialised": [...]}`` parameter names.
+    """
+    path = shipped_checkpoint(str(source)) if not Path(source).exists() else Path(source)
+    if path is None:
+        raise FileNotFoundError(f"--init {source}: neither a checkpoint file nor a shipped reader")
+    theirs = read_checkpoint(path)["state_dict"]
+    ours = model.state_dict()
+    fits = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    return {"loaded": sorted(fits), "reinitialised": sorted(set(ours) - set(fits))}
+
+
 class TorchPredictor:
     """Runs a checkpoint with torch: the same interface as the ONNX predictor."""
 

@@ -41,6 +41,8 @@ class TrainConfig:
         checkpoint_minutes: Also save ``last.pt`` this often within an epoch.
         augment: Augment training data.
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
+        init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
+            kept, the rest (a new alphabet's output layer) is re-initialised.
     """
 
     data: list[str] = field(default_factory=list)
@@ -66,6 +68,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     augment: bool = True
     backbone_weights: str = ""
+    init: str = ""
 
     def validate(self) -> TrainConfig:
         """Check values that would otherwise fail late.

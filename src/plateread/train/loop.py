@@ -29,7 +29,7 @@ from plateread.decoding import greedy_decode
 from plateread.formats import PlateFormat, load_format
 from plateread.metrics import score
 from plateread.models import build_model, default_input_size
-from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
+from plateread.train.checkpoint import init_from, model_meta, read_checkpoint, save_checkpoint
 from plateread.train.config import ConfigError, TrainConfig
 from plateread.train.data import PlateTorchDataset, collate
 from plateread.train.losses import PlateLoss, province_weights
@@ -165,6 +165,14 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
         if rank == 0 and missing:
             print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
+    if cfg.init and state is None:
+        moved = init_from(model, cfg.init)
+        if rank == 0:
+            print(
+                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, re-initialised: "
+                f"{moved['reinitialised'] or 'none'}",
+                file=sys.stderr,
+            )
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
