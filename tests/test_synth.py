@@ -65,3 +65,29 @@ def test_custom_format_renders(tmp_path: Path) -> None:
     s = synth_samples(str(f), 2, seed=0)
     assert load_format(str(f)).is_valid(s[0].text)
     assert s[0].load().shape[2] == 3
+
+
+def test_example_uz_format_renders_region_box_and_flag() -> None:
+    uz = Path(__file__).resolve().parents[1] / "examples" / "uz.yaml"
+    fmt = load_format(str(uz))
+    assert fmt.is_valid("01A123BC") and fmt.is_valid("01123ABC")
+    plate = render_plate(fmt, "01A123BC", np.random.default_rng(0))
+    h, w = plate.shape[:2]
+    right = plate[: h // 2, int(w * 0.88) :].reshape(-1, 3).astype(int)
+    assert (right[:, 2] - right[:, 0] > 60).any()  # the flag's blue stripe
+    samples = synth_samples(str(uz), 20, seed=1)
+    assert {len(s.text) for s in samples} == {8}
+    assert all(fmt.is_valid(s.text) for s in samples)
+
+
+def test_thin_glyphs_stay_thin() -> None:
+    from plateread.synth.fonts import latin_font
+    from plateread.synth.render import Canvas
+
+    widths = {}
+    for ch in "I0":
+        c = Canvas(60, 100, 1.0, (255.0, 255.0, 255.0))
+        c.glyph(ch, 5, 5, 50, 90, (0.0, 0.0, 0.0), latin_font())
+        ink = c.result()[..., 0] < 128
+        widths[ch] = int(ink.any(axis=0).sum())
+    assert widths["I"] < widths["0"] / 2

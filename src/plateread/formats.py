@@ -174,7 +174,7 @@ RU = PlateFormat(
     alphabet=DIGITS + RU_LETTERS,
     classes={"L": RU_LETTERS, "D": DIGITS},
     templates=("LDDDLLDD", "LDDDLLDDD"),
-    style={"kind": "ru_civil"},
+    style={"kind": "ru_civil", "binarized": 0.05},
 )
 CN = PlateFormat(
     name="cn",

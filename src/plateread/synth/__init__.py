@@ -57,8 +57,12 @@ class SynthImage:
     def load(self) -> np.ndarray:
         """Render (and augment) the plate; the same seed gives the same pixels."""
         rng = np.random.default_rng(self.seed)
-        plate = render_plate(load_format(self.format), self.text, rng)
-        return augment_synthetic(plate, rng) if self.augment else plate
+        fmt = load_format(self.format)
+        plate = render_plate(fmt, self.text, rng)
+        if not self.augment:
+            return plate
+        loose = float(fmt.style.get("loose_crops", 0.3))
+        return augment_synthetic(plate, rng, loose, float(fmt.style.get("binarized", 0.0)))
 
 
 def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:

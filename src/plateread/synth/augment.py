@@ -38,7 +38,7 @@ def place_in_scene(
     """
     h, w = plate.shape[:2]
     if rng.random() < loose:
-        mx, my = rng.uniform(0.02, 0.12) * w, rng.uniform(0.05, 0.35) * h
+        mx, my = rng.uniform(0.02, 0.15) * w, rng.uniform(0.05, 0.6) * h
     else:
         mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
     out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
@@ -121,16 +121,25 @@ def apply_camera(image: np.ndarray, seed: int, strength: float = 1.0) -> np.ndar
     return pipeline(image=image)["image"]  # type: ignore[no-any-return]
 
 
-def augment_synthetic(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Everything a clean rendering goes through to look photographed."""
-    img = place_in_scene(plate, rng, loose=0.3)
+def augment_synthetic(
+    plate: np.ndarray, rng: np.random.Generator, loose: float = 0.3, binarized: float = 0.0
+) -> np.ndarray:
+    """Everything a clean rendering goes through to look photographed.
+
+    Args:
+        plate: Clean RGB rendering.
+        rng: Random generator.
+        loose: Share of loose crops (wide margins with background), as the data's detector gives.
+        binarized: Share of thresholded black-and-white crops (some Russian data sets have them).
+    """
+    img = place_in_scene(plate, rng, loose=loose)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))
     width = max(8, round(img.shape[1] * height / img.shape[0] * rng.uniform(0.9, 1.1)))
     img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
     img = apply_camera(img, int(rng.integers(2**31)))
-    if rng.random() < 0.04:
+    if rng.random() < binarized:
         img = binarize(img, rng)
     return img
 

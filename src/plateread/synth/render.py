@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -34,7 +36,10 @@ class Canvas:
             mask = glyph_mask(char, cjk_font(), 2, "Bold")
         else:
             mask = glyph_mask(char, font)
-        self.mask(mask, x, y, w, h, color)
+        # widen condensed glyphs towards the cell, but at most 1.6x: thin ones (1, I) stay thin
+        natural = mask.shape[1] * h / mask.shape[0]
+        draw_w = min(w, 1.6 * natural)
+        self.mask(mask, x + (w - draw_w) / 2, y, draw_w, h, color)
 
     def mask(self, mask: np.ndarray, x: float, y: float, w: float, h: float, color: Color) -> None:
         """Blend a coverage mask, resized into the box (mm), in ``color``."""
@@ -135,21 +140,59 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
     return c.result()
 
 
+def _color(style: Any, key: str, default: Color) -> Color:
+    value = style.get(key, default)
+    return (float(value[0]), float(value[1]), float(value[2]))
+
+
 def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
-    """A one-row plate in the colours of ``fmt.style`` (``background``, ``foreground``)."""
+    """A one-row plate described by ``fmt.style``.
+
+    Style keys (all optional): ``background`` and ``foreground`` RGB, ``size_mm`` [w, h],
+    ``region_chars`` (the first N characters drawn smaller in a box on the left, as on Uzbek
+    plates), ``flag`` (RGB stripes, top to bottom, drawn at the right end) and ``flag_text``.
+    """
     style = fmt.style
-    bg = _jitter(rng, tuple(style.get("background", (235, 235, 230))), 8)  # type: ignore[arg-type]
-    ink = _jitter(rng, tuple(style.get("foreground", (25, 25, 30))), 6)  # type: ignore[arg-type]
-    w_mm, h_mm = style.get("size_mm", (520, 112))
-    c = Canvas(float(w_mm), float(h_mm), 0.6, bg)
+    bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
+    ink = _jitter(rng, _color(style, "foreground", (25.0, 25.0, 30.0)), 6)
+    w_mm, h_mm = (float(v) for v in style.get("size_mm", (520, 112)))
+    c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
     font = latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
-    n = max(1, len(text))
-    cell = min(0.8 * h_mm * 0.6, (w_mm - 30) / n * 0.85)
-    step = (w_mm - 30) / n
-    for i, ch in enumerate(text):
-        x = 15 + i * step + (step - cell) / 2
-        c.glyph(ch, x, h_mm * 0.15, cell, h_mm * 0.7, ink, font)
+    left, right = 12.0, w_mm - 12.0
+    n_region = int(style.get("region_chars", 0))
+    region, main = text[:n_region], text[n_region:]
+    if region:
+        box = 0.16 * w_mm
+        cw = box / (len(region) + 0.6)
+        for i, ch in enumerate(region):
+            c.glyph(ch, left + 0.3 * cw + i * cw, h_mm * 0.25, cw * 0.95, h_mm * 0.5, ink, font)
+        c.line(left + box, 4, left + box, h_mm - 4, ink, 2.5)
+        left += box + 6
+    stripes = style.get("flag")
+    if stripes:
+        fw, fh = 0.07 * w_mm, 0.3 * h_mm
+        fx = right - fw
+        for k, col in enumerate(stripes):
+            c.rect(
+                fx, 10 + k * fh / len(stripes), fw, fh / len(stripes), _color({"c": col}, "c", bg)
+            )
+        if style.get("flag_text"):
+            c.mask(
+                text_mask(str(style["flag_text"]), latin_font("SemiBold"), 20),
+                fx,
+                16 + fh,
+                fw,
+                0.2 * h_mm,
+                ink,
+            )
+        right = fx - 6
+    n = max(1, len(main))
+    step = (right - left) / n
+    cell = min(step * 0.88, h_mm * 0.55)
+    for i, ch in enumerate(main):
+        x = left + i * step + (step - cell) / 2 + rng.normal(0, 0.6)
+        c.glyph(ch, x, h_mm * 0.14 + rng.normal(0, 0.6), cell, h_mm * 0.72, ink, font)
     return c.result()
 
 
