@@ -19,6 +19,7 @@ import cv2
 import httpx
 import numpy as np
 
+from plateread.serve import wait_until_healthy
 from plateread.synth import synth_samples
 
 
@@ -111,12 +112,8 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        if not wait_until_healthy(url):
+            raise SystemExit("server did not start")
         print(
             json.dumps(
                 {

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +44,32 @@ def json_dataset(tmp_path: Path) -> Path:
         items.append({"file": f"{i}.png", "text": text})
     (tmp_path / "config.json").write_text(json.dumps(items, ensure_ascii=False))
     return tmp_path
+
+
+@contextlib.contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A Playwright page in Debian's headless chromium (never a downloaded browser); skips where
+    chromium is missing, except in CI, where its absence is a failure."""
+    chromium = shutil.which("chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian chromium (.ci/run installs it)")
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
 
 
 def shared(name: str) -> Path:

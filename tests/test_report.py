@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import chromium_page
 from plateread.cli import main
 from plateread.data import load_dataset
 from plateread.evaluate import evaluate
@@ -137,29 +136,12 @@ def test_data_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_report_renders_in_chromium(cn_report: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    playwright = pytest.importorskip("playwright.sync_api")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian chromium (.ci/run installs it)")
-        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
-        page = browser.new_page()
+    with chromium_page() as page:
         page.goto((cn_report / "report.html").as_uri())
         page.wait_for_load_state("load")
         images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
         headings = page.evaluate(
             "Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
         )
-        browser.close()
     assert len(images) > 10 and all(ok and w > 0 for ok, w in images)
     assert "Per-step probabilities" in headings and "By province" in headings

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import plate_like
+from conftest import chromium_page, plate_like
 from plateread.export import export_onnx
 from plateread.formats import RU
 from plateread.models import build_model
+from plateread.serve import wait_until_healthy
 from plateread.train.checkpoint import model_meta, save_checkpoint
 
 
@@ -67,14 +65,7 @@ def server(model_file: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    if not wait_until_healthy(url):
         proc.kill()
         raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "server did not start")
     yield url
@@ -242,32 +233,15 @@ print('ok')
 
 
 def test_page_in_chromium(server: str, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium")
-    playwright = pytest.importorskip("playwright.sync_api")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian chromium (.ci/run installs it)")
-        pytest.skip("Debian chromium is not installed")
     img = tmp_path / "plate.png"
     img.write_bytes(_png(3))
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
-        page = browser.new_page()
+    with chromium_page() as page:
         page.goto(server + "/")
         page.wait_for_selector("#model option", state="attached")
         page.set_input_files("#files", str(img))
         page.wait_for_selector(".row .meta", timeout=20000)
         meta = page.inner_text(".row .meta")
         spans = page.eval_on_selector_all(".row .text span", "els => els.map(e => e.style.color)")
-        browser.close()
     expected = httpx.post(
         f"{server}/v1/read", files={"file": ("plate.png", _png(3), "image/png")}
     ).json()["results"][0]

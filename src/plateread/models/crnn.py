@@ -80,9 +80,16 @@ class CRNNResNet18(nn.Module):
 
 
 def small_cnn(
+    input_size: tuple[int, int],
     channels: tuple[int, int, int, int, int] = (32, 64, 128, 160, 256),
 ) -> tuple[nn.Sequential, int]:
-    """A VGG-like stack for 32-pixel-high inputs: ``[N, 3, 32, W] -> [N, C, 1, W/4]``."""
+    """A VGG-like stack for 32-pixel-high inputs: ``[N, 3, 32, W] -> [N, C, 1, W/4]``.
+
+    Raises:
+        ValueError: the input is not 32 pixels high with a width divisible by 4.
+    """
+    if input_size[0] != 32 or input_size[1] % 4:
+        raise ValueError(f"this CRNN needs height 32 and width divisible by 4, got {input_size}")
     c = channels
     net = nn.Sequential(
         conv_bn(3, c[0]),
@@ -111,12 +118,8 @@ class CRNNSmall(nn.Module):
         channels: tuple[int, int, int, int, int] = (32, 64, 128, 160, 256),
     ) -> None:
         super().__init__()
-        if input_size[0] != 32 or input_size[1] % 4:
-            raise ValueError(
-                f"this CRNN needs height 32 and width divisible by 4, got {input_size}"
-            )
         self.norm = InputNorm()
-        self.cnn, feat = small_cnn(tuple(channels))  # type: ignore[arg-type]
+        self.cnn, feat = small_cnn(input_size, tuple(channels))  # type: ignore[arg-type]
         self.rnn = nn.GRU(feat, hidden, batch_first=True, bidirectional=True)
         self.fc = nn.Linear(2 * hidden, num_classes)
 
@@ -143,12 +146,8 @@ class CRNNProvince(nn.Module):
         hidden: int = 128,
     ) -> None:
         super().__init__()
-        if input_size[0] != 32 or input_size[1] % 4:
-            raise ValueError(
-                f"crnn_province needs height 32 and width divisible by 4, got {input_size}"
-            )
         self.norm = InputNorm()
-        self.cnn, feat = small_cnn()
+        self.cnn, feat = small_cnn(input_size)
         self.rnn = nn.LSTM(feat, hidden, batch_first=True, bidirectional=True)
         rest = [c for c in range(num_classes) if c not in set(province_classes)]  # blank included
         self.fc = nn.Linear(2 * hidden, len(rest))
