@@ -30,6 +30,11 @@ p = load_predictor({str(tmp_path / "m.onnx")!r})
 ev = evaluate(p, load_dataset('json:{synth_ru}', p.format))
 assert ev.metrics['n'] == 48, ev.metrics
 main(['eval', '--model', {str(tmp_path / "m.onnx")!r}, '--data', 'json:{synth_ru}', '--json'])
+from plateread.reader import PlateReader
+samples = load_dataset('json:{synth_ru}', p.format).samples[:4]
+assert len(PlateReader({str(tmp_path / "m.onnx")!r}).read_batch([s.load() for s in samples])) == 4
+main(['read', '{synth_ru}/images', '--model', {str(tmp_path / "m.onnx")!r}])
+main(['bench', '--model', {str(tmp_path / "m.onnx")!r}, '--seconds', '0.1', '--batch-sizes', '2'])
 bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))
 assert not bad, bad[:5]
 print('ok')
