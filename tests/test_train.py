@@ -107,6 +107,9 @@ def test_sampler_and_schedule() -> None:
     assert list(EpochSampler(10, 1, 1)) != list(a)
     shards = [list(EpochSampler(10, 1, 0, rank=r, world=2)) for r in (0, 1)]
     assert sorted(shards[0] + shards[1]) == list(range(10))
+    uneven = [list(EpochSampler(11, 1, 0, rank=r, world=2)) for r in (0, 1)]
+    assert len(uneven[0]) == len(uneven[1]) == 6  # equal steps on every rank (no DDP hang)
+    assert set(uneven[0] + uneven[1]) == set(range(11))
     assert lr_factor("onecycle", 0.0) < 0.1 and lr_factor("onecycle", 0.05) == pytest.approx(1.0)
     assert lr_factor("cosine", 1.0) == pytest.approx(0.01) and lr_factor("constant", 0.7) == 1.0
 

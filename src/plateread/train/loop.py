@@ -42,7 +42,9 @@ class EpochSampler(Sampler[int]):
         self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1
     ) -> None:
         g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        self.order = torch.randperm(n, generator=g)[rank::world].tolist()[start:]
+        perm = torch.randperm(n, generator=g).tolist()
+        perm += perm[: (-n) % world]  # pad so every rank takes the same number of steps
+        self.order = perm[rank::world][start:]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.order)
@@ -202,7 +204,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     val_loader = DataLoader(
         vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)
     )
-    per_rank = len(range(rank, len(tds), world))
+    per_rank = math.ceil(len(tds) / world)
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     budget = cfg.max_minutes * 60
