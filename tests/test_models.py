@@ -48,6 +48,12 @@ def test_course_model_shape_and_torchvision_names(tmp_path: Path) -> None:
     model = build_model("crnn_resnet18", RU).eval()
     out = model(torch.zeros(1, 64, 320, 3, dtype=torch.uint8))
     assert tuple(out.shape) == (1, 20, 23)
+    # the course's layout: float [N, 3, H, W] in [0, 1] gives the same logits
+    pixels = torch.randint(0, 256, (2, 64, 320, 3), dtype=torch.uint8)
+    course = pixels.permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        assert tuple(model(course).shape) == (2, 20, 23)
+        assert torch.allclose(model(course), model(pixels), atol=1e-4)
     names = set(model.cnn.state_dict())
     assert {
         "conv1.weight",

@@ -1,5 +1,6 @@
-"""CRNN-CTC models. Every model maps ``uint8`` RGB ``[N, H, W, 3]`` to logits ``[N, T, C]``
-(class 0 = CTC blank); scaling and normalisation happen inside, so exported graphs take raw pixels.
+"""CRNN-CTC models. Every model maps ``uint8`` RGB ``[N, H, W, 3]`` (or float ``[N, 3, H, W]`` in
+[0, 1], the course's layout) to logits ``[N, T, C]`` (class 0 = CTC blank); scaling and
+normalisation happen inside, so exported graphs take raw pixels.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ NEG = -30.0  # logit for classes a step can never emit (softmax mass ~1e-13)
 
 
 class InputNorm(nn.Module):
-    """``uint8 [N, H, W, 3]`` -> normalised ``float [N, 3, H, W]`` (ImageNet statistics)."""
+    """Pixels to normalised ``float [N, 3, H, W]`` (ImageNet statistics).
+
+    Accepts the runtime layout, ``uint8 [N, H, W, 3]`` (what exported models take), or the course's
+    and torchvision's layout, ``float [N, 3, H, W]`` with values in [0, 1].
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -26,7 +31,9 @@ class InputNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise a batch of pixels."""
-        return (x.permute(0, 3, 1, 2).float() - self.mean) * self.scale
+        runtime = x.dtype == torch.uint8  # [N, H, W, 3] 0-255, else [N, 3, H, W] 0-1
+        x = x.permute(0, 3, 1, 2).float() if runtime else x * 255.0
+        return (x - self.mean) * self.scale
 
 
 def conv_bn(
