@@ -11,7 +11,7 @@ from rapidfuzz.distance import Levenshtein
 
 from plateread.calibration import apply_curve, expected_calibration_error, fit_isotonic
 from plateread.data import Dataset
-from plateread.imaging import ImageError
+from plateread.evaluate import evaluate
 from plateread.reader import PlateReader
 
 META_KEY = "plateread_calibration"
@@ -30,29 +30,15 @@ def char_correct(prediction: str, target: str) -> list[bool]:
 
 def collect(reader: PlateReader, data: Dataset) -> dict[str, list[Any]]:
     """Raw (uncalibrated) plate and character confidences with their correctness."""
-    plate_conf: list[float] = []
-    plate_ok: list[bool] = []
+    ev = evaluate(reader.predictor, data, decoder=reader.decoder, calibrated=False)
     char_conf: list[float] = []
     char_ok: list[bool] = []
-    images, targets = [], []
-    for s in data.samples:
-        try:
-            images.append(s.load())
-            targets.append(s.text)
-        except ImageError:
-            continue
-    from plateread.imaging import prepare_batch
-
-    for i in range(0, len(images), 64):
-        logits = reader.predictor.logits(prepare_batch(images[i : i + 64], reader.input_size))
-        for d, t in zip(reader.decode(logits), targets[i : i + 64]):
-            plate_conf.append(d.confidence)
-            plate_ok.append(d.text == t)
-            char_conf.extend(d.char_confidences)
-            char_ok.extend(char_correct(d.text, t))
+    for d, t in zip(ev.readings, ev.targets):
+        char_conf.extend(d.char_confidences)
+        char_ok.extend(char_correct(d.text, t))
     return {
-        "plate_conf": plate_conf,
-        "plate_ok": plate_ok,
+        "plate_conf": [d.confidence for d in ev.readings],
+        "plate_ok": [d.text == t for d, t in zip(ev.readings, ev.targets)],
         "char_conf": char_conf,
         "char_ok": char_ok,
     }

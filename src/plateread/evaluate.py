@@ -38,7 +38,11 @@ class Evaluation:
 
 
 def evaluate(
-    predictor: Predictor, data: Dataset, batch_size: int = 64, decoder: str = "auto"
+    predictor: Predictor,
+    data: Dataset,
+    batch_size: int = 64,
+    decoder: str = "auto",
+    calibrated: bool = True,
 ) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
 
@@ -47,11 +51,13 @@ def evaluate(
         data: Labelled samples.
         batch_size: Images per model call.
         decoder: ``greedy``, ``beam``, ``constrained`` or ``auto`` (see ``decode_logits``).
+        calibrated: Apply the model file's calibration curves to the confidences (False gives
+            the raw confidences, which is what calibration itself is fitted on).
 
     Unreadable images are listed in ``unreadable`` and left out of the metrics.
     """
     fmt = predictor.format
-    curves = getattr(predictor, "calibration", None)
+    curves = getattr(predictor, "calibration", None) if calibrated else None
     ev = Evaluation(metrics={})
     for i in range(0, len(data.samples), batch_size):
         images, kept = [], []
