@@ -78,6 +78,7 @@ def test_example_uz_format_renders_region_box_and_flag() -> None:
     samples = synth_samples(str(uz), 20, seed=1)
     assert {len(s.text) for s in samples} == {8}
     assert all(fmt.is_valid(s.text) for s in samples)
+    assert {s.text[:2] for s in samples} <= set(fmt.style["region_codes"])
 
 
 def test_thin_glyphs_stay_thin() -> None:

@@ -40,7 +40,13 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         return province + letter + "".join(chars)
     if fmt.templates:
         template = str(rng.choice(list(fmt.templates)))
-        return "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
+        text = "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
+        codes = fmt.style.get("region_codes")  # real region prefixes, when the style lists them
+        if codes:
+            code = str(rng.choice([str(c) for c in codes]))
+            if fmt.is_valid(code + text[len(code) :]):
+                text = code + text[len(code) :]
+        return text
     n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
     return "".join(rng.choice(list(fmt.alphabet), n))
 
