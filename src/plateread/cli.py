@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 import sys
 from collections.abc import Sequence
 
@@ -192,8 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
-    if hasattr(signal, "SIGPIPE"):  # `plateread read ... | head` ends quietly
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return int(args.func(args))
     except USER_ERRORS as err:
@@ -202,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # config errors, bad checkpoints
         print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `plateread read ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
