@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test format lint typecheck check clean
+.PHONY: setup demo train-demo test format lint typecheck check clean
 
 setup: $(STAMP)
 
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[train,dev]"
 	touch $(STAMP)
 
-# The main job until shipped readers exist: render plates, train briefly, evaluate.
+# The main job: read the example plates with the shipped Russian and Chinese readers.
 demo: $(STAMP)
+	$(BIN)/plateread read examples/plates/ru --model ru
+	$(BIN)/plateread read examples/plates/cn --model cn
+
+# A short end-to-end run of the training pipeline: render plates, train ~4 minutes, evaluate.
+train-demo: $(STAMP)
 	rm -rf demo && mkdir -p demo
 	$(BIN)/plateread synth --format ru -n 3000 --out demo/train --seed 1 --grid demo/samples.png
 	$(BIN)/plateread synth --format ru -n 300 --out demo/val --seed 2

@@ -64,8 +64,24 @@ def test_synth_train_eval_export_flow(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["eval", "--model", str(best), "--data", f"json:{d}", "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["n"] == 40 and {"exact", "char_acc", "cer"} <= set(metrics)
-    assert main(["export", "--model", str(best), "--out", str(tmp_path / "m.onnx")]) == 0
-    capsys.readouterr()
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                str(best),
+                "--out",
+                str(tmp_path / "m.onnx"),
+                "--calibrate",
+                f"json:{d}",
+            ]
+        )
+        == 0
+    )
+    assert "calibrated on 40 plates" in capsys.readouterr().out
+    from plateread.predict import OnnxPredictor
+
+    assert OnnxPredictor(tmp_path / "m.onnx").calibration is not None
     assert main(["eval", "--model", str(tmp_path / "m.onnx"), "--data", f"json:{d}", "--json"]) == 0
     onnx_metrics = json.loads(capsys.readouterr().out)
     assert abs(onnx_metrics["exact"] - metrics["exact"]) <= 0.002

@@ -113,3 +113,23 @@ def test_calibration_tools() -> None:
     rows = coverage_curve(cal, correct)
     assert rows[0][1] == 1.0 and rows[-1][1] < rows[0][1]
     assert rows[-3][2] >= rows[0][2]  # rejecting low confidence raises accuracy
+
+
+def test_text_changing_mass_ignores_boundary_splits_but_not_rival_characters() -> None:
+    from plateread.decoding import text_changing_mass
+
+    # steps: A A blank B ; classes: blank, A, B, C
+    p = np.zeros((1, 4, 4))
+    p[0, 0, 1] = 1.0
+    p[0, 1, [1, 0]] = [0.6, 0.4]  # A or blank: "A" stays either way (A also wins step 0)
+    p[0, 2, [0, 2]] = [0.7, 0.3]  # blank or B: B also wins step 3, harmless
+    p[0, 3, 2] = 1.0
+    assert text_changing_mass(p)[0] == pytest.approx(0.0, abs=1e-9)
+    q = p.copy()
+    q[0, 3, [2, 3]] = [0.8, 0.2]  # B or C: a different text
+    assert text_changing_mass(q)[0] == pytest.approx(0.2)
+    r = np.zeros((1, 3, 4))
+    r[0, 0, 1] = 1.0
+    r[0, 1, [0, 1]] = [0.9, 0.1]  # the blank separating "A A": filling it merges them
+    r[0, 2, 1] = 1.0
+    assert text_changing_mass(r)[0] == pytest.approx(0.1)

@@ -100,6 +100,17 @@ def run_export(a: argparse.Namespace) -> int:
         f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
         f"{figures['max_abs_diff']:.1e}, same readings {figures['same_text']:.0%}"
     )
+    if a.calibrate:
+        from plateread.calibrate import calibrate_onnx
+        from plateread.data import load_dataset
+        from plateread.predict import OnnxPredictor
+
+        data = load_dataset(a.calibrate, OnnxPredictor(a.out).format, require_template=False)
+        cal = calibrate_onnx(a.out, data)
+        print(
+            f"calibrated on {cal['n']:.0f} plates: expected calibration error "
+            f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f} (in-sample)"
+        )
     return 0
 
 

@@ -72,6 +72,34 @@ def _prefix_allowed(fmt: PlateFormat, prefix: str) -> bool:
     )
 
 
+def text_changing_mass(probs: np.ndarray) -> np.ndarray:
+    """For each plate ``[N, T, C]``, the largest probability any step puts on a class that would
+    change the greedy reading if it won that step.
+
+    A step's best class may be swapped without changing the collapsed text for the blank when
+    the same character also wins a neighbouring step, and for a neighbour's character when the
+    step is a blank that does not separate a doubled character. Everything else counts.
+    """
+    n, t, _ = probs.shape
+    top = probs.argmax(-1)  # [N, T]
+    prev = np.concatenate([np.full((n, 1), -1), top[:, :-1]], axis=1)
+    nxt = np.concatenate([top[:, 1:], np.full((n, 1), -1)], axis=1)
+    rows, cols = np.arange(n)[:, None], np.arange(t)[None, :]
+    harmless = probs[rows, cols, top].copy()
+    is_char = top != 0
+    repeated = is_char & ((prev == top) | (nxt == top))
+    harmless += np.where(repeated, probs[..., 0], 0.0)
+    blank = ~is_char
+    separates = blank & (prev == nxt) & (prev > 0)
+    for nb in (prev, nxt):
+        ok = blank & ~separates & (nb > 0)
+        harmless += np.where(ok, probs[rows, cols, np.maximum(nb, 0)], 0.0)
+    # two different neighbours both counted only when they differ; equal ones were excluded above
+    both_same = blank & ~separates & (prev == nxt) & (prev > 0)
+    harmless -= np.where(both_same, probs[rows, cols, np.maximum(prev, 0)], 0.0)
+    return (1.0 - harmless).max(-1)  # type: ignore[no-any-return]
+
+
 def beam_decode(
     logits: np.ndarray,
     alphabet: str,
@@ -89,8 +117,9 @@ def beam_decode(
         fmt: Constrain readings to this format's templates (or length range). When no valid
             reading survives, the greedy reading is returned instead (check ``fmt.is_valid``).
         prune: Classes below this probability at a step are not expanded.
-        sure: When every step's best class has at least this probability and the greedy
-            reading is acceptable, the search is skipped: it could not change the text.
+        sure: When no step puts more than ``1 - sure`` on a class that would change the greedy
+            reading (:func:`text_changing_mass`) and that reading is acceptable, the search is
+            skipped: it would return the same text.
 
     Returns:
         One reading per plate. Confidences are defined as for :func:`greedy_decode` (per
@@ -99,10 +128,11 @@ def beam_decode(
     """
     probs = softmax(logits.astype(np.float32))
     greedy = greedy_decode(logits, alphabet)
+    risky = text_changing_mass(probs) > 1.0 - sure
     out = []
     for i, p in enumerate(probs):
         g = greedy[i]
-        if p.max(-1).min() >= sure and (fmt is None or fmt.is_valid(g.text)):
+        if not risky[i] and (fmt is None or fmt.is_valid(g.text)):
             out.append(g)
             continue
         text = _beam_one(p, alphabet, beam, fmt, prune)

@@ -1,0 +1,51 @@
+"""The readers shipped in the package: present, small, self-describing, calibrated, accurate on the
+example plates, and identical to their torch checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plateread.imaging import prepare_batch, read_image
+from plateread.reader import PlateReader, resolve_model, shipped_models
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plates"
+
+
+def test_ru_and_cn_are_shipped() -> None:
+    assert {"ru", "cn"} <= set(shipped_models())
+
+
+@pytest.mark.parametrize("name", ["ru", "cn"])
+def test_shipped_reader(name: str) -> None:
+    path = resolve_model(name)
+    assert path.stat().st_size <= 5_000_000
+    reader = PlateReader(name)
+    assert reader.format.name == name and reader.decoder == "constrained"
+    assert reader.predictor.calibration is not None  # confidences are calibrated
+    files = sorted((EXAMPLES / name).glob("*.png"))
+    assert len(files) >= 6
+    results = reader.read_batch(files)
+    right = sum(r.text == f.stem for r, f in zip(results, files))
+    assert right >= len(files) - 1, [(f.stem, r.text) for f, r in zip(files, results)]
+    assert all(r.valid and 0.0 <= r.confidence <= 1.0 for r in results)
+
+
+@pytest.mark.parametrize("name", ["ru", "cn"])
+def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    from plateread.train.checkpoint import load_model, shipped_checkpoint
+
+    ckpt = shipped_checkpoint(name)
+    assert ckpt is not None and ckpt.stat().st_size <= 5_000_000
+    model, state = load_model(ckpt)
+    reader = PlateReader(name)
+    assert state["input_size"] == list(reader.input_size) and state["format"]["name"] == name
+    batch = prepare_batch(
+        [read_image(p) for p in sorted((EXAMPLES / name).glob("*.png"))], reader.input_size
+    )
+    with torch.no_grad():
+        ref = model(torch.from_numpy(batch)).numpy()
+    assert np.abs(reader.predictor.logits(batch) - ref).max() < 1e-3
