@@ -94,6 +94,8 @@ def test_user_errors_exit_2_with_a_message(
 ) -> None:
     assert main(["eval", "--model", str(tmp_path / "none.onnx"), "--data", "synth:ru"]) == 2
     assert "model not found" in capsys.readouterr().err
+    assert main(["eval", "--model", "mars", "--data", "synth:ru"]) == 2
+    assert "no shipped model 'mars'" in capsys.readouterr().err
     (tmp_path / "junk.pt").write_bytes(b"junk")
     assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
     assert "not a readable checkpoint" in capsys.readouterr().err

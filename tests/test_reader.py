@@ -13,8 +13,8 @@ from plateread.export import export_onnx
 from plateread.formats import RU
 from plateread.imaging import ImageError
 from plateread.models import build_model
-from plateread.predict import ModelFileError
-from plateread.reader import PlateReader, load_image, resolve_model
+from plateread.predict import ModelFileError, resolve_model
+from plateread.reader import PlateReader, load_image
 from plateread.train.checkpoint import model_meta, save_checkpoint
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from plateread.imaging import prepare_batch, read_image
-from plateread.reader import PlateReader, resolve_model, shipped_models
+from plateread.predict import resolve_model, shipped_models
+from plateread.reader import PlateReader
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plates"
 

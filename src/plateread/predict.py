@@ -5,6 +5,7 @@ checkpoints (``.pt``) import torch on demand.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,15 +63,41 @@ class OnnxPredictor:
         return self.session.run(None, {self._input: batch})[0]  # type: ignore[no-any-return]
 
 
+def shipped_models() -> list[str]:
+    """Names of the readers shipped inside the package."""
+    folder = resources.files("plateread") / "weights"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".onnx"))
+
+
+def resolve_model(model: str | Path) -> Path:
+    """The file of a shipped reader's name (``ru``, ``cn``), or a model path checked to exist.
+
+    Raises:
+        ModelFileError: neither a shipped name nor an existing file.
+    """
+    path = Path(model)
+    if path.suffix in (".onnx", ".pt", ".pth") or path.exists():
+        if not path.is_file():
+            raise ModelFileError(f"model not found: {path}")
+        return path
+    shipped = resources.files("plateread") / "weights" / f"{model}.onnx"
+    if not shipped.is_file():
+        raise ModelFileError(
+            f"no shipped model {str(model)!r}; shipped: {shipped_models()}, or give an .onnx path"
+        )
+    return Path(str(shipped))
+
+
 def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
-    """Open a model file: ``.onnx`` with ONNX Runtime, ``.pt`` checkpoints with torch.
+    """Open a model: a shipped reader's name, an ``.onnx`` file (ONNX Runtime) or a ``.pt``
+    checkpoint (torch, imported on demand).
 
     Raises:
         ModelFileError: missing file or unknown kind.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"model not found: {p}")
+    p = resolve_model(path)
     if p.suffix == ".onnx":
         return OnnxPredictor(p, threads)
     if p.suffix in (".pt", ".pth"):

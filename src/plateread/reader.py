@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
-from plateread.predict import ModelFileError, OnnxPredictor
+from plateread.predict import OnnxPredictor, resolve_model
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
 
@@ -42,33 +41,6 @@ class PlateResult:
         d["char_confidences"] = [round(c, 4) for c in self.char_confidences]
         d["confidence"] = round(self.confidence, 4)
         return d
-
-
-def shipped_models() -> list[str]:
-    """Names of the readers shipped inside the package."""
-    folder = resources.files("plateread") / "weights"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".onnx"))
-
-
-def resolve_model(model: str | Path) -> Path:
-    """A shipped reader's name (``ru``, ``cn``) or a path to an ``.onnx`` file.
-
-    Raises:
-        ModelFileError: neither a shipped name nor an existing file.
-    """
-    path = Path(model)
-    if path.suffix == ".onnx" or path.exists():
-        if not path.is_file():
-            raise ModelFileError(f"model not found: {path}")
-        return path
-    shipped = resources.files("plateread") / "weights" / f"{model}.onnx"
-    if not shipped.is_file():
-        raise ModelFileError(
-            f"no shipped model {str(model)!r}; shipped: {shipped_models()}, or give an .onnx path"
-        )
-    return Path(str(shipped))
 
 
 def load_image(image: ImageInput) -> np.ndarray:
