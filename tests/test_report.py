@@ -143,5 +143,7 @@ def test_report_renders_in_chromium(cn_report: Path) -> None:
         headings = page.evaluate(
             "Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
         )
+        province = page.evaluate("document.fonts.load('16px PlateCJK', '皖').then(f => f.length)")
     assert len(images) > 10 and all(ok and w > 0 for ok, w in images)
     assert "Per-step probabilities" in headings and "By province" in headings
+    assert province == 1  # the embedded CJK subset draws province characters without system fonts

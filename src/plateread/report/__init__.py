@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,34 @@ def _thumb(image: np.ndarray, height: int = 44) -> str:
     small = cv2.resize(image, (w, height), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode()
+
+
+def _cjk_font_face(text: str) -> str:
+    """A CSS ``@font-face`` embedding just the CJK glyphs ``text`` uses (a few KB), so province
+    characters show in any browser, fonts installed or not. Empty when not needed or possible.
+    """
+    chars = "".join(sorted({c for c in text if ord(c) >= 0x2E80}))
+    if not chars:
+        return ""
+    try:
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+
+        from plateread.synth.fonts import cjk_font
+
+        font = TTFont(cjk_font(), fontNumber=2, lazy=True)
+        options = subset.Options()
+        options.layout_features = []
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=chars)
+        subsetter.subset(font)
+        buf = io.BytesIO()
+        font.save(buf)
+    except Exception:  # no font package or fontTools: browsers fall back to their own fonts
+        return ""
+    data = base64.b64encode(buf.getvalue()).decode()
+    return f"@font-face{{font-family:PlateCJK;src:url(data:font/otf;base64,{data})}}"
 
 
 def _table(rows: list[list[Any]], head: list[str]) -> str:
@@ -209,14 +238,15 @@ def _html(
             ["reject below", "coverage", "exact match"],
         ),
     ]
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+    body = "".join(parts)
+    style = _cjk_font_face(body) + (
+        "body{font-family:sans-serif,PlateCJK;max-width:1100px;margin:auto;padding:1em}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
         "img{max-width:100%;vertical-align:middle}"
     )
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+        f"<style>{style}</style></head><body>{body}</body></html>"
     )
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
