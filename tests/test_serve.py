@@ -247,3 +247,23 @@ def test_page_in_chromium(server: str, tmp_path: Path) -> None:
     ).json()["results"][0]
     assert meta.startswith(f"confidence {expected['confidence']:.3f}")
     assert len(spans) == len(expected["text"]) and all(c.startswith("rgb") for c in spans)
+
+
+def test_default_models_read_example_plates() -> None:
+    """`plateread serve` with no --model serves the shipped ru and cn readers."""
+    from fastapi.testclient import TestClient
+
+    from plateread.serve.app import create_app
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "plates"
+    client = TestClient(create_app({"ru": "ru", "cn": "cn"}))
+    assert [m["name"] for m in client.get("/v1/models").json()["models"]] == ["ru", "cn"]
+    for name in ("ru", "cn"):
+        files = sorted((examples / name).glob("*.png"))[:3]
+        r = client.post(
+            "/v1/read",
+            files=[("file", (f.name, f.read_bytes(), "image/png")) for f in files],
+            data={"model": name},
+        )
+        assert r.status_code == 200
+        assert [x["text"] for x in r.json()["results"]] == [f.stem for f in files]
