@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import cv2
 import httpx
 import numpy as np
 
-from plateread.serve import wait_until_healthy
+from plateread.serve import start_server
 from plateread.synth import synth_samples
 
 
@@ -93,27 +90,8 @@ def main() -> None:
         cv2.imencode(".png", cv2.cvtColor(s.load(), cv2.COLOR_RGB2BGR))[1].tobytes()
         for s in synth_samples(fmt, 64, seed=9)
     ]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "plateread.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--model",
-            a.model,
-            "--threads",
-            str(a.threads),
-        ]
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(["--model", a.model, "--threads", str(a.threads)])
     try:
-        if not wait_until_healthy(url):
-            raise SystemExit("server did not start")
         print(
             json.dumps(
                 {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import struct
 import subprocess
 import sys
@@ -21,14 +20,8 @@ from conftest import chromium_page, plate_like
 from plateread.export import export_onnx
 from plateread.formats import RU
 from plateread.models import build_model
-from plateread.serve import wait_until_healthy
+from plateread.serve import start_server
 from plateread.train.checkpoint import model_meta, save_checkpoint
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,31 +36,17 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(model_file: Path) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "plateread.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--model",
-            f"ru={model_file}",
-            "--max-body-mb",
-            "1",
-            "--max-images",
-            "8",
-            "--threads",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    if not wait_until_healthy(url):
-        proc.kill()
-        raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+    args = [
+        "--model",
+        f"ru={model_file}",
+        "--max-body-mb",
+        "1",
+        "--max-images",
+        "8",
+        "--threads",
+        "1",
+    ]
+    proc, url = start_server(args)
     yield url
     proc.terminate()
     proc.wait(timeout=10)
