@@ -164,3 +164,13 @@ def test_split_in_the_spec_partitions_by_text() -> None:
     assert not {s.text for s in train.samples} & {s.text for s in val.samples}
     with pytest.raises(DataSpecError, match="split"):
         read_spec("synth:ru?split=test")
+
+
+def test_limit_takes_a_fixed_spread_subset() -> None:
+    full = read_spec("synth:ru?n=200&seed=4&split=train")
+    a = read_spec("synth:ru?n=200&seed=4&split=train&limit=50")
+    b = read_spec("synth:ru?n=200&seed=4&split=train&limit=50&repeat=2")
+    assert len(a.samples) == 50 and len(b.samples) == 100
+    assert [s.id for s in a.samples] == [s.id for s in b.samples[:50]]
+    ids = [s.id for s in full.samples]
+    assert max(ids.index(s.id) for s in a.samples) > len(ids) // 2  # not just the first files

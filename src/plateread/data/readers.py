@@ -14,7 +14,8 @@ spec                what it reads
 ==================  ===============================================================
 
 Any spec takes ``?split=train|val&holdout=0.2&split_seed=0`` to keep one side of a split by plate
-text, and ``?repeat=N`` to list its samples N times (oversampling real data in a mix with
+text, ``?limit=N`` to keep a fixed pseudo-random subset of N samples, and ``?repeat=N`` to list its
+samples N times (oversampling real data in a mix with
 synthetic plates; each copy is augmented differently). Images are decoded lazily: a sample holds a
 small picklable image source.
 """
@@ -159,10 +160,13 @@ def read_spec(spec: str) -> ReadResult:
         raise DataSpecError(f"{spec}: {path} does not exist")
     try:
         repeat = int(opts.pop("repeat", "1"))
+        limit = int(opts.pop("limit", "0"))
         holdout = float(opts.pop("holdout", "0.2"))
         split_seed = int(opts.pop("split_seed", "0"))
     except ValueError:
-        raise DataSpecError(f"{spec}: repeat, holdout and split_seed must be numbers") from None
+        raise DataSpecError(
+            f"{spec}: repeat, limit, holdout and split_seed must be numbers"
+        ) from None
     split = opts.pop("split", "")
     if split not in ("", "train", "val"):
         raise DataSpecError(f"{spec}: split must be train or val")
@@ -172,6 +176,10 @@ def read_spec(spec: str) -> ReadResult:
         result.samples = [
             s for s in result.samples if (text_bucket(s.text, split_seed) < holdout) == want_val
         ]
+    if limit > 0:  # a fixed pseudo-random subset (not the first files, which are often sorted)
+        ranked = sorted(result.samples, key=lambda s: text_bucket(s.text + s.id, split_seed + 1))
+        keep = {id(s) for s in ranked[:limit]}
+        result.samples = [s for s in result.samples if id(s) in keep]
     result.samples *= max(1, repeat)  # oversample scarce real data in a mix
     return result
 
