@@ -55,6 +55,7 @@ def test_loss_goes_down_on_a_tiny_set(tmp_path: Path, synth_ru: Path) -> None:
         _cfg(
             tmp_path,
             synth_ru,
+            arch="crnn_fast",
             epochs=6,
             lr=3e-3,
             augment=False,
