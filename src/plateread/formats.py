@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -282,10 +282,3 @@ def _reject_reason(text: str, fmt: PlateFormat, require_template: bool) -> str |
 def template_of(text: str, fmt: PlateFormat) -> str:
     """A label's template, or its letter/digit mask, or ``other``: a grouping key for reports."""
     return fmt.match_template(text) or compute_mask(text) or "other"
-
-
-def describe(formats: Sequence[PlateFormat] = tuple(BUILTIN.values())) -> str:
-    """One line per format, for ``--help`` texts."""
-    return "\n".join(
-        f"{f.name}: {len(f.alphabet)} characters, {list(f.templates)}" for f in formats
-    )
