@@ -6,35 +6,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from plateread.formats import RU
-from plateread.models import build_model
-from plateread.train.checkpoint import model_meta, save_checkpoint
+from conftest import untrained_onnx
 
 
 def test_reading_with_onnx_never_imports_torch(tmp_path: Path, synth_ru: Path) -> None:
-    from plateread.export import export_onnx
-
-    ckpt = save_checkpoint(
-        tmp_path / "m.pt",
-        build_model("crnn_small", RU),
-        model_meta("crnn_small", RU, (32, 128), {}),
-    )
-    export_onnx(ckpt, tmp_path / "m.onnx")
+    model = untrained_onnx(tmp_path, "ru")
     code = f"""
 import sys
 from plateread.cli import main
 from plateread.data import load_dataset
 from plateread.evaluate import evaluate
 from plateread.predict import load_predictor
-p = load_predictor({str(tmp_path / "m.onnx")!r})
+p = load_predictor({str(model)!r})
 ev = evaluate(p, load_dataset('json:{synth_ru}', p.format))
 assert ev.metrics['n'] == 48, ev.metrics
-main(['eval', '--model', {str(tmp_path / "m.onnx")!r}, '--data', 'json:{synth_ru}', '--json'])
+main(['eval', '--model', {str(model)!r}, '--data', 'json:{synth_ru}', '--json'])
 from plateread.reader import PlateReader
 samples = load_dataset('json:{synth_ru}', p.format).samples[:4]
-assert len(PlateReader({str(tmp_path / "m.onnx")!r}).read_batch([s.load() for s in samples])) == 4
-main(['read', '{synth_ru}/images', '--model', {str(tmp_path / "m.onnx")!r}])
-main(['bench', '--model', {str(tmp_path / "m.onnx")!r}, '--seconds', '0.1', '--batch-sizes', '2'])
+assert len(PlateReader({str(model)!r}).read_batch([s.load() for s in samples])) == 4
+main(['read', '{synth_ru}/images', '--model', {str(model)!r}])
+main(['bench', '--model', {str(model)!r}, '--seconds', '0.1', '--batch-sizes', '2'])
 bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))
 assert not bad, bad[:5]
 print('ok')

@@ -7,24 +7,17 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import plate_like
+from conftest import plate_like, untrained_onnx
 from plateread.cli import main
-from plateread.export import export_onnx
 from plateread.formats import RU
 from plateread.imaging import ImageError
-from plateread.models import build_model
 from plateread.predict import ModelFileError, resolve_model
 from plateread.reader import PlateReader, load_image
-from plateread.train.checkpoint import model_meta, save_checkpoint
 
 
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("model")
-    torch_model = build_model("crnn_small", RU)
-    ckpt = save_checkpoint(d / "m.pt", torch_model, model_meta("crnn_small", RU, (32, 128), {}))
-    export_onnx(ckpt, d / "m.onnx")
-    return d / "m.onnx"
+    return untrained_onnx(tmp_path_factory.mktemp("model"), "ru")
 
 
 def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -> None:

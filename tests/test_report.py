@@ -7,28 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import chromium_page
+from conftest import chromium_page, untrained_onnx
 from plateread.cli import main
 from plateread.data import load_dataset
 from plateread.evaluate import evaluate
-from plateread.export import export_onnx
 from plateread.formats import CN
-from plateread.models import build_model
 from plateread.predict import load_predictor
 from plateread.report import write_report
 from plateread.report.analysis import char_confusions
-from plateread.train.checkpoint import model_meta, save_checkpoint
 
 
 @pytest.fixture(scope="module")
 def cn_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of an untrained CN model on rendered plates (plenty of errors to show)."""
     d = tmp_path_factory.mktemp("report")
-    ckpt = save_checkpoint(
-        d / "m.pt", build_model("crnn_small", CN), model_meta("crnn_small", CN, (32, 128), {})
-    )
-    export_onnx(ckpt, d / "cn.onnx")
-    predictor = load_predictor(d / "cn.onnx")
+    predictor = load_predictor(untrained_onnx(d, "cn"))
     ev = evaluate(predictor, load_dataset("synth:cn?n=40&seed=2", CN, require_template=False))
     write_report(predictor, ev, d / "rep", title="test report")
     return d / "rep"
@@ -86,7 +79,7 @@ def test_confusions_count_substitutions_and_gaps() -> None:
 def test_eval_report_cli(
     tmp_path: Path, cn_report: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = cn_report.parent / "cn.onnx"
+    model = cn_report.parent / "cn_test.onnx"
     assert (
         main(
             [

@@ -16,22 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import chromium_page, plate_like
-from plateread.export import export_onnx
+from conftest import chromium_page, plate_like, untrained_onnx
 from plateread.formats import RU
-from plateread.models import build_model
 from plateread.serve import start_server
-from plateread.train.checkpoint import model_meta, save_checkpoint
 
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("serve")
-    ckpt = save_checkpoint(
-        d / "m.pt", build_model("crnn_small", RU), model_meta("crnn_small", RU, (32, 128), {})
-    )
-    export_onnx(ckpt, d / "ru_test.onnx")
-    return d / "ru_test.onnx"
+    return untrained_onnx(tmp_path_factory.mktemp("serve"), "ru")
 
 
 @pytest.fixture(scope="module")
