@@ -92,7 +92,6 @@ class PlateReader:
         self.predictor = OnnxPredictor(self.path, threads)
         self.format = self.predictor.format
         self.input_size = self.predictor.input_size
-        self.name = str(model) if not Path(str(model)).suffix else self.path.stem
         self.decoder = resolve_decoder(decoder, self.format)
         self.beam = beam
         self.batch_size = batch_size
@@ -126,7 +125,7 @@ class PlateReader:
                     confidence=conf,
                     char_confidences=chars,
                     valid=self.format.is_valid(d.text),
-                    template=self.format.match_template(d.text) if self.format.templates else None,
+                    template=self.format.match_template(d.text),
                 )
             )
         return results
