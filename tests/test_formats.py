@@ -74,6 +74,9 @@ def test_yaml_format_roundtrip(tmp_path: Path) -> None:
     assert fmt.alphabet == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     assert fmt.is_valid("01A123BC") and fmt.is_valid("01123ABC") and not fmt.is_valid("0112ABC")
     assert PlateFormat.from_dict(fmt.to_dict()) == fmt
+    assert load_format(str(f)) is fmt  # parsed once: synthetic plates load it per image
+    f.write_text(f.read_text().replace("name: uz", "name: uzb"))
+    assert load_format(str(f)).name == "uzb"  # an edited file is read again
 
 
 def test_bad_formats_are_clear(tmp_path: Path) -> None:

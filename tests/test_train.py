@@ -13,7 +13,7 @@ import torch
 
 from plateread.train.checkpoint import read_checkpoint
 from plateread.train.config import ConfigError, TrainConfig, load_config
-from plateread.train.loop import EpochSampler, lr_factor, new_run_dir, train
+from plateread.train.loop import EpochSampler, lr_factor, new_run_dir, train, training_threads
 
 
 def _cfg(tmp_path: Path, data: Path, **kw: object) -> TrainConfig:
@@ -113,6 +113,14 @@ def test_sampler_and_schedule() -> None:
     assert set(uneven[0] + uneven[1]) == set(range(11))
     assert lr_factor("onecycle", 0.0) < 0.1 and lr_factor("onecycle", 0.05) == pytest.approx(1.0)
     assert lr_factor("cosine", 1.0) == pytest.approx(0.01) and lr_factor("constant", 0.7) == 1.0
+
+
+def test_training_threads_leave_cores_to_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2, 3}, raising=False)
+    assert training_threads(3, workers=1) == 3  # explicit wins
+    assert training_threads(0, workers=1) == 3
+    assert training_threads(0, workers=2, world=2) == 0 + 1  # 2 cores per process, 2 workers
+    assert training_threads(0, workers=8) == 1
 
 
 def test_config_errors(tmp_path: Path) -> None:

@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", help="run folder or last.pt to continue")
     t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")
     t.add_argument("--workers", type=int, help="data-loading processes (default 1)")
-    t.add_argument("--threads", type=int, help="torch threads")
+    t.add_argument(
+        "--threads", type=int, help="torch threads (default: cores left after the workers)"
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
     t.add_argument(

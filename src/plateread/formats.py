@@ -12,6 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -187,6 +188,17 @@ GENERIC = PlateFormat(name="generic", alphabet=DIGITS + LATIN, min_length=1, max
 BUILTIN: dict[str, PlateFormat] = {f.name: f for f in (RU, CN, GENERIC)}
 
 
+@lru_cache(maxsize=32)
+def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
+    """Parse a format file once per (path, modification time, size): synthetic plates call
+    :func:`load_format` for every image they render.
+    """
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, Mapping):
+        raise FormatError(f"{path}: a format file must hold a mapping")
+    return PlateFormat.from_dict(data)
+
+
 def load_format(spec: str | PlateFormat | Mapping[str, Any]) -> PlateFormat:
     """Resolve a format: a built-in name, a YAML file path, a mapping or a PlateFormat.
 
@@ -203,10 +215,8 @@ def load_format(spec: str | PlateFormat | Mapping[str, Any]) -> PlateFormat:
     if path.suffix.lower() in (".yaml", ".yml"):
         if not path.is_file():
             raise FormatError(f"format file not found: {path}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, Mapping):
-            raise FormatError(f"{path}: a format file must hold a mapping")
-        return PlateFormat.from_dict(data)
+        stat = path.stat()
+        return _load_yaml_format(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     raise FormatError(f"unknown format {spec!r}: use one of {sorted(BUILTIN)} or a .yaml file")
 
 

@@ -33,7 +33,7 @@ class TrainConfig:
         clip_grad: Gradient norm clip (0 turns it off).
         seed: Seed of the split, the augmentation and the initialisation.
         workers: Data-loading processes (0 loads in the training process).
-        threads: Torch threads (0 keeps torch's default).
+        threads: Torch threads (0: the CPU cores left after the data-loading workers, at least 1).
         val_fraction: Held-out share when ``val_data`` is empty.
         out: Folder that receives numbered run folders.
         resume: A run folder or checkpoint to continue from.

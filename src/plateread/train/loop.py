@@ -67,6 +67,16 @@ def new_run_dir(root: str | Path, arch: str) -> Path:
             continue
 
 
+def training_threads(threads: int, workers: int, world: int = 1) -> int:
+    """Torch threads for one training process: ``threads`` if set, else the cores left after
+    the data-loading workers of every process (oversubscribing the cores slows training).
+    """
+    if threads:
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // world - workers)
+
+
 def lr_factor(schedule: str, progress: float) -> float:
     """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
     progress = min(max(progress, 0.0), 1.0)
@@ -143,8 +153,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     rank = int(os.environ.get("RANK", "0"))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("gloo")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(training_threads(cfg.threads, cfg.workers, world))
 
     state: dict[str, Any] | None = None
     if cfg.resume:
