@@ -173,16 +173,33 @@ def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
 
 
 def test_init_keeps_what_fits_and_reinitialises_the_output(tmp_path: Path, synth_ru: Path) -> None:
-    from plateread.formats import CN, RU
+    from plateread.formats import CN, RU, PlateFormat
     from plateread.models import build_model
     from plateread.train.checkpoint import init_from, model_meta, save_checkpoint
 
     src = build_model("crnn_small", RU)
     ckpt = save_checkpoint(tmp_path / "ru.pt", src, model_meta("crnn_small", RU, (32, 128), {}))
     dst = build_model("crnn_small", CN)
-    moved = init_from(dst, ckpt)
+    moved = init_from(dst, ckpt)  # no alphabet given: another alphabet's output starts fresh
     assert moved["reinitialised"] == ["fc.bias", "fc.weight"]
     assert torch.equal(dst.cnn[0][0].weight, src.cnn[0][0].weight)
+    dst = build_model("crnn_small", CN)
+    fresh = dst.fc.weight.detach().clone()
+    moved = init_from(dst, ckpt, CN.alphabet)
+    assert moved["mapped"] == ["fc.bias", "fc.weight"] and moved["reinitialised"] == []
+    assert "7" in moved["shared"] and "K" in moved["shared"] and "皖" not in moved["shared"]
+    for c in "07BK":  # shared characters keep their trained rows, blank too
+        assert torch.equal(
+            dst.fc.weight[CN.alphabet.index(c) + 1], src.fc.weight[RU.alphabet.index(c) + 1]
+        )
+    assert torch.equal(dst.fc.bias[0], src.fc.bias[0])
+    p = CN.alphabet.index("皖") + 1
+    assert torch.equal(dst.fc.weight[p], fresh[p])  # a new character starts fresh
+    # an alphabet of the same size but other characters must not inherit rows by position
+    other = PlateFormat("other", "".join(chr(0x3041 + i) for i in range(len(RU.alphabet))))
+    dst = build_model("crnn_small", other)
+    moved = init_from(dst, ckpt, other.alphabet)
+    assert moved["shared"] == [] and not torch.equal(dst.fc.weight[1:], src.fc.weight[1:])
     with pytest.raises(FileNotFoundError):
         init_from(dst, "no-such-reader")
     run = train(_cfg(tmp_path, synth_ru, init=str(ckpt)))

@@ -182,7 +182,7 @@ CN = PlateFormat(
     alphabet=DIGITS + CN_LETTERS + CN_PROVINCES,
     classes={"P": CN_PROVINCES, "L": CN_LETTERS, "A": DIGITS + CN_LETTERS},
     templates=("PLAAAAA", "PLAAAAAA"),
-    style={"kind": "cn"},
+    style={"kind": "cn", "loose_crops": 0.15},  # CCPD crops follow the annotated box closely
 )
 GENERIC = PlateFormat(name="generic", alphabet=DIGITS + LATIN, min_length=1, max_length=12)
 BUILTIN: dict[str, PlateFormat] = {f.name: f for f in (RU, CN, GENERIC)}

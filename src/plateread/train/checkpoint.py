@@ -83,25 +83,57 @@ def shipped_checkpoint(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def init_from(model: nn.Module, source: str | Path) -> dict[str, list[str]]:
-    """Copy every tensor of a checkpoint whose name and shape fit ``model``; the rest (e.g. the
-    output layer, for a new alphabet) keeps its fresh initialisation.
+def init_from(
+    model: nn.Module, source: str | Path, alphabet: str | None = None
+) -> dict[str, list[str]]:
+    """Copy every tensor of a checkpoint whose name and shape fit ``model``; the rest keeps its
+    fresh initialisation.
+
+    With ``alphabet`` (the new model's), output tensors (one row per class: blank, then the
+    checkpoint's alphabet) are carried over class by class: the blank and every character both
+    alphabets share keep their trained row, new characters start fresh. Without it, or when a
+    row count does not match, output tensors of another alphabet are re-initialised whole.
 
     Args:
         model: The model to initialise.
         source: A checkpoint path, or a shipped reader's name.
+        alphabet: The alphabet ``model`` is built for.
 
     Returns:
-        ``{"loaded": [...], "reinitialised": [...]}`` parameter names.
+        ``{"loaded": [...], "mapped": [...], "reinitialised": [...]}`` parameter names, and
+        ``"shared": [...]`` the characters whose output rows were carried over.
     """
     path = shipped_checkpoint(str(source)) if not Path(source).exists() else Path(source)
     if path is None:
         raise FileNotFoundError(f"--init {source}: neither a checkpoint file nor a shipped reader")
-    theirs = read_checkpoint(path)["state_dict"]
+    state = read_checkpoint(path)
+    theirs: dict[str, torch.Tensor] = state["state_dict"]
+    old = str(state.get("format", {}).get("alphabet", ""))
     ours = model.state_dict()
-    fits = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
-    model.load_state_dict(fits, strict=False)
-    return {"loaded": sorted(fits), "reinitialised": sorted(set(ours) - set(fits))}
+    same = alphabet is None or alphabet == old
+    rows = {len(old) + 1}
+    fits, mapped = {}, {}
+    shared = [c for c in (alphabet or "") if c in old]
+    for k, v in theirs.items():
+        if k not in ours:
+            continue
+        mine = ours[k]
+        is_output = not same and v.ndim and v.shape[0] in rows
+        if not is_output and mine.shape == v.shape:
+            fits[k] = v
+        elif is_output and alphabet and mine.shape == (len(alphabet) + 1, *v.shape[1:]):
+            new = mine.clone()
+            new[0] = v[0]  # the CTC blank
+            for c in shared:
+                new[alphabet.index(c) + 1] = v[old.index(c) + 1]
+            mapped[k] = new
+    model.load_state_dict({**fits, **mapped}, strict=False)
+    return {
+        "loaded": sorted(fits),
+        "mapped": sorted(mapped),
+        "reinitialised": sorted(set(ours) - set(fits) - set(mapped)),
+        "shared": shared if mapped else [],
+    }
 
 
 class TorchPredictor:

@@ -177,10 +177,12 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         if rank == 0 and missing:
             print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
     if cfg.init and state is None:
-        moved = init_from(model, cfg.init)
+        moved = init_from(model, cfg.init, fmt.alphabet)
         if rank == 0:
             print(
-                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, re-initialised: "
+                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, "
+                f"{len(moved['mapped'])} output tensors carried over for the "
+                f"{len(moved['shared'])} shared characters, re-initialised: "
                 f"{moved['reinitialised'] or 'none'}",
                 file=sys.stderr,
             )
