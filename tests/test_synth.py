@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,40 @@ def test_example_uz_format_renders_region_box_and_flag() -> None:
     assert {len(s.text) for s in samples} == {8}
     assert all(fmt.is_valid(s.text) for s in samples)
     assert {s.text[:2] for s in samples} <= set(fmt.style["region_codes"])
+
+
+def test_region_code_weights_group_gaps_and_region_box(tmp_path: Path) -> None:
+    base = (
+        "name: xx\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n"
+        "style: {region_chars: 2, region_codes: {'01': 9, '77': 1, '95': 0}"
+    )
+    f = tmp_path / "xx.yaml"
+    f.write_text(base + "}\n")
+    codes = Counter(s.text[:2] for s in synth_samples(str(f), 300, seed=2, augment=False))
+    assert set(codes) == {"01", "77"} and codes["01"] > 5 * codes["77"]  # follows the weights
+
+    def ink(style: str) -> np.ndarray:
+        f.write_text(base + style + "}\n")
+        plate = render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))
+        return (plate.mean(axis=2) < 128)[10:-10]  # [rows inside the frame, columns]
+
+    def widest_gap(columns: np.ndarray) -> int:
+        return max(len(r) for r in "".join("x" if c else "." for c in columns).split("x"))
+
+    plain, gapped = ink(""), ink(", group_gap: 25")
+    assert widest_gap(gapped.any(axis=0)) > 1.5 * widest_gap(plain.any(axis=0))
+
+    def separator(a: np.ndarray) -> int:  # the region box's full-height line
+        full = np.flatnonzero(a.mean(axis=0) > 0.9)
+        return int(full[full > 0.05 * a.shape[1]][0])
+
+    small = ink(", region_box: 0.08, region_height: 0.3")
+    assert separator(small) < 0.7 * separator(plain)
+
+    def region_rows(a: np.ndarray) -> int:  # how many rows the region digits cover
+        return int(a[:, int(0.04 * a.shape[1]) : separator(a) - 2].any(axis=1).sum())
+
+    assert region_rows(small) < 0.8 * region_rows(plain)
 
 
 def test_thin_glyphs_stay_thin() -> None:

@@ -204,7 +204,7 @@ def run_data(a: argparse.Namespace) -> int:
         f"{info['samples']} samples ({info['readable']} readable, "
         f"{info['unique_plates']} distinct plates), median size {info['median_size']} (h, w)"
     )
-    for key in ("templates", "lengths", "provinces"):
+    for key in ("templates", "lengths", "provinces", "region_codes"):
         if key in info:
             print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in info[key].items()))
     print("characters: " + " ".join(f"{k}:{v}" for k, v in info["characters"].items()))

@@ -56,4 +56,7 @@ def inspect_data(
     }
     if "P" in fmt.classes:
         info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
+    n_region = int(fmt.style.get("region_chars", 0))
+    if n_region:  # the counts a format's weighted ``region_codes`` can follow
+        info["region_codes"] = dict(Counter(t[:n_region] for t in texts).most_common())
     return info

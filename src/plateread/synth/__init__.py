@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,12 +44,23 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         text = "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
         codes = fmt.style.get("region_codes")  # real region prefixes, when the style lists them
         if codes:
-            code = str(rng.choice([str(c) for c in codes]))
+            code = _region_code(codes, rng)
             if fmt.is_valid(code + text[len(code) :]):
                 text = code + text[len(code) :]
         return text
     n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
     return "".join(rng.choice(list(fmt.alphabet), n))
+
+
+def _region_code(codes: Any, rng: np.random.Generator) -> str:
+    """A region code from a list (uniform) or a ``{code: weight}`` mapping (as often as in the
+    real data: a reader unsure of a tiny code should guess the common ones).
+    """
+    if isinstance(codes, dict):
+        names = [str(c) for c in codes]
+        weights = np.asarray([float(w) for w in codes.values()])
+        return str(rng.choice(names, p=weights / weights.sum()))
+    return str(rng.choice([str(c) for c in codes]))
 
 
 @dataclass(frozen=True)

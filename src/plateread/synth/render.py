@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.formats import CN_PROVINCES, PlateFormat
+from plateread.formats import CN_PROVINCES, PlateFormat, template_of
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]
@@ -150,7 +150,10 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
 
     Style keys (all optional): ``background`` and ``foreground`` RGB, ``size_mm`` [w, h],
     ``region_chars`` (the first N characters drawn smaller in a box on the left, as on Uzbek
-    plates), ``flag`` (RGB stripes, top to bottom, drawn at the right end) and ``flag_text``.
+    plates) with ``region_box`` (the box's share of the width, 0.16) and ``region_height``
+    (its characters' share of the height, 0.5), ``group_gap`` (mm of extra space where the
+    template switches between character classes: ``A 123 BC``), ``flag`` (RGB stripes, top to
+    bottom, drawn at the right end) and ``flag_text``.
     """
     style = fmt.style
     bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
@@ -163,10 +166,12 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     n_region = int(style.get("region_chars", 0))
     region, main = text[:n_region], text[n_region:]
     if region:
-        box = 0.16 * w_mm
-        cw = box / (len(region) + 0.6)
+        box = float(style.get("region_box", 0.16)) * w_mm
+        rh = float(style.get("region_height", 0.5)) * h_mm
+        cw = min(box / (len(region) + 0.6), 0.75 * rh)
+        x0 = left + (box - cw * len(region)) / 2
         for i, ch in enumerate(region):
-            c.glyph(ch, left + 0.3 * cw + i * cw, h_mm * 0.25, cw * 0.95, h_mm * 0.5, ink, font)
+            c.glyph(ch, x0 + i * cw, (h_mm - rh) / 2, cw * 0.95, rh, ink, font)
         c.line(left + box, 4, left + box, h_mm - 4, ink, 2.5)
         left += box + 6
     stripes = style.get("flag")
@@ -187,13 +192,24 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
                 ink,
             )
         right = fx - 6
+    gaps = _group_breaks(text, fmt)[n_region:] * float(style.get("group_gap", 0.0))
+    gaps[:1] = 0.0  # no gap before the first character after the region box
     n = max(1, len(main))
-    step = (right - left) / n
+    step = (right - left - gaps.sum()) / n
     cell = min(step * 0.88, h_mm * 0.55)
     for i, ch in enumerate(main):
-        x = left + i * step + (step - cell) / 2 + rng.normal(0, 0.6)
+        x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
         c.glyph(ch, x, h_mm * 0.14 + rng.normal(0, 0.6), cell, h_mm * 0.72, ink, font)
     return c.result()
+
+
+def _group_breaks(text: str, fmt: PlateFormat) -> np.ndarray:
+    """1.0 before each character whose template class differs from the previous one's."""
+    template = template_of(text, fmt) if fmt.templates else ""
+    out = np.zeros(len(text))
+    if len(template) == len(text):
+        out[1:] = [float(a != b) for a, b in zip(template, template[1:], strict=False)]
+    return out
 
 
 def render_plate(fmt: PlateFormat, text: str, rng: np.random.Generator) -> np.ndarray:
