@@ -128,6 +128,19 @@ def test_data_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (tmp_path / "g.png").stat().st_size > 500
 
 
+def test_data_counts_region_codes(tmp_path: Path) -> None:
+    from plateread.data.inspect import inspect_data
+    from plateread.formats import load_format
+    from plateread.synth import write_dataset
+
+    uz = str(Path(__file__).resolve().parents[1] / "examples" / "uz.yaml")
+    config = write_dataset(uz, 6, tmp_path / "uz", seed=3)
+    texts = [e["text"] for e in json.loads(config.read_text())]
+    info = inspect_data([f"json:{config}"], load_format(uz))
+    assert sum(info["region_codes"].values()) == 6
+    assert info["region_codes"][texts[0][:2]] == sum(t[:2] == texts[0][:2] for t in texts)
+
+
 def test_report_renders_in_chromium(cn_report: Path) -> None:
     with chromium_page() as page:
         page.goto((cn_report / "report.html").as_uri())
