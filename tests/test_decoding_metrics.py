@@ -75,6 +75,22 @@ def test_constrained_beam_returns_only_template_texts() -> None:
     assert constrained.text == "A123BC77" and RU.is_valid(constrained.text)
 
 
+def test_constrained_beam_keeps_to_the_listed_prefixes() -> None:
+    from plateread.decoding import beam_decode
+    from plateread.formats import PlateFormat
+
+    uz = PlateFormat(
+        "uz", "0123456789ABC", {"D": "0123456789", "L": "ABC"}, ("DDLDDDLL",), prefixes=("01", "30")
+    )
+    assert uz.is_valid("01A123BC") and not uz.is_valid("00A123BC")
+    lg = _path_logits("00A123BC", uz.alphabet)  # an unreadable region code read "00"
+    one = uz.alphabet.index("1") + 1
+    lg[0, 3, one] = 3.0  # "1" is the runner-up for the second character
+    assert greedy_decode(lg, uz.alphabet)[0].text == "00A123BC"
+    assert beam_decode(lg, uz.alphabet, fmt=uz)[0].text == "01A123BC"
+    assert PlateFormat.from_dict(uz.to_dict()) == uz
+
+
 def test_constrained_falls_back_to_greedy_when_nothing_fits() -> None:
     from plateread.decoding import beam_decode
     from plateread.formats import RU

@@ -86,5 +86,9 @@ def test_bad_formats_are_clear(tmp_path: Path) -> None:
         load_format(str(tmp_path / "missing.yaml"))
     with pytest.raises(FormatError, match="unknown"):
         PlateFormat("x", "AB", {"L": "AB"}, ("LQ",))
+    with pytest.raises(FormatError, match="quote"):
+        load_format({"name": "x", "alphabet": "0-9", "prefixes": [1]})  # YAML's 01 is an int
+    with pytest.raises(FormatError, match="prefix"):
+        PlateFormat("x", "AB", prefixes=("AC",))
     with pytest.raises(FormatError, match="repeated"):
         PlateFormat("x", "AA")

@@ -64,6 +64,8 @@ def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
 
 def _prefix_allowed(fmt: PlateFormat, prefix: str) -> bool:
     """Can ``prefix`` still grow into a valid plate of ``fmt``?"""
+    if fmt.prefixes and not any(prefix[: len(p)] == p[: len(prefix)] for p in fmt.prefixes):
+        return False
     if not fmt.templates:
         return len(prefix) <= fmt.max_length
     n = len(prefix)

@@ -46,6 +46,8 @@ class PlateFormat:
         min_length: Shortest valid text when there are no templates.
         max_length: Longest valid text when there are no templates.
         style: Free-form rendering hints for the synthetic generator (colours, layout).
+        prefixes: Strings a valid plate must start with (e.g. the region codes in use); empty
+            means any start the templates allow.
     """
 
     name: str
@@ -55,6 +57,7 @@ class PlateFormat:
     min_length: int = 1
     max_length: int = 12
     style: Mapping[str, Any] = field(default_factory=dict)
+    prefixes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.alphabet:
@@ -72,6 +75,12 @@ class PlateFormat:
             unknown = sorted(set(t) - set(self.classes))
             if unknown:
                 raise FormatError(f"format {self.name!r}: template {t!r} uses unknown {unknown}")
+        for p in self.prefixes:
+            if not isinstance(p, str) or not p or not self.in_alphabet(p):
+                raise FormatError(
+                    f"format {self.name!r}: prefix {p!r} must be a non-empty string over the "
+                    f"alphabet (quote codes such as '01' in YAML)"
+                )
 
     @property
     def num_classes(self) -> int:
@@ -102,6 +111,8 @@ class PlateFormat:
         """True when ``text`` is a plate of this format."""
         if not text or not self.in_alphabet(text):
             return False
+        if self.prefixes and not text.startswith(tuple(self.prefixes)):
+            return False
         if self.templates:
             return self.match_template(text) is not None
         return self.min_length <= len(text) <= self.max_length
@@ -124,6 +135,7 @@ class PlateFormat:
             "min_length": self.min_length,
             "max_length": self.max_length,
             "style": dict(self.style),
+            **({"prefixes": list(self.prefixes)} if self.prefixes else {}),
         }
 
     @classmethod
@@ -140,6 +152,7 @@ class PlateFormat:
             min_length=int(d.get("min_length", 1)),
             max_length=int(d.get("max_length", 12)),
             style=dict(d.get("style") or {}),
+            prefixes=tuple(d.get("prefixes") or ()),
         )
 
 
