@@ -116,6 +116,19 @@ def test_region_code_weights_group_gaps_and_region_box(tmp_path: Path) -> None:
     assert region_rows(small) < 0.8 * region_rows(plain)
 
 
+def test_synthetic_texts_start_with_a_listed_prefix() -> None:
+    from plateread.formats import PlateFormat
+
+    fmt = PlateFormat(
+        "x", "0123456789AB", {"D": "0123456789", "L": "AB"}, ("DDLD",), prefixes=("42", "7")
+    )
+    texts = [random_text(fmt, np.random.default_rng(i)) for i in range(40)]
+    assert all(fmt.is_valid(t) for t in texts)
+    assert {t[:2] for t in texts} <= {"42"} | {f"7{d}" for d in "0123456789"}
+    free = PlateFormat("y", "0123456789", prefixes=("5",), min_length=3, max_length=5)
+    assert all(random_text(free, np.random.default_rng(i)).startswith("5") for i in range(20))
+
+
 def test_thin_glyphs_stay_thin() -> None:
     from plateread.synth.fonts import latin_font
     from plateread.synth.render import Canvas

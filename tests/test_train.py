@@ -119,7 +119,7 @@ def test_training_threads_leave_cores_to_the_workers(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1, 2, 3}, raising=False)
     assert training_threads(3, workers=1) == 3  # explicit wins
     assert training_threads(0, workers=1) == 3
-    assert training_threads(0, workers=2, world=2) == 0 + 1  # 2 cores per process, 2 workers
+    assert training_threads(0, workers=2, world=2) == 1  # 2 cores per process, all to workers
     assert training_threads(0, workers=8) == 1
 
 

@@ -47,9 +47,14 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
             code = _region_code(codes, rng)
             if fmt.is_valid(code + text[len(code) :]):
                 text = code + text[len(code) :]
-        return text
-    n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
-    return "".join(rng.choice(list(fmt.alphabet), n))
+    else:
+        n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
+        text = "".join(rng.choice(list(fmt.alphabet), n))
+    if fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
+        for p in rng.permutation(list(fmt.prefixes)):
+            if fmt.is_valid(str(p) + text[len(p) :]):
+                return str(p) + text[len(p) :]
+    return text
 
 
 def _region_code(codes: Any, rng: np.random.Generator) -> str:

@@ -110,7 +110,7 @@ def init_from(
     theirs: dict[str, torch.Tensor] = state["state_dict"]
     old = str(state.get("format", {}).get("alphabet", ""))
     ours = model.state_dict()
-    same = alphabet is None or alphabet == old
+    same = alphabet is None or not old or alphabet == old
     rows = {len(old) + 1}
     fits, mapped = {}, {}
     shared = [c for c in (alphabet or "") if c in old]

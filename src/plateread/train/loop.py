@@ -179,11 +179,14 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     if cfg.init and state is None:
         moved = init_from(model, cfg.init, fmt.alphabet)
         if rank == 0:
+            mapped = (
+                f"output rows of the {len(moved['shared'])} shared characters carried over, "
+                if moved["mapped"]
+                else ""
+            )
             print(
-                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, "
-                f"{len(moved['mapped'])} output tensors carried over for the "
-                f"{len(moved['shared'])} shared characters, re-initialised: "
-                f"{moved['reinitialised'] or 'none'}",
+                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
+                f"re-initialised: {moved['reinitialised'] or 'none'}",
                 file=sys.stderr,
             )
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
