@@ -93,12 +93,10 @@ def text_changing_mass(probs: np.ndarray) -> np.ndarray:
     harmless += np.where(repeated, probs[..., 0], 0.0)
     blank = ~is_char
     separates = blank & (prev == nxt) & (prev > 0)
+    # equal character neighbours make the blank ``separates``, so the two added here always differ
     for nb in (prev, nxt):
         ok = blank & ~separates & (nb > 0)
         harmless += np.where(ok, probs[rows, cols, np.maximum(nb, 0)], 0.0)
-    # two different neighbours both counted only when they differ; equal ones were excluded above
-    both_same = blank & ~separates & (prev == nxt) & (prev > 0)
-    harmless -= np.where(both_same, probs[rows, cols, np.maximum(prev, 0)], 0.0)
     return (1.0 - harmless).max(-1)  # type: ignore[no-any-return]
 
 

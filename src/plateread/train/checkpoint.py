@@ -111,14 +111,13 @@ def init_from(
     old = str(state.get("format", {}).get("alphabet", ""))
     ours = model.state_dict()
     same = alphabet is None or not old or alphabet == old
-    rows = {len(old) + 1}
     fits, mapped = {}, {}
     shared = [c for c in (alphabet or "") if c in old]
     for k, v in theirs.items():
         if k not in ours:
             continue
         mine = ours[k]
-        is_output = not same and v.ndim and v.shape[0] in rows
+        is_output = not same and v.ndim and v.shape[0] == len(old) + 1
         if not is_output and mine.shape == v.shape:
             fits[k] = v
         elif is_output and alphabet and mine.shape == (len(alphabet) + 1, *v.shape[1:]):
