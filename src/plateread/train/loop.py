@@ -153,7 +153,6 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     rank = int(os.environ.get("RANK", "0"))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("gloo")
-    torch.set_num_threads(training_threads(cfg.threads, cfg.workers, world))
 
     state: dict[str, Any] | None = None
     if cfg.resume:
@@ -163,6 +162,9 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         saved = TrainConfig.from_dict(state["config"])
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
         cfg, run_dir = saved, ckpt.parent
+    torch.set_num_threads(
+        training_threads(cfg.threads, cfg.workers, world)
+    )  # the run's own workers
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
     size = (
