@@ -140,3 +140,35 @@ def test_thin_glyphs_stay_thin() -> None:
         ink = c.result()[..., 0] < 128
         widths[ch] = int(ink.any(axis=0).sum())
     assert widths["I"] < widths["0"] / 2
+
+
+def test_template_weights_and_tilt(tmp_path: Path) -> None:
+    from plateread.formats import FormatError
+
+    f = tmp_path / "tw.yaml"
+    base = (
+        "name: tw\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL, DDDDDLLL]\n"
+    )
+    f.write_text(base + "style: {template_weights: {DDLDDDLL: 4, DDDDDLLL: 1}}\n")
+    fmt = load_format(str(f))
+    kinds = Counter(
+        fmt.match_template(random_text(fmt, np.random.default_rng(i))) for i in range(400)
+    )
+    assert kinds["DDDDDLLL"] > 30 and kinds["DDLDDDLL"] > 2.5 * kinds["DDDDDLLL"]
+    f.write_text(base + "style: {template_weights: {DDLDDDL: 1}}\n")  # a typo
+    with pytest.raises(FormatError, match="template_weights"):
+        load_format(str(f))
+
+    def slant(tilt: float) -> float:  # mean |angle| of the plate's top edge, over many draws
+        from plateread.synth.augment import place_in_scene
+
+        angles = []
+        for i in range(60):
+            plate = np.full((40, 200, 3), 255, np.uint8)
+            scene = place_in_scene(plate, np.random.default_rng(i), loose=1.0, tilt=tilt)
+            rows = np.argmax(scene.min(axis=2) > 250, axis=0)  # first white row per column
+            cols = np.flatnonzero(rows > 0)
+            angles.append(abs(np.polyfit(cols, rows[cols], 1)[0]))
+        return float(np.mean(angles))
+
+    assert slant(2.0) > 1.5 * slant(1.0)

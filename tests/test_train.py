@@ -204,3 +204,39 @@ def test_init_keeps_what_fits_and_reinitialises_the_output(tmp_path: Path, synth
         init_from(dst, "no-such-reader")
     run = train(_cfg(tmp_path, synth_ru, init=str(ckpt)))
     assert (run / "best.pt").is_file()
+
+
+def test_weight_average_follows_the_weights_and_copies_counters() -> None:
+    from plateread.train.ema import WeightAverage
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    ema = WeightAverage(model, 0.9)
+    w0 = model[0].weight.detach().clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model[1].num_batches_tracked += 5
+    ema.update(model)  # first update: decay ramps from 2/11, not 0.9
+    d = 2 / 11
+    assert torch.allclose(ema.model[0].weight, d * w0 + (1 - d) * (w0 + 1))
+    assert int(ema.model[1].num_batches_tracked) == 5
+    for _ in range(200):
+        ema.update(model)
+    assert torch.allclose(ema.model[0].weight, model[0].weight, atol=1e-6)
+    assert not any(p.requires_grad for p in ema.model.parameters())
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(model, 1.0)
+
+
+def test_ema_is_validated_saved_and_resumed(tmp_path: Path, synth_ru: Path) -> None:
+    run = train(_cfg(tmp_path, synth_ru, arch="crnn_fast", ema=0.99))
+    last, best = read_checkpoint(run / "last.pt"), read_checkpoint(run / "best.pt")
+    steps = last["ema"]["updates"]  # one update per optimiser step
+    assert steps >= 1
+    for name, value in best["state_dict"].items():  # best.pt holds the average, not the raw weights
+        assert torch.equal(value, last["ema"]["state_dict"][name])
+    raw = last["state_dict"]["fc.weight"]
+    assert not torch.equal(raw, best["state_dict"]["fc.weight"])
+    train(TrainConfig(resume=str(run)), epochs=2)
+    assert read_checkpoint(run / "last.pt")["ema"]["updates"] == 2 * steps
+    with pytest.raises(ConfigError, match="ema"):
+        _cfg(tmp_path, synth_ru, ema=1.5)

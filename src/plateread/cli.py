@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from a checkpoint or shipped reader (ru, cn); layers that "
         "do not fit (a new alphabet's output) are re-initialised",
     )
+    t.add_argument(
+        "--ema",
+        type=float,
+        help="validate and save a moving average of the weights with this decay (e.g. 0.999)",
+    )
     t.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     t.set_defaults(func=commands.run_train)
 

@@ -51,6 +51,7 @@ def run_train(a: argparse.Namespace) -> int:
         "input_size": size,
         "backbone_weights": a.backbone_weights,
         "init": a.init,
+        "ema": a.ema,
         "augment": False if a.no_augment else None,
     }
     cfg = load_config(a.config, overrides)

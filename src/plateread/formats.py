@@ -81,6 +81,14 @@ class PlateFormat:
                     f"format {self.name!r}: prefix {p!r} must be a non-empty string over the "
                     f"alphabet (quote codes such as '01' in YAML)"
                 )
+        weights = self.style.get("template_weights")
+        if weights is not None and (
+            not isinstance(weights, Mapping) or not set(weights) <= set(self.templates)
+        ):
+            raise FormatError(
+                f"format {self.name!r}: style template_weights must map templates of "
+                f"{list(self.templates)} to weights, got {weights!r}"
+            )
 
     @property
     def num_classes(self) -> int:

@@ -40,7 +40,7 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         ]
         return province + letter + "".join(chars)
     if fmt.templates:
-        template = str(rng.choice(list(fmt.templates)))
+        template = _template(fmt, rng)
         text = "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
         codes = fmt.style.get("region_codes")  # real region prefixes, when the style lists them
         if codes:
@@ -55,6 +55,17 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
             if fmt.is_valid(str(p) + text[len(p) :]):
                 return str(p) + text[len(p) :]
     return text
+
+
+def _template(fmt: PlateFormat, rng: np.random.Generator) -> str:
+    """A template of ``fmt``, drawn evenly or as often as the style's ``template_weights`` say."""
+    weights = fmt.style.get("template_weights")
+    if not weights:
+        return str(rng.choice(list(fmt.templates)))
+    w = np.asarray([float(weights.get(t, 0.0)) for t in fmt.templates])
+    if w.sum() <= 0:
+        raise ValueError(f"{fmt.name}: template_weights give no template a positive weight")
+    return str(rng.choice(list(fmt.templates), p=w / w.sum()))
 
 
 def _region_code(codes: Any, rng: np.random.Generator) -> str:
@@ -84,8 +95,13 @@ class SynthImage:
         plate = render_plate(fmt, self.text, rng)
         if not self.augment:
             return plate
-        loose = float(fmt.style.get("loose_crops", 0.3))
-        return augment_synthetic(plate, rng, loose, float(fmt.style.get("binarized", 0.0)))
+        return augment_synthetic(
+            plate,
+            rng,
+            loose=float(fmt.style.get("loose_crops", 0.3)),
+            binarized=float(fmt.style.get("binarized", 0.0)),
+            tilt=float(fmt.style.get("tilt", 1.0)),
+        )
 
 
 def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:

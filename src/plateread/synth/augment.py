@@ -122,7 +122,11 @@ def apply_camera(image: np.ndarray, seed: int, strength: float = 1.0) -> np.ndar
 
 
 def augment_synthetic(
-    plate: np.ndarray, rng: np.random.Generator, loose: float = 0.3, binarized: float = 0.0
+    plate: np.ndarray,
+    rng: np.random.Generator,
+    loose: float = 0.3,
+    binarized: float = 0.0,
+    tilt: float = 1.0,
 ) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed.
 
@@ -131,8 +135,9 @@ def augment_synthetic(
         rng: Random generator.
         loose: Share of loose crops (wide margins with background), as the data's detector gives.
         binarized: Share of thresholded black-and-white crops (some Russian data sets have them).
+        tilt: Scale of rotation, shear and perspective (1: rotations of about 3 degrees).
     """
-    img = place_in_scene(plate, rng, loose=loose)
+    img = place_in_scene(plate, rng, loose=loose, tilt=tilt)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))

@@ -43,6 +43,8 @@ class TrainConfig:
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
         init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
             kept, the rest (a new alphabet's output layer) is re-initialised.
+        ema: Decay of an exponential moving average of the weights (e.g. 0.999), which is then
+            validated and saved in ``best.pt`` instead of the raw weights (0: off).
     """
 
     data: list[str] = field(default_factory=list)
@@ -69,6 +71,7 @@ class TrainConfig:
     augment: bool = True
     backbone_weights: str = ""
     init: str = ""
+    ema: float = 0.0
 
     def validate(self) -> TrainConfig:
         """Check values that would otherwise fail late.
@@ -88,6 +91,8 @@ class TrainConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and len(self.input_size) != 2:
             raise ConfigError("input_size is [height, width]")
         return self

@@ -32,6 +32,7 @@ from plateread.models import build_model, default_input_size
 from plateread.train.checkpoint import init_from, model_meta, read_checkpoint, save_checkpoint
 from plateread.train.config import ConfigError, TrainConfig
 from plateread.train.data import PlateTorchDataset, collate
+from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
 
 
@@ -208,6 +209,9 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         run_dir = new_run_dir(cfg.out, cfg.arch) if rank == 0 else Path(cfg.out)
         if rank == 0:
             (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), allow_unicode=True))
+    ema = WeightAverage(model, cfg.ema) if cfg.ema else None
+    if ema is not None and state is not None and state.get("ema"):
+        ema.load_state_dict(state["ema"])
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model)
 
@@ -240,6 +244,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             elapsed=elapsed,
             best=best,
             metrics=metrics or {},
+            ema=ema.state_dict() if ema is not None else None,
         )
 
     model.train()
@@ -279,6 +284,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
                 if cfg.clip_grad:
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
                 optimizer.step()
+                if ema is not None:
+                    ema.update(model)
                 n = len(batch["texts"])
                 step += n
                 seen += n
@@ -301,7 +308,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         elapsed_epoch = time.time() - t0
         finished = step >= per_rank and not stopper.requested
         if rank == 0:
-            metrics = validate(getattr(model, "module", model), val_loader, fmt) if len(vds) else {}
+            kept = ema.model if ema is not None else getattr(model, "module", model)
+            metrics = validate(kept, val_loader, fmt) if len(vds) else {}
             entry = {
                 "epoch": epoch + 1,
                 "step": epoch * steps_per_epoch + step // cfg.batch_size,
@@ -322,7 +330,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
                 best = list(key)
                 save_checkpoint(
                     run_dir / "best.pt",
-                    model,
+                    kept,
                     meta,
                     config=cfg.to_dict(),
                     epoch=epoch,
