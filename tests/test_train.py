@@ -132,6 +132,29 @@ def test_config_errors(tmp_path: Path) -> None:
         load_config(None, {"data": ["synth:ru"], "schedule": "linear"})
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "x.yaml", {})
+    with pytest.raises(ConfigError, match="real_augment"):
+        load_config(None, {"data": ["synth:ru"], "real_augment": -1})
+
+
+def test_real_crops_are_augmented_with_the_configured_strength(
+    synth_ru: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plateread.synth.augment as augment
+    from plateread.data import load_dataset
+    from plateread.formats import RU
+    from plateread.train.data import PlateTorchDataset
+
+    seen: list[float] = []
+
+    def spy(image, rng, strength=1.0):  # type: ignore[no-untyped-def]
+        seen.append(strength)
+        return image
+
+    monkeypatch.setattr(augment, "augment_real", spy)
+    samples = load_dataset(f"json:{synth_ru}", RU).samples[:2]
+    PlateTorchDataset(samples, RU, (32, 128), augment=True, real_strength=2.5)[0]
+    PlateTorchDataset(samples, RU, (32, 128), augment=False, real_strength=2.5)[1]
+    assert seen == [2.5]
 
 
 def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from plateread.calibration import apply_curve, expected_calibration_error, fit_isotonic
-from plateread.data import Dataset
+from plateread.data import Dataset, load_dataset
 from plateread.evaluate import evaluate
 from plateread.reader import PlateReader
 
@@ -44,8 +45,12 @@ def collect(reader: PlateReader, data: Dataset) -> dict[str, list[Any]]:
     }
 
 
-def calibrate_onnx(path: str | Path, data: Dataset) -> dict[str, float]:
+def calibrate_onnx(path: str | Path, data: Dataset | Sequence[str]) -> dict[str, float]:
     """Fit plate and character calibration curves on ``data`` and write them into the ONNX file.
+
+    Args:
+        path: The exported reader (rewritten in place).
+        data: Labelled plates, or data specs read with the reader's own format.
 
     Returns:
         Expected calibration error before and after, on ``data`` itself (in-sample).
@@ -53,6 +58,8 @@ def calibrate_onnx(path: str | Path, data: Dataset) -> dict[str, float]:
     import onnx
 
     reader = PlateReader(path)
+    if not isinstance(data, Dataset):
+        data = load_dataset(list(data), reader.format, require_template=False)
     c = collect(reader, data)
     plate = fit_isotonic(c["plate_conf"], c["plate_ok"])
     char = fit_isotonic(c["char_conf"], c["char_ok"])

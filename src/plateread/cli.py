@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate and save a moving average of the weights with this decay (e.g. 0.999)",
     )
     t.add_argument("--no-augment", action="store_true", help="turn augmentation off")
+    t.add_argument(
+        "--real-augment",
+        type=float,
+        help="strength of the real crops' augmentation (default 1; 2 doubles tilt and effects)",
+    )
     t.set_defaults(func=commands.run_train)
 
     e = sub.add_parser(

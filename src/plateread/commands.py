@@ -52,6 +52,7 @@ def run_train(a: argparse.Namespace) -> int:
         "backbone_weights": a.backbone_weights,
         "init": a.init,
         "ema": a.ema,
+        "real_augment": a.real_augment,
         "augment": False if a.no_augment else None,
     }
     cfg = load_config(a.config, overrides)
@@ -103,11 +104,8 @@ def run_export(a: argparse.Namespace) -> int:
     )
     if a.calibrate:
         from plateread.calibrate import calibrate_onnx
-        from plateread.data import load_dataset
-        from plateread.predict import OnnxPredictor
 
-        data = load_dataset(a.calibrate, OnnxPredictor(a.out).format, require_template=False)
-        cal = calibrate_onnx(a.out, data)
+        cal = calibrate_onnx(a.out, a.calibrate)
         print(
             f"calibrated on {cal['n']:.0f} plates: expected calibration error "
             f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f} (in-sample)"

@@ -149,7 +149,14 @@ def augment_synthetic(
     return img
 
 
-def augment_real(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Milder augmentation for real training crops: small geometric jitter, camera effects."""
-    img = place_in_scene(image, rng, loose=0.2, tilt=0.4)
-    return apply_camera(img, int(rng.integers(2**31)), strength=0.6)
+def augment_real(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Milder augmentation for real training crops: small geometric jitter, camera effects.
+
+    Args:
+        image: A real RGB crop.
+        rng: Random generator.
+        strength: Scales the rotation and perspective (0.4 of the synthetic plates' at 1) and
+            the camera effects' probabilities (0.6 of theirs at 1).
+    """
+    img = place_in_scene(image, rng, loose=0.2, tilt=0.4 * strength)
+    return apply_camera(img, int(rng.integers(2**31)), strength=0.6 * strength)

@@ -40,6 +40,8 @@ class TrainConfig:
         max_minutes: Training time budget; the schedule anneals to it (0: no budget).
         checkpoint_minutes: Also save ``last.pt`` this often within an epoch.
         augment: Augment training data.
+        real_augment: Strength of the augmentation of real crops (1: mild geometric jitter and
+            camera effects; 2: twice the rotation, perspective and effect probabilities).
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
         init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
             kept, the rest (a new alphabet's output layer) is re-initialised.
@@ -69,6 +71,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     checkpoint_minutes: float = 5.0
     augment: bool = True
+    real_augment: float = 1.0
     backbone_weights: str = ""
     init: str = ""
     ema: float = 0.0
@@ -91,6 +94,8 @@ class TrainConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if self.real_augment < 0:
+            raise ConfigError(f"real_augment must be at least 0, not {self.real_augment}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and len(self.input_size) != 2:

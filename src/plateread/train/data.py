@@ -27,6 +27,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         input_size: Model input (height, width).
         augment: Apply training augmentation (real crops) and re-render synthetic plates each epoch.
         seed: Base seed; items are deterministic for (seed, epoch, index).
+        real_strength: Strength of the real crops' augmentation (see ``augment_real``).
     """
 
     def __init__(
@@ -36,12 +37,14 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         input_size: tuple[int, int],
         augment: bool = False,
         seed: int = 0,
+        real_strength: float = 1.0,
     ) -> None:
         self.samples = samples
         self.fmt = fmt
         self.input_size = input_size
         self.augment = augment
         self.seed = seed
+        self.real_strength = real_strength
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -65,7 +68,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
             from plateread.synth.augment import augment_real
 
             rng = np.random.default_rng([self.seed, self.epoch, i])
-            img = augment_real(img, rng)
+            img = augment_real(img, rng, self.real_strength)
         return {
             "image": torch.from_numpy(prepare(img, self.input_size)),
             "target": torch.tensor(self.fmt.encode(s.text), dtype=torch.long),

@@ -219,7 +219,14 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     if getattr(model if world == 1 else model.module, "province_classes", None) is not None:
         weights = province_weights([s.text for s in train_set.samples], fmt.classes["P"])
     loss_fn = PlateLoss(model, weights)
-    tds = PlateTorchDataset(train_set.samples, fmt, size, augment=cfg.augment, seed=cfg.seed)
+    tds = PlateTorchDataset(
+        train_set.samples,
+        fmt,
+        size,
+        augment=cfg.augment,
+        seed=cfg.seed,
+        real_strength=cfg.real_augment,
+    )
     vds = PlateTorchDataset(val_set.samples, fmt, size)
     val_loader = DataLoader(
         vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)
