@@ -155,9 +155,10 @@ def test_template_weights_and_tilt(tmp_path: Path) -> None:
         fmt.match_template(random_text(fmt, np.random.default_rng(i))) for i in range(400)
     )
     assert kinds["DDDDDLLL"] > 30 and kinds["DDLDDDLL"] > 2.5 * kinds["DDDDDLLL"]
-    f.write_text(base + "style: {template_weights: {DDLDDDL: 1}}\n")  # a typo
-    with pytest.raises(FormatError, match="template_weights"):
-        load_format(str(f))
+    for bad in ("{DDLDDDL: 1}", "{DDLDDDLL: -1}", "{DDLDDDLL: 0}", "{DDLDDDLL: x}"):
+        f.write_text(base + "style: {template_weights: " + bad + "}\n")  # a typo, bad weights
+        with pytest.raises(FormatError, match="template_weights"):
+            load_format(str(f))
 
     def slant(tilt: float) -> float:  # mean |angle| of the plate's top edge, over many draws
         from plateread.synth.augment import place_in_scene

@@ -83,11 +83,14 @@ class PlateFormat:
                 )
         weights = self.style.get("template_weights")
         if weights is not None and (
-            not isinstance(weights, Mapping) or not set(weights) <= set(self.templates)
+            not isinstance(weights, Mapping)
+            or not set(weights) <= set(self.templates)
+            or not all(isinstance(v, (int, float)) and v >= 0 for v in weights.values())
+            or not sum(weights.values())
         ):
             raise FormatError(
                 f"format {self.name!r}: style template_weights must map templates of "
-                f"{list(self.templates)} to weights, got {weights!r}"
+                f"{list(self.templates)} to weights (at least 0, not all 0), got {weights!r}"
             )
 
     @property
