@@ -59,7 +59,8 @@ def calibrate_onnx(path: str | Path, data: Dataset | Sequence[str]) -> dict[str,
 
     reader = PlateReader(path)
     if not isinstance(data, Dataset):
-        data = load_dataset(list(data), reader.format, require_template=False)
+        specs = [data] if isinstance(data, str) else list(data)
+        data = load_dataset(specs, reader.format, require_template=False)
     c = collect(reader, data)
     plate = fit_isotonic(c["plate_conf"], c["plate_ok"])
     char = fit_isotonic(c["char_conf"], c["char_ok"])

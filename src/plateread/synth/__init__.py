@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,7 @@ def _template(fmt: PlateFormat, rng: np.random.Generator) -> str:
     weights = fmt.style.get("template_weights")
     if not weights:
         return str(rng.choice(list(fmt.templates)))
-    w = np.asarray([float(weights.get(t, 0.0)) for t in fmt.templates])  # checked by the format
-    return str(rng.choice(list(fmt.templates), p=w / w.sum()))
+    return _weighted({t: weights.get(t, 0.0) for t in fmt.templates}, rng)  # checked by the format
 
 
 def _region_code(codes: Any, rng: np.random.Generator) -> str:
@@ -71,10 +71,14 @@ def _region_code(codes: Any, rng: np.random.Generator) -> str:
     real data: a reader unsure of a tiny code should guess the common ones).
     """
     if isinstance(codes, dict):
-        names = [str(c) for c in codes]
-        weights = np.asarray([float(w) for w in codes.values()])
-        return str(rng.choice(names, p=weights / weights.sum()))
+        return _weighted(codes, rng)
     return str(rng.choice([str(c) for c in codes]))
+
+
+def _weighted(options: Mapping[Any, Any], rng: np.random.Generator) -> str:
+    """One key of ``options``, drawn in proportion to its value."""
+    weights = np.asarray([float(w) for w in options.values()])
+    return str(rng.choice([str(k) for k in options], p=weights / weights.sum()))
 
 
 @dataclass(frozen=True)

@@ -163,9 +163,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         saved = TrainConfig.from_dict(state["config"])
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
         cfg, run_dir = saved, ckpt.parent
-    torch.set_num_threads(
-        training_threads(cfg.threads, cfg.workers, world)
-    )  # the run's own workers
+    # after a resume has replaced cfg, so the threads follow the run's own workers
+    torch.set_num_threads(training_threads(cfg.threads, cfg.workers, world))
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
     size = (
