@@ -22,6 +22,18 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
     path.write_bytes(buf.tobytes())
 
 
+def path_logits(text: str, alphabet: str, steps: int = 32, noise: float = 0.0) -> np.ndarray:
+    """Logits ``[1, steps, C]`` whose best path spells ``text`` (a blank between characters)."""
+    path = [0]
+    for c in text:
+        path += [alphabet.index(c) + 1, 0]
+    path += [0] * (steps - len(path))
+    out = np.full((1, steps, len(alphabet) + 1), -4.0, np.float32)
+    out[0, np.arange(steps), path] = 4.0
+    out += np.random.default_rng(0).normal(0, noise, out.shape).astype(np.float32)
+    return out
+
+
 def plate_like(h: int = 40, w: int = 160, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 

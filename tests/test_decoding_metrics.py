@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import path_logits
 from plateread.decoding import greedy_decode
 from plateread.metrics import edit_distance, score
 
@@ -36,22 +37,11 @@ def test_scores() -> None:
     assert score([], [])["exact"] == 0.0
 
 
-def _path_logits(text: str, alphabet: str, steps: int = 32, noise: float = 0.0) -> np.ndarray:
-    path = [0]
-    for c in text:
-        path += [alphabet.index(c) + 1, 0]
-    path += [0] * (steps - len(path))
-    out = np.full((1, steps, len(alphabet) + 1), -4.0, np.float32)
-    out[0, np.arange(steps), path] = 4.0
-    out += np.random.default_rng(0).normal(0, noise, out.shape).astype(np.float32)
-    return out
-
-
 def test_beam_matches_greedy_on_clear_paths_and_sums_alignments() -> None:
     from plateread.decoding import beam_decode
     from plateread.formats import RU
 
-    lg = _path_logits("A123BC77", RU.alphabet, noise=1.0)
+    lg = path_logits("A123BC77", RU.alphabet, noise=1.0)
     g = greedy_decode(lg, RU.alphabet)[0]
     b = beam_decode(lg, RU.alphabet, sure=1.1)[0]  # never skip the search
     assert g.text == b.text == "A123BC77"
@@ -65,7 +55,7 @@ def test_constrained_beam_returns_only_template_texts() -> None:
 
     # the best path reads "AI23BC77"-like garbage: digit 1 looks like letter; make the greedy
     # reading invalid ("A1Z3BC77" impossible), here "AA23BC77" (letter where a digit must be)
-    lg = _path_logits("AA23BC77", RU.alphabet)
+    lg = path_logits("AA23BC77", RU.alphabet)
     one = RU.alphabet.index("1") + 1
     lg[0, 3, one] = 3.5  # the second character is nearly as likely to be "1"
     assert greedy_decode(lg, RU.alphabet)[0].text == "AA23BC77"
@@ -83,7 +73,7 @@ def test_constrained_beam_keeps_to_the_listed_prefixes() -> None:
         "uz", "0123456789ABC", {"D": "0123456789", "L": "ABC"}, ("DDLDDDLL",), prefixes=("01", "30")
     )
     assert uz.is_valid("01A123BC") and not uz.is_valid("00A123BC")
-    lg = _path_logits("00A123BC", uz.alphabet)  # an unreadable region code read "00"
+    lg = path_logits("00A123BC", uz.alphabet)  # an unreadable region code read "00"
     one = uz.alphabet.index("1") + 1
     lg[0, 3, one] = 3.0  # "1" is the runner-up for the second character
     assert greedy_decode(lg, uz.alphabet)[0].text == "00A123BC"
@@ -95,7 +85,7 @@ def test_constrained_falls_back_to_greedy_when_nothing_fits() -> None:
     from plateread.decoding import beam_decode
     from plateread.formats import RU
 
-    lg = _path_logits("AAA", RU.alphabet)
+    lg = path_logits("AAA", RU.alphabet)
     d = beam_decode(lg, RU.alphabet, fmt=RU)[0]
     assert d.text == "AAA" and not RU.is_valid(d.text)
 
@@ -104,7 +94,7 @@ def test_char_confidences_alignment() -> None:
     from plateread.decoding import char_confidences, softmax
     from plateread.formats import RU
 
-    p = softmax(_path_logits("A11", RU.alphabet)[0])
+    p = softmax(path_logits("A11", RU.alphabet)[0])
     conf = char_confidences(p, "A11", RU.alphabet)
     assert len(conf) == 3 and min(conf) > 0.9
     assert char_confidences(p[:2], "A11BC", RU.alphabet) == (0.0,) * 5  # cannot fit

@@ -12,6 +12,7 @@ from plateread.formats import template_of
 from plateread.imaging import ImageError, prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
+from plateread.tworow import reread_two_row
 
 
 @dataclass
@@ -71,7 +72,11 @@ def evaluate(
         if not images:
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))
-        for d in decode_logits(logits, fmt, decoder):
+        decoded = decode_logits(logits, fmt, decoder)
+        decoded = reread_two_row(
+            predictor.logits, images, decoded, fmt, predictor.input_size, decoder
+        )
+        for d in decoded:
             conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)
             ev.readings.append(Decoded(d.text, conf, chars))
         ev.samples.extend(kept)

@@ -48,6 +48,10 @@ class PlateFormat:
         style: Free-form rendering hints for the synthetic generator (colours, layout).
         prefixes: Strings a valid plate must start with (e.g. the region codes in use); empty
             means any start the templates allow.
+        two_row: How two-row plates stack their text: a template mapped to its rows, top first,
+            each row the label positions it shows left to right (``{"DDLDDDLL": [[2, 3, 4, 5],
+            [6, 7, 0, 1]]}``: ``01A123BC`` shows ``A123`` over ``BC01``). See
+            :mod:`plateread.tworow`.
     """
 
     name: str
@@ -58,6 +62,7 @@ class PlateFormat:
     max_length: int = 12
     style: Mapping[str, Any] = field(default_factory=dict)
     prefixes: tuple[str, ...] = ()
+    two_row: Mapping[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.alphabet:
@@ -92,6 +97,13 @@ class PlateFormat:
                 f"format {self.name!r}: style template_weights must map templates of "
                 f"{list(self.templates)} to weights (at least 0, not all 0), got {weights!r}"
             )
+        for t, rows in self.two_row.items():
+            flat = sorted(i for row in rows for i in row)
+            if t not in self.templates or len(rows) != 2 or flat != list(range(len(t))):
+                raise FormatError(
+                    f"format {self.name!r}: two_row maps a template to two rows of its positions "
+                    f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
+                )
 
     @property
     def num_classes(self) -> int:
@@ -147,6 +159,11 @@ class PlateFormat:
             "max_length": self.max_length,
             "style": dict(self.style),
             **({"prefixes": list(self.prefixes)} if self.prefixes else {}),
+            **(
+                {"two_row": {t: [list(r) for r in rows] for t, rows in self.two_row.items()}}
+                if self.two_row
+                else {}
+            ),
         }
 
     @classmethod
@@ -164,7 +181,22 @@ class PlateFormat:
             max_length=int(d.get("max_length", 12)),
             style=dict(d.get("style") or {}),
             prefixes=tuple(d.get("prefixes") or ()),
+            two_row=_two_row(d.get("two_row"), str(d["name"])),
         )
+
+
+def _two_row(value: Any, name: str) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """Parse a format file's ``two_row`` mapping (checked further by the format)."""
+    if not value:
+        return {}
+    try:
+        return {
+            str(t): tuple(tuple(int(i) for i in row) for row in rows) for t, rows in value.items()
+        }
+    except (AttributeError, TypeError, ValueError):
+        raise FormatError(
+            f"format {name!r}: two_row must map templates to lists of positions, got {value!r}"
+        ) from None
 
 
 def _expand(chars: str) -> str:
@@ -292,6 +324,12 @@ def filter_labels(
         report.total += 1
         text = get(it)
         why = _reject_reason(text, fmt, require_template)
+        if (
+            why is None
+            and getattr(it, "rows", 1) == 2
+            and fmt.match_template(text) not in fmt.two_row
+        ):
+            why = "two-row plate of a template without a two_row layout"
         if why is None:
             kept.append(it)
             continue

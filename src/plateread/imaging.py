@@ -83,6 +83,18 @@ def prepare(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=interp)
 
 
+def split_rows(image: np.ndarray, overlap: float = 0.12) -> np.ndarray:
+    """The two-row view of a crop: its top and bottom halves side by side.
+
+    A model that reads one row left to right reads a two-row plate through this view (top row,
+    then bottom row). The halves overlap by ``overlap`` of the height, so a row that sits a
+    little off the middle of a loose crop stays whole in one of them.
+    """
+    h = image.shape[0]
+    half = min(h, max(1, round(h * (0.5 + overlap / 2))))
+    return np.ascontiguousarray(np.hstack([image[:half], image[h - half :]]))
+
+
 def prepare_batch(images: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
     """Stack crops into one ``[N, H, W, 3]`` ``uint8`` batch for a model."""
     if not images:

@@ -13,6 +13,7 @@ from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
 from plateread.predict import OnnxPredictor, resolve_model
+from plateread.tworow import reread_two_row
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
 
@@ -101,12 +102,21 @@ class PlateReader:
         return self.read_batch([image])[0]
 
     def read_batch(self, images: Sequence[ImageInput]) -> list[PlateResult]:
-        """Read many crops; they are resized and run through the model together."""
+        """Read many crops; they are resized and run through the model together.
+
+        With a format that has two-row layouts, crops read with a raw confidence under
+        :data:`~plateread.tworow.REREAD_BELOW` are read again through the two-row view.
+        """
         arrays = [load_image(im) for im in images]
         out: list[PlateResult] = []
         for i in range(0, len(arrays), self.batch_size):
-            batch = prepare_batch(arrays[i : i + self.batch_size], self.input_size)
-            out.extend(self._results(self.decode(self.predictor.logits(batch))))
+            crops = arrays[i : i + self.batch_size]
+            decoded = self.decode(self.predictor.logits(prepare_batch(crops, self.input_size)))
+            decoded = reread_two_row(
+                self.predictor.logits, crops, decoded, self.format, self.input_size,
+                self.decoder, self.beam,
+            )  # fmt: skip
+            out.extend(self._results(decoded))
         return out
 
     def decode(self, logits: np.ndarray) -> list[Decoded]:

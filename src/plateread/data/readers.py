@@ -5,7 +5,8 @@ spec                what it reads
 ==================  ===============================================================
 ``json:PATH``       the course layout: ``config.json`` (a list of ``{"file","text"}``)
                     with images beside it or in ``images/``; PATH may be the folder
-``csv:PATH``        a ``file,text`` CSV; files relative to the CSV's folder
+``csv:PATH``        a ``file,text`` CSV; files relative to the CSV's folder (both take an
+                    optional ``rows``: 2 marks a two-row plate)
 ``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
 ``ccpd:PATH``       CCPD full images; text and box from the name (``?rectify=1``)
 ``zip:PATH``        images inside a zip; labels from member names (CCPD or stem),
@@ -115,11 +116,16 @@ def _crop(
 
 @dataclass(frozen=True)
 class Sample:
-    """One labelled plate crop: an id for reports, the label and where its pixels come from."""
+    """One labelled plate crop: an id for reports, the label and where its pixels come from.
+
+    ``rows`` is 2 for a plate known to show its text on two rows (synthetic two-row plates, or a
+    ``rows`` column or key in the labels): training reads it through the two-row view.
+    """
 
     id: str
     text: str
     image: Any  # an ImageSource; Any keeps dataclass pickling simple
+    rows: int = 1
 
     def load(self) -> np.ndarray:
         """The crop as RGB ``uint8``."""
@@ -204,7 +210,7 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
         if not isinstance(it, dict) or "file" not in it or "text" not in it:
             res.problems.append(f"{cfg}: entry {i} lacks 'file' or 'text'")
             continue
-        _add_file(res, cfg.parent, str(it["file"]), str(it["text"]))
+        _add_file(res, cfg.parent, str(it["file"]), str(it["text"]), it.get("rows"))
     return res
 
 
@@ -216,14 +222,17 @@ def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
         if not reader.fieldnames or not {"file", "text"} <= set(reader.fieldnames):
             raise DataSpecError(f"{p}: a CSV needs a header with 'file' and 'text' columns")
         for row in reader:
-            _add_file(res, p.parent, row["file"] or "", row["text"] or "")
+            _add_file(res, p.parent, row["file"] or "", row["text"] or "", row.get("rows"))
     return res
 
 
-def _add_file(res: ReadResult, root: Path, file: str, text: str) -> None:
+def _add_file(res: ReadResult, root: Path, file: str, text: str, rows: Any = None) -> None:
+    if rows not in (None, "", 1, 2, "1", "2"):
+        res.problems.append(f"{root / file}: rows must be 1 or 2, got {rows!r}")
+        return
     for cand in (root / file, root / "images" / file):
         if cand.is_file():
-            res.samples.append(Sample(str(cand), text, FileImage(str(cand))))
+            res.samples.append(Sample(str(cand), text, FileImage(str(cand)), int(rows or 1)))
             return
     res.problems.append(f"{root / file}: file not found")
 

@@ -89,12 +89,13 @@ class SynthImage:
     text: str
     seed: int
     augment: bool = True
+    rows: int = 1
 
     def load(self) -> np.ndarray:
         """Render (and augment) the plate; the same seed gives the same pixels."""
         rng = np.random.default_rng(self.seed)
         fmt = load_format(self.format)
-        plate = render_plate(fmt, self.text, rng)
+        plate = render_plate(fmt, self.text, rng, self.rows)
         if not self.augment:
             return plate
         return augment_synthetic(
@@ -107,14 +108,23 @@ class SynthImage:
 
 
 def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:
-    """``n`` synthetic samples of format ``fmt`` (a name or a YAML path), deterministic per seed."""
+    """``n`` synthetic samples of format ``fmt`` (a name or a YAML path), deterministic per seed.
+
+    With ``two_row`` layouts in the format, a share of the plates (style ``two_row_share``, 0.05)
+    whose template has a layout is drawn on two rows.
+    """
     pf = load_format(fmt)
     rng = np.random.default_rng(seed)
+    share = float(pf.style.get("two_row_share", 0.05))
     out = []
     for i in range(n):
         text = random_text(pf, rng)
         sub = int(rng.integers(2**62))
-        out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, SynthImage(fmt, text, sub, augment)))
+        rows = 1
+        if pf.two_row and rng.random() < share and pf.match_template(text) in pf.two_row:
+            rows = 2
+        image = SynthImage(fmt, text, sub, augment, rows)
+        out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, image, rows))
     return out
 
 
@@ -129,13 +139,15 @@ def write_dataset(
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     samples = synth_samples(fmt, n, seed)
-    config = []
+    config: list[dict[str, Any]] = []
     images: list[np.ndarray] = []
     for i, s in enumerate(samples):
         img = s.load()
         name = f"{i:06d}.png"
         cv2.imwrite(str(out / "images" / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        config.append({"file": f"images/{name}", "text": s.text})
+        config.append(
+            {"file": f"images/{name}", "text": s.text, **({"rows": 2} if s.rows == 2 else {})}
+        )
         if grid is not None and len(images) < 40:
             images.append(img)
     path = out / "config.json"
@@ -143,5 +155,5 @@ def write_dataset(
     if grid is not None:
         from plateread.synth.grid import save_grid
 
-        save_grid(images, [c["text"] for c in config[: len(images)]], grid)
+        save_grid(images, [str(c["text"]) for c in config[: len(images)]], grid)
     return path

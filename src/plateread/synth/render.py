@@ -24,7 +24,7 @@ class Canvas:
     """A float RGB drawing surface measured in millimetres."""
 
     def __init__(self, w_mm: float, h_mm: float, scale: float, color: Color) -> None:
-        self.s = scale
+        self.s, self.w_mm, self.h_mm = scale, w_mm, h_mm
         self.img = np.empty((round(h_mm * scale), round(w_mm * scale), 3), np.float32)
         self.img[:] = color
 
@@ -145,6 +145,18 @@ def _color(style: Any, key: str, default: Color) -> Color:
     return (float(value[0]), float(value[1]), float(value[2]))
 
 
+def _blank(
+    style: Any, rng: np.random.Generator, size_key: str, size: tuple[int, int]
+) -> tuple[Canvas, Color, Color, Any]:
+    """A framed plate of the style's colours and ``style[size_key]`` (mm), and a font for it."""
+    bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
+    ink = _jitter(rng, _color(style, "foreground", (25.0, 25.0, 30.0)), 6)
+    w_mm, h_mm = (float(v) for v in style.get(size_key, size))
+    c = Canvas(w_mm, h_mm, 0.6, bg)
+    c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
+    return c, bg, ink, latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+
+
 def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
     """A one-row plate described by ``fmt.style``.
 
@@ -156,12 +168,8 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     bottom, drawn at the right end) and ``flag_text``.
     """
     style = fmt.style
-    bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
-    ink = _jitter(rng, _color(style, "foreground", (25.0, 25.0, 30.0)), 6)
-    w_mm, h_mm = (float(v) for v in style.get("size_mm", (520, 112)))
-    c = Canvas(w_mm, h_mm, 0.6, bg)
-    c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
-    font = latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+    c, bg, ink, font = _blank(style, rng, "size_mm", (520, 112))
+    w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
     n_region = int(style.get("region_chars", 0))
     region, main = text[:n_region], text[n_region:]
@@ -174,24 +182,11 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
             c.glyph(ch, x0 + i * cw, (h_mm - rh) / 2, cw * 0.95, rh, ink, font)
         c.line(left + box, 4, left + box, h_mm - 4, ink, 2.5)
         left += box + 6
-    stripes = style.get("flag")
-    if stripes:
-        fw, fh = 0.07 * w_mm, 0.3 * h_mm
-        fx = right - fw
-        for k, col in enumerate(stripes):
-            c.rect(
-                fx, 10 + k * fh / len(stripes), fw, fh / len(stripes), _color({"c": col}, "c", bg)
-            )
-        if style.get("flag_text"):
-            c.mask(
-                text_mask(str(style["flag_text"]), latin_font("SemiBold"), 20),
-                fx,
-                16 + fh,
-                fw,
-                0.2 * h_mm,
-                ink,
-            )
-        right = fx - 6
+    if style.get("flag"):
+        fw = 0.07 * w_mm
+        right -= fw
+        _flag(c, style, right, 10, fw, 0.3 * h_mm, 0.2 * h_mm, bg, ink)
+        right -= 6
     gaps = _group_breaks(text, fmt)[n_region:] * float(style.get("group_gap", 0.0))
     gaps[:1] = 0.0  # no gap before the first character after the region box
     n = max(1, len(main))
@@ -200,6 +195,74 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     for i, ch in enumerate(main):
         x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
         c.glyph(ch, x, h_mm * 0.14 + rng.normal(0, 0.6), cell, h_mm * 0.72, ink, font)
+    return c.result()
+
+
+def _flag(
+    c: Canvas,
+    style: Any,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    text_h: float,
+    bg: Color,
+    ink: Color,
+) -> None:
+    """The style's ``flag`` stripes in a ``w`` x ``h`` mm box, with ``flag_text`` under it."""
+    stripes = style["flag"]
+    for k, col in enumerate(stripes):
+        c.rect(x, y + k * h / len(stripes), w, h / len(stripes), _color({"c": col}, "c", bg))
+    if style.get("flag_text"):
+        mask = text_mask(str(style["flag_text"]), latin_font("SemiBold"), 20)
+        c.mask(mask, x, y + h + 6, w, text_h, ink)
+
+
+def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
+    """A two-row plate laid out as ``fmt.two_row`` says for the text's template.
+
+    Style keys as for :func:`render_generic`, plus ``two_row_size_mm`` [w, h] (280 x 200): the
+    region characters (the first ``region_chars``) sit in a box, with the flag, on their row.
+    """
+    style = fmt.style
+    template = fmt.match_template(text)
+    if template is None or template not in fmt.two_row:
+        raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
+    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", (280, 200))
+    w_mm, h_mm = c.w_mm, c.h_mm
+    n_region = int(style.get("region_chars", 0))
+    row_h = (h_mm - 16) / 2
+    for r, row in enumerate(fmt.two_row[template]):
+        top = 8 + r * row_h
+        main = [i for i in row if i >= n_region]
+        region = [i for i in row if i < n_region]
+        right = w_mm - 10
+        if region:  # the region box: its characters, then the flag
+            box = 0.45 * (w_mm - 20)
+            right -= box
+            c.rect(right, top + 4, box, row_h - 8, ink, width=2.5)
+            rh = 0.6 * row_h
+            flag_w = 0.22 * box if style.get("flag") else 0.0
+            cw = min((box - flag_w - 8) / len(region), 0.7 * rh)
+            for k, i in enumerate(region):
+                c.glyph(
+                    text[i], right + 4 + k * cw, top + (row_h - rh) / 2, cw * 0.95, rh, ink, font
+                )
+            if flag_w:
+                fx = right + box - flag_w - 4
+                _flag(c, style, fx, top + 10, flag_w, 0.3 * row_h, 0.15 * row_h, bg, ink)
+            right -= 6
+        gaps = np.array(
+            [float(k > 0 and template[i] != template[main[k - 1]]) for k, i in enumerate(main)]
+        )
+        gaps *= 0.6 * float(style.get("group_gap", 0.0))
+        step = (right - 10 - gaps.sum()) / max(1, len(main))
+        cell = min(step * 0.85, row_h * 0.5)
+        for k, i in enumerate(main):
+            x = 10 + k * step + gaps[: k + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
+            c.glyph(
+                text[i], x, top + row_h * 0.08 + rng.normal(0, 0.6), cell, row_h * 0.84, ink, font
+            )
     return c.result()
 
 
@@ -212,8 +275,12 @@ def _group_breaks(text: str, fmt: PlateFormat) -> np.ndarray:
     return out
 
 
-def render_plate(fmt: PlateFormat, text: str, rng: np.random.Generator) -> np.ndarray:
-    """A clean rendering of ``text`` in the style of ``fmt``."""
+def render_plate(
+    fmt: PlateFormat, text: str, rng: np.random.Generator, rows: int = 1
+) -> np.ndarray:
+    """A clean rendering of ``text`` in the style of ``fmt``, on one row or (``rows=2``) two."""
+    if rows == 2:
+        return render_two_row(text, fmt, rng)
     kind = fmt.style.get("kind")
     if kind == "ru_civil":
         return render_ru(text, rng)

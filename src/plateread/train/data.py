@@ -12,7 +12,8 @@ from torch.utils.data import Dataset
 
 from plateread.data import Sample
 from plateread.formats import PlateFormat
-from plateread.imaging import ImageError, prepare
+from plateread.imaging import ImageError, prepare, split_rows
+from plateread.tworow import shown_text
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 class PlateTorchDataset(Dataset[dict[str, Any] | None]):
     """Items ``{"image": uint8 [H, W, 3], "target": int64 [L], "text": str}``, or None for an
     unreadable image (dropped by :func:`collate`; reported through the log, never fatal).
+    Two-row samples (``rows == 2``) come through the two-row view, their text as shown.
 
     Args:
         samples: Labelled samples (labels already normalised and valid for ``fmt``).
@@ -69,10 +71,13 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
 
             rng = np.random.default_rng([self.seed, self.epoch, i])
             img = augment_real(img, rng, self.real_strength)
+        text = s.text
+        if s.rows == 2:  # a two-row plate: the model reads it through the two-row view
+            img, text = split_rows(img), shown_text(s.text, self.fmt)
         return {
             "image": torch.from_numpy(prepare(img, self.input_size)),
-            "target": torch.tensor(self.fmt.encode(s.text), dtype=torch.long),
-            "text": s.text,
+            "target": torch.tensor(self.fmt.encode(text), dtype=torch.long),
+            "text": text,
         }
 
 

@@ -1,0 +1,127 @@
+"""Two-row plates: format layouts, the two-row view, synthetic two-row plates, training targets
+and the second reading."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import path_logits
+from plateread.data import Sample, load_dataset
+from plateread.decoding import Decoded
+from plateread.formats import FormatError, PlateFormat, filter_labels
+from plateread.imaging import split_rows
+from plateread.synth import synth_samples, write_dataset
+from plateread.tworow import from_shown, reread_two_row, shown_format, shown_text
+
+UZ = {
+    "name": "uz2",
+    "alphabet": "0-9A-Z",
+    "classes": {"D": "0-9", "L": "A-Z"},
+    "templates": ["DDLDDDLL", "DDDDDLLL"],
+    "prefixes": ["01", "10"],
+    "two_row": {"DDLDDDLL": [[2, 3, 4, 5], [6, 7, 0, 1]]},
+    "style": {"region_chars": 2, "flag": [[0, 150, 200], [245, 245, 245]], "two_row_share": 1.0},
+}
+FMT = PlateFormat.from_dict(UZ)
+
+
+def test_layouts_are_checked_and_survive_the_round_trip() -> None:
+    assert PlateFormat.from_dict(FMT.to_dict()) == FMT
+    assert FMT.two_row["DDLDDDLL"] == ((2, 3, 4, 5), (6, 7, 0, 1))
+    for bad in (
+        {"DDLDDDLL": [[2, 3, 4, 5], [6, 7, 0, 0]]},  # a position twice, one missing
+        {"DDLDDDLL": [[0, 1, 2, 3, 4, 5, 6, 7]]},  # one row
+        {"DDDDLLLL": [[0, 1, 2, 3], [4, 5, 6, 7]]},  # not a template of the format
+        {"DDLDDDLL": "top, bottom"},
+    ):
+        with pytest.raises(FormatError, match="two_row"):
+            PlateFormat.from_dict({**UZ, "two_row": bad})
+
+
+def test_text_as_shown_and_back() -> None:
+    assert shown_text("01A123BC", FMT) == "A123BC01"
+    assert shown_format(FMT).templates == ("LDDDLLDD",)
+    back = from_shown(Decoded("A123BC01", 0.5, (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), FMT)
+    assert back is not None and back.text == "01A123BC"
+    assert back.char_confidences == (0.7, 0.8, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    assert from_shown(Decoded("A123BC00", 0.5, (0.5,) * 8), FMT) is None  # prefix 00: invalid
+    assert from_shown(Decoded("A123B", 0.5, (0.5,) * 5), FMT) is None
+    with pytest.raises(ValueError, match="two-row"):
+        shown_text("01123ABC", FMT)  # the company template has no two-row layout
+
+
+def test_two_row_view_puts_the_halves_side_by_side() -> None:
+    img = np.zeros((50, 30, 3), np.uint8)
+    img[:25] = 200  # top half light, bottom half dark
+    view = split_rows(img)
+    assert view.shape == (28, 60, 3)  # each half 56% of the height, with the overlap
+    assert view[:20, :30].min() == 200 and view[-20:, 30:].max() == 0
+
+
+def test_synthetic_two_row_plates_render_and_are_written_with_their_rows(tmp_path: Path) -> None:
+    path = tmp_path / "uz2.yaml"
+    path.write_text(json.dumps(UZ), encoding="utf-8")  # JSON is YAML
+    samples = synth_samples(str(path), 12, seed=0)
+    two = [s for s in samples if s.rows == 2]
+    assert two and all(FMT.match_template(s.text) == "DDLDDDLL" for s in two)
+    assert all(s.rows == 1 for s in samples if FMT.match_template(s.text) == "DDDDDLLL")
+    clean = replace(two[0].image, augment=False).load()
+    assert clean.shape[0] / clean.shape[1] > 0.5  # taller than a one-row plate
+    config = write_dataset(str(path), 12, tmp_path / "out", seed=0)
+    data = load_dataset(f"json:{config}", FMT)
+    assert [s.rows for s in data.samples] == [s.rows for s in samples]
+
+
+def test_two_row_labels_need_a_layout_and_rows_must_be_1_or_2(tmp_path: Path) -> None:
+    kept, report = filter_labels(
+        [Sample("a", "01A123BC", None, 2), Sample("b", "01123ABC", None, 2)], FMT
+    )
+    assert [s.id for s in kept] == ["a"]
+    assert "two_row layout" in str(report)
+    (tmp_path / "x.png").write_bytes(b"")
+    (tmp_path / "l.csv").write_text("file,text,rows\nx.png,01A123BC,3\nx.png,01A123BC,2\n")
+    data = load_dataset(f"csv:{tmp_path / 'l.csv'}", FMT)
+    assert [s.rows for s in data.samples] == [2]
+    assert "rows must be 1 or 2" in data.problems[0]
+
+
+def test_training_reads_two_row_samples_through_the_view() -> None:
+    from plateread.train.data import PlateTorchDataset
+
+    class Source:
+        def load(self) -> np.ndarray:
+            return np.full((60, 80, 3), 128, np.uint8)
+
+    ds = PlateTorchDataset(
+        [Sample("a", "01A123BC", Source(), 2), Sample("b", "01A123BC", Source())], FMT, (32, 96)
+    )
+    two, one = ds[0], ds[1]
+    assert two is not None and one is not None
+    assert two["text"] == "A123BC01" and two["target"].tolist() == FMT.encode("A123BC01")
+    assert one["text"] == "01A123BC" and tuple(two["image"].shape) == (32, 96, 3)
+
+
+def test_unsure_plates_get_the_two_row_reading_when_it_is_more_confident() -> None:
+    seen: list[tuple[int, ...]] = []
+
+    def logits(batch: np.ndarray) -> np.ndarray:
+        seen.append(batch.shape)
+        return np.concatenate([path_logits("A123BC01", FMT.alphabet, steps=24)] * len(batch))
+
+    images = [np.zeros((40, 60, 3), np.uint8)] * 3
+    readings = [
+        Decoded("01A123BB", 0.3, (0.6,) * 8),  # unsure: read again, the two-row reading wins
+        Decoded("10B456CC", 0.95, (0.99,) * 8),  # sure: left alone
+        Decoded("01A123BC", 0.3, (0.6,) * 8),
+    ]
+    out = reread_two_row(logits, images, readings, FMT, (32, 96))
+    assert seen == [(2, 32, 96, 3)]  # only the two unsure plates, in one batch
+    assert out[0].text == "01A123BC" and out[0].confidence > 0.9 and out[1] is readings[1]
+    assert reread_two_row(logits, images, readings, FMT, (32, 96), below=0.1) == readings
+    one_row = replace(FMT, two_row={})
+    assert reread_two_row(logits, images, readings, one_row, (32, 96)) == readings
