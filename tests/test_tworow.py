@@ -125,3 +125,19 @@ def test_unsure_plates_get_the_two_row_reading_when_it_is_more_confident() -> No
     assert reread_two_row(logits, images, readings, FMT, (32, 96), below=0.1) == readings
     one_row = replace(FMT, two_row={})
     assert reread_two_row(logits, images, readings, one_row, (32, 96)) == readings
+
+
+def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(tmp_path: Path) -> None:
+    from plateread.export import export_onnx
+    from plateread.models import REGISTRY, build_model
+    from plateread.reader import PlateReader
+    from plateread.train.checkpoint import model_meta, save_checkpoint
+
+    meta = model_meta("crnn_fast", FMT, REGISTRY["crnn_fast"].input_size, {})
+    ckpt = save_checkpoint(tmp_path / "uz2.pt", build_model("crnn_fast", FMT), meta)
+    export_onnx(ckpt, tmp_path / "uz2.onnx")
+    reader = PlateReader(tmp_path / "uz2.onnx")
+    assert reader.format == FMT
+    crops = [np.full((60, 84, 3), 200, np.uint8), np.full((36, 120, 3), 90, np.uint8)]
+    results = reader.read_batch(crops)  # untrained: unsure of both, so both are read twice
+    assert len(results) == 2 and all(isinstance(r.text, str) for r in results)
