@@ -72,6 +72,8 @@ def test_synthetic_two_row_plates_render_and_are_written_with_their_rows(tmp_pat
     assert all(s.rows == 1 for s in samples if FMT.match_template(s.text) == "DDDDDLLL")
     clean = replace(two[0].image, augment=False).load()
     assert clean.shape[0] / clean.shape[1] > 0.5  # taller than a one-row plate
+    # photographed crops of two-row plates get 200/112 times the pixels of one-row ones' 24-80
+    assert min(s.load().shape[0] for s in two) >= round(24 * 200 / 112)
     config = write_dataset(str(path), 12, tmp_path / "out", seed=0)
     data = load_dataset(f"json:{config}", FMT)
     assert [s.rows for s in data.samples] == [s.rows for s in samples]

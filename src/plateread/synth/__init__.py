@@ -104,7 +104,17 @@ class SynthImage:
             loose=float(fmt.style.get("loose_crops", 0.3)),
             binarized=float(fmt.style.get("binarized", 0.0)),
             tilt=float(fmt.style.get("tilt", 1.0)),
+            height_scale=_height_scale(fmt) if self.rows == 2 else 1.0,
         )
+
+
+def _height_scale(fmt: PlateFormat) -> float:
+    """How much taller a two-row plate of ``fmt`` is than a one-row one (so its crop gets that
+    many more pixels: both are photographed from about the same distance).
+    """
+    one = float(fmt.style.get("size_mm", (520, 112))[1])
+    two = float(fmt.style.get("two_row_size_mm", (280, 200))[1])
+    return two / one
 
 
 def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:

@@ -127,6 +127,7 @@ def augment_synthetic(
     loose: float = 0.3,
     binarized: float = 0.0,
     tilt: float = 1.0,
+    height_scale: float = 1.0,
 ) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed.
 
@@ -136,11 +137,14 @@ def augment_synthetic(
         loose: Share of loose crops (wide margins with background), as the data's detector gives.
         binarized: Share of thresholded black-and-white crops (some Russian data sets have them).
         tilt: Scale of rotation, shear and perspective (1: rotations of about 3 degrees).
+        height_scale: Scales the crop heights drawn (24-80 px): a plate that is taller than a
+            one-row plate at the same distance (a two-row plate) gets more pixels.
     """
     img = place_in_scene(plate, rng, loose=loose, tilt=tilt)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))
+    height = round(height * height_scale)
     width = max(8, round(img.shape[1] * height / img.shape[0] * rng.uniform(0.9, 1.1)))
     img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
     img = apply_camera(img, int(rng.integers(2**31)))
