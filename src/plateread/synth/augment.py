@@ -26,7 +26,11 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def place_in_scene(
-    plate: np.ndarray, rng: np.random.Generator, loose: float = 0.5, tilt: float = 1.0
+    plate: np.ndarray,
+    rng: np.random.Generator,
+    loose: float = 0.5,
+    tilt: float = 1.0,
+    side_margin: float = 1.0,
 ) -> np.ndarray:
     """Warp a clean plate into a background and crop around it like a detector would.
 
@@ -35,10 +39,11 @@ def place_in_scene(
         rng: Random generator.
         loose: Probability of a loose crop (wide margins, showing background).
         tilt: Scale of rotation and perspective (0 turns them off).
+        side_margin: Scales a loose crop's left and right margins (2-15% of the plate's width).
     """
     h, w = plate.shape[:2]
     if rng.random() < loose:
-        mx, my = rng.uniform(0.02, 0.15) * w, rng.uniform(0.05, 0.6) * h
+        mx, my = rng.uniform(0.02, 0.15) * side_margin * w, rng.uniform(0.05, 0.6) * h
     else:
         mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
     out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
@@ -128,6 +133,7 @@ def augment_synthetic(
     binarized: float = 0.0,
     tilt: float = 1.0,
     height_scale: float = 1.0,
+    side_margin: float = 1.0,
 ) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed.
 
@@ -139,8 +145,9 @@ def augment_synthetic(
         tilt: Scale of rotation, shear and perspective (1: rotations of about 3 degrees).
         height_scale: Scales the crop heights drawn (24-80 px): a plate that is taller than a
             one-row plate at the same distance (a two-row plate) gets more pixels.
+        side_margin: Scales loose crops' left and right margins (see :func:`place_in_scene`).
     """
-    img = place_in_scene(plate, rng, loose=loose, tilt=tilt)
+    img = place_in_scene(plate, rng, loose=loose, tilt=tilt, side_margin=side_margin)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))
