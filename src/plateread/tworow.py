@@ -85,7 +85,7 @@ def reread_two_row(
         input_size: Model input (height, width).
         decoder: Decoder name, as for :func:`~plateread.decoding.decode_logits`.
         beam: Beam width.
-        below: Confidence under which a plate is read again.
+        below: Raw confidence under which a plate is read again (None: :data:`REREAD_BELOW`).
     """
     limit = REREAD_BELOW if below is None else below
     unsure = [i for i, r in enumerate(readings) if r.confidence < limit]
