@@ -141,5 +141,11 @@ def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(tmp_path: 
     reader = PlateReader(tmp_path / "uz2.onnx")
     assert reader.format == FMT
     crops = [np.full((60, 84, 3), 200, np.uint8), np.full((36, 120, 3), 90, np.uint8)]
+    calls: list[int] = []
+    logits = reader.predictor.logits
+    reader.predictor.logits = lambda b: calls.append(len(b)) or logits(b)  # type: ignore[method-assign]
     results = reader.read_batch(crops)  # untrained: unsure of both, so both are read twice
     assert len(results) == 2 and all(isinstance(r.text, str) for r in results)
+    assert calls == [2, 2]
+    reader.two_row_below = 0.0  # never read twice
+    assert len(reader.read_batch(crops)) == 2 and calls == [2, 2, 2]

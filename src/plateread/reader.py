@@ -13,7 +13,7 @@ from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
 from plateread.predict import OnnxPredictor, resolve_model
-from plateread.tworow import reread_two_row
+from plateread.tworow import REREAD_BELOW, reread_two_row
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
 
@@ -74,6 +74,8 @@ class PlateReader:
         beam: Beam width.
         threads: ONNX Runtime threads (None: its default).
         batch_size: Largest batch sent to the model at once.
+        two_row_below: For formats with two-row layouts, the raw confidence under which a plate is
+            read again through the two-row view (0 never reads twice).
 
     Example:
         >>> reader = PlateReader("ru")  # doctest: +SKIP
@@ -88,6 +90,7 @@ class PlateReader:
         beam: int = 8,
         threads: int | None = None,
         batch_size: int = 64,
+        two_row_below: float = REREAD_BELOW,
     ) -> None:
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
@@ -96,6 +99,7 @@ class PlateReader:
         self.decoder = resolve_decoder(decoder, self.format)
         self.beam = beam
         self.batch_size = batch_size
+        self.two_row_below = two_row_below
 
     def read(self, image: ImageInput) -> PlateResult:
         """Read one plate crop."""
@@ -105,7 +109,7 @@ class PlateReader:
         """Read many crops; they are resized and run through the model together.
 
         With a format that has two-row layouts, crops read with a raw confidence under
-        :data:`~plateread.tworow.REREAD_BELOW` are read again through the two-row view.
+        ``two_row_below`` are read again through the two-row view.
         """
         arrays = [load_image(im) for im in images]
         out: list[PlateResult] = []
@@ -114,7 +118,7 @@ class PlateReader:
             decoded = self.decode(self.predictor.logits(prepare_batch(crops, self.input_size)))
             decoded = reread_two_row(
                 self.predictor.logits, crops, decoded, self.format, self.input_size,
-                self.decoder, self.beam,
+                self.decoder, self.beam, self.two_row_below,
             )  # fmt: skip
             out.extend(self._results(decoded))
         return out
