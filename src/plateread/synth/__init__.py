@@ -14,7 +14,7 @@ import numpy as np
 from plateread.data.readers import Sample
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import augment_synthetic
-from plateread.synth.render import render_plate
+from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
@@ -115,8 +115,8 @@ def _height_scale(fmt: PlateFormat) -> float:
     """How much taller a two-row plate of ``fmt`` is than a one-row one (so its crop gets that
     many more pixels: both are photographed from about the same distance).
     """
-    one = float(fmt.style.get("size_mm", (520, 112))[1])
-    two = float(fmt.style.get("two_row_size_mm", (280, 200))[1])
+    one = float(fmt.style.get("size_mm", ONE_ROW_MM)[1])
+    two = float(fmt.style.get("two_row_size_mm", TWO_ROW_MM)[1])
     return two / one
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -18,6 +19,8 @@ from plateread.formats import CN_PROVINCES, PlateFormat, template_of
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]
+ONE_ROW_MM = (520, 112)  # default plate sizes (width, height) of the generic renderer
+TWO_ROW_MM = (280, 200)
 
 
 class Canvas:
@@ -168,7 +171,7 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     bottom, drawn at the right end) and ``flag_text``.
     """
     style = fmt.style
-    c, bg, ink, font = _blank(style, rng, "size_mm", (520, 112))
+    c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
     n_region = int(style.get("region_chars", 0))
@@ -228,7 +231,7 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     template = fmt.match_template(text)
     if template is None or template not in fmt.two_row:
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
-    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", (280, 200))
+    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM)
     w_mm, h_mm = c.w_mm, c.h_mm
     n_region = int(style.get("region_chars", 0))
     row_h = (h_mm - 16) / 2
@@ -252,10 +255,7 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
                 fx = right + box - flag_w - 4
                 _flag(c, style, fx, top + 10, flag_w, 0.3 * row_h, 0.15 * row_h, bg, ink)
             right -= 6
-        gaps = np.array(
-            [float(k > 0 and template[i] != template[main[k - 1]]) for k, i in enumerate(main)]
-        )
-        gaps *= 0.6 * float(style.get("group_gap", 0.0))
+        gaps = _group_breaks(text, fmt, main) * 0.6 * float(style.get("group_gap", 0.0))
         step = (right - 10 - gaps.sum()) / max(1, len(main))
         cell = min(step * 0.85, row_h * 0.5)
         for k, i in enumerate(main):
@@ -266,12 +266,17 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     return c.result()
 
 
-def _group_breaks(text: str, fmt: PlateFormat) -> np.ndarray:
-    """1.0 before each character whose template class differs from the previous one's."""
+def _group_breaks(
+    text: str, fmt: PlateFormat, positions: Sequence[int] | None = None
+) -> np.ndarray:
+    """1.0 before each character (of ``positions`` in that order; all by default) whose template
+    class differs from the previous one's.
+    """
+    order = list(range(len(text)) if positions is None else positions)
     template = template_of(text, fmt) if fmt.templates else ""
-    out = np.zeros(len(text))
+    out = np.zeros(len(order))
     if len(template) == len(text):
-        out[1:] = [float(a != b) for a, b in zip(template, template[1:], strict=False)]
+        out[1:] = [float(template[a] != template[b]) for a, b in zip(order, order[1:])]
     return out
 
 
