@@ -129,9 +129,15 @@ def test_unsure_plates_get_the_two_row_reading_when_it_is_more_confident() -> No
     assert reread_two_row(logits, images, readings, one_row, (32, 96)) == readings
 
 
-def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(tmp_path: Path) -> None:
+def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cv2
+
+    from plateread.cli import main
     from plateread.export import export_onnx
     from plateread.models import REGISTRY, build_model
+    from plateread.predict import OnnxPredictor
     from plateread.reader import PlateReader
     from plateread.train.checkpoint import model_meta, save_checkpoint
 
@@ -149,3 +155,65 @@ def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(tmp_path: 
     assert calls == [2, 2]
     reader.two_row_below = 0.0  # never read twice
     assert len(reader.read_batch(crops)) == 2 and calls == [2, 2, 2]
+
+    cv2.imwrite(str(tmp_path / "crop.png"), crops[0])
+    batches: list[int] = []
+    model_logits = OnnxPredictor.logits
+    monkeypatch.setattr(
+        OnnxPredictor, "logits", lambda self, b: batches.append(len(b)) or model_logits(self, b)
+    )
+    for below, expected in (("0.9", [1, 1]), ("0", [1])):  # the CLI option reaches the reader
+        batches.clear()
+        args = ["read", str(tmp_path / "crop.png"), "--model", str(tmp_path / "uz2.onnx")]
+        assert main([*args, "--two-row-below", below]) == 0 and batches == expected
+
+
+def test_eval_marks_two_row_readings_and_the_report_shows_their_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plateread.report.figures as figures
+    from plateread.data import Dataset
+    from plateread.evaluate import evaluate
+    from plateread.report import write_report
+
+    class Crop:
+        def load(self) -> np.ndarray:
+            img = np.zeros((40, 60, 3), np.uint8)
+            img[:20] = 220  # light top row, dark bottom row
+            return img
+
+    class Predictor:
+        format, input_size, calibration = FMT, (32, 96), None
+
+        def logits(self, batch: np.ndarray) -> np.ndarray:
+            # the two-row view has the dark bottom row on its right: a sure, right reading;
+            # the one-row view gets an unsure, wrong one
+            out = []
+            for im in batch:
+                if im[:, -10:].mean() < 50:
+                    out.append(path_logits("A123BC01", FMT.alphabet, steps=24))
+                else:
+                    out.append(path_logits("01A123BB", FMT.alphabet, steps=24, noise=2.0) / 3)
+            return np.concatenate(out)
+
+    data = Dataset([Sample("two.png", "01A123BC", Crop())])
+    ev = evaluate(Predictor(), data)  # type: ignore[arg-type]
+    assert ev.predictions == ["01A123BC"] and ev.two_row == [True]
+    once = evaluate(Predictor(), data, two_row_below=0.0)  # type: ignore[arg-type]
+    assert once.predictions != ["01A123BC"] and once.two_row == [False]
+
+    shown: list[tuple[tuple[int, ...], str]] = []
+    heatmap = figures.heatmap
+    monkeypatch.setattr(
+        figures,
+        "heatmap",
+        lambda img, p, a, title, path: (
+            shown.append((img.shape, title)) or heatmap(img, p, a, title, path)
+        ),
+    )
+    write_report(Predictor(), ev, tmp_path / "rep")  # type: ignore[arg-type]
+    assert shown == [
+        (split_rows(Crop().load()).shape, "target 01A123BC  read 01A123BC  (two-row view)")
+    ]
+    write_report(Predictor(), once, tmp_path / "rep1")  # type: ignore[arg-type]
+    assert shown[1][0] == (40, 60, 3) and "two-row" not in shown[1][1]

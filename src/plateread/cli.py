@@ -13,10 +13,15 @@ from plateread.decoding import DECODERS
 from plateread.formats import FormatError
 from plateread.imaging import ImageError
 from plateread.predict import ModelFileError
+from plateread.tworow import REREAD_BELOW
 
 DATA_HELP = (
     "data spec, repeatable: json:DIR_OR_CONFIG, csv:FILE, dir:DIR, ccpd:DIR[?rectify=1], "
     "zip:FILE, synth:FORMAT?n=N&seed=S"
+)
+TWO_ROW_HELP = (
+    "formats with two-row layouts only: plates read with a raw confidence under this are read "
+    "again through the two-row view (default %(default)s; 0 reads each plate once)"
 )
 USER_ERRORS: tuple[type[Exception], ...] = (
     FormatError,
@@ -113,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DECODERS,
         help="auto: format-constrained beam search when the format has templates",
     )
+    e.add_argument("--two-row-below", type=float, default=REREAD_BELOW, help=TWO_ROW_HELP)
     e.set_defaults(func=commands.run_eval)
 
     x = sub.add_parser(
@@ -147,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--two-row-below", type=float, default=REREAD_BELOW, help=TWO_ROW_HELP)
     r.set_defaults(func=commands.run_read)
 
     v = sub.add_parser(

@@ -69,7 +69,7 @@ def run_eval(a: argparse.Namespace) -> int:
 
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
-    ev = evaluate(predictor, data, batch_size=a.batch_size, decoder=a.decoder)
+    ev = evaluate(predictor, data, a.batch_size, a.decoder, two_row_below=a.two_row_below)
     if a.report:
         from plateread.report import write_report
 
@@ -130,7 +130,9 @@ def run_read(a: argparse.Namespace) -> int:
     """Read plate crops and print one line (or JSON line) per image."""
     from plateread.reader import PlateReader
 
-    reader = PlateReader(a.model, decoder=a.decoder, threads=a.threads)
+    reader = PlateReader(
+        a.model, decoder=a.decoder, threads=a.threads, two_row_below=a.two_row_below
+    )
     failed = 0
     for path in image_paths(a.paths):
         try:

@@ -19,13 +19,15 @@ from plateread.tworow import reread_two_row
 class Evaluation:
     """Metrics plus every reading, aligned with its sample (for error analysis).
 
-    ``readings`` carry calibrated confidences when the model file has calibration curves.
+    ``readings`` carry calibrated confidences when the model file has calibration curves;
+    ``two_row`` marks the readings taken from the two-row view.
     """
 
     metrics: dict[str, Any]
     samples: list[Sample] = field(default_factory=list)
     readings: list[Decoded] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    two_row: list[bool] = field(default_factory=list)
 
     @property
     def targets(self) -> list[str]:
@@ -44,6 +46,7 @@ def evaluate(
     batch_size: int = 64,
     decoder: str = "auto",
     calibrated: bool = True,
+    two_row_below: float | None = None,
 ) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
 
@@ -54,6 +57,8 @@ def evaluate(
         decoder: ``greedy``, ``beam``, ``constrained`` or ``auto`` (see ``decode_logits``).
         calibrated: Apply the model file's calibration curves to the confidences (False gives
             the raw confidences, which is what calibration itself is fitted on).
+        two_row_below: For formats with two-row layouts, the raw confidence under which a plate
+            is read again through the two-row view (None: the reader's default; 0 reads once).
 
     Unreadable images are listed in ``unreadable`` and left out of the metrics.
     """
@@ -73,10 +78,12 @@ def evaluate(
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))
         decoded = decode_logits(logits, fmt, decoder)
-        decoded = reread_two_row(
-            predictor.logits, images, decoded, fmt, predictor.input_size, decoder
-        )
-        for d in decoded:
+        reread = reread_two_row(
+            predictor.logits, images, decoded, fmt, predictor.input_size, decoder,
+            below=two_row_below,
+        )  # fmt: skip
+        ev.two_row.extend(r is not d for r, d in zip(reread, decoded))  # replaced = two-row view
+        for d in reread:
             conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)
             ev.readings.append(Decoded(d.text, conf, chars))
         ev.samples.extend(kept)

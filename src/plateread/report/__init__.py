@@ -15,7 +15,7 @@ import numpy as np
 
 from plateread.decoding import softmax
 from plateread.evaluate import Evaluation
-from plateread.imaging import prepare_batch
+from plateread.imaging import prepare_batch, split_rows
 from plateread.metrics import edit_distance
 from plateread.predict import Predictor
 
@@ -135,10 +135,14 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
     chosen = bad[:4] + good
     heat_paths = []
     if chosen:
+        # a plate read through the two-row view is shown with that view's pixels and steps
+        two_row = [i < len(ev.two_row) and ev.two_row[i] for i in chosen]
         images = [ev.samples[i].load() for i in chosen]
+        images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
         probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
         for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
             label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
+            label += "  (two-row view)" if two_row[k] else ""
             heat_paths.append(F.heatmap(img, p, fmt.alphabet, label, out / f"heatmap_{k}.png"))
 
     return _html(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)
