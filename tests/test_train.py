@@ -13,7 +13,8 @@ import torch
 
 from plateread.train.checkpoint import read_checkpoint
 from plateread.train.config import ConfigError, TrainConfig, load_config
-from plateread.train.loop import EpochSampler, lr_factor, new_run_dir, train, training_threads
+from plateread.train.loop import train
+from plateread.train.runs import EpochSampler, lr_factor, new_run_dir, training_threads
 
 
 def _cfg(tmp_path: Path, data: Path, **kw: object) -> TrainConfig:

@@ -4,15 +4,11 @@ best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import re
-import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,7 @@ import torch
 import torch.distributed as dist
 import yaml
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from plateread.data import Dataset, load_dataset, split_by_text
@@ -34,61 +30,14 @@ from plateread.train.config import ConfigError, TrainConfig
 from plateread.train.data import PlateTorchDataset, collate
 from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
-
-
-class EpochSampler(Sampler[int]):
-    """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
-
-    def __init__(
-        self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1
-    ) -> None:
-        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        perm = torch.randperm(n, generator=g).tolist()
-        perm += perm[: (-n) % world]  # pad so every rank takes the same number of steps
-        self.order = perm[rank::world][start:]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order)
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-
-def new_run_dir(root: str | Path, arch: str) -> Path:
-    """Create ``root/NNN-arch``, numbered after the highest existing run (never overwrites)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    while True:
-        nums = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
-        path = root / f"{max(nums, default=0) + 1:03d}-{arch}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:  # another process took the number
-            continue
-
-
-def training_threads(threads: int, workers: int, world: int = 1) -> int:
-    """Torch threads for one training process: ``threads`` if set, else the cores left after
-    the data-loading workers of every process (oversubscribing the cores slows training).
-    """
-    if threads:
-        return threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // world - workers)
-
-
-def lr_factor(schedule: str, progress: float) -> float:
-    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
-    progress = min(max(progress, 0.0), 1.0)
-    if schedule == "constant":
-        return 1.0
-    if schedule == "onecycle":
-        warm = 0.05
-        if progress < warm:
-            return 0.04 + 0.96 * progress / warm
-        progress = (progress - warm) / (1 - warm)
-    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+from plateread.train.runs import (
+    EpochSampler,
+    StopRequest,
+    lr_factor,
+    new_run_dir,
+    plot_curves,
+    training_threads,
+)
 
 
 @torch.no_grad()
@@ -108,27 +57,6 @@ def validate(model: nn.Module, loader: DataLoader[Any], fmt: PlateFormat) -> dic
     return score(targets, preds)
 
 
-class _Stop:
-    """Turns SIGTERM into a clean stop (checkpoint, then exit) like Ctrl-C."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        if hasattr(signal, "SIGTERM"):
-            with contextlib.suppress(ValueError):  # not the main thread
-                signal.signal(signal.SIGTERM, self._handler)
-
-    def _handler(self, *_: Any) -> None:
-        self.requested = True
-
-
-def _plot_curves(run_dir: Path) -> None:
-    """Rewrite ``curves.png`` (loss and validation metrics per epoch) from ``log.jsonl``."""
-    from plateread.report.figures import training_curves
-
-    entries = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    training_curves(entries, run_dir / "curves.png")
-
-
 def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, Dataset]:
     train = load_dataset(cfg.data, fmt)
     if cfg.val_data:
@@ -141,6 +69,33 @@ def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, 
     if not train.samples:
         raise ConfigError("no valid training samples left after filtering")
     return train, val
+
+
+def _build_model(
+    cfg: TrainConfig, fmt: PlateFormat, size: tuple[int, int], rank: int, fresh: bool
+) -> nn.Module:
+    """The model, with backbone weights or ``--init`` applied to a fresh (not resumed) run."""
+    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
+    if cfg.backbone_weights and fresh:
+        if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
+            raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
+        missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
+        if rank == 0 and missing:
+            print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
+    if cfg.init and fresh:
+        moved = init_from(model, cfg.init, fmt.alphabet)
+        if rank == 0:
+            mapped = (
+                f"output rows of the {len(moved['shared'])} shared characters carried over, "
+                if moved["mapped"]
+                else ""
+            )
+            print(
+                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
+                f"re-initialised: {moved['reinitialised'] or 'none'}",
+                file=sys.stderr,
+            )
+    return model
 
 
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
@@ -171,26 +126,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
     )
     train_set, val_set = _load_data(cfg, fmt, rank)
-    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
-    if cfg.backbone_weights and state is None:
-        if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
-            raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
-        missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
-        if rank == 0 and missing:
-            print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
-    if cfg.init and state is None:
-        moved = init_from(model, cfg.init, fmt.alphabet)
-        if rank == 0:
-            mapped = (
-                f"output rows of the {len(moved['shared'])} shared characters carried over, "
-                if moved["mapped"]
-                else ""
-            )
-            print(
-                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
-                f"re-initialised: {moved['reinitialised'] or 'none'}",
-                file=sys.stderr,
-            )
+    model = _build_model(cfg, fmt, size, rank, fresh=state is None)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -234,7 +170,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     budget = cfg.max_minutes * 60
-    stopper = _Stop()
+    stopper = StopRequest()
     log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
     last_ckpt = time.time()
 
@@ -329,7 +265,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             assert log is not None
             log.write(json.dumps(entry) + "\n")
             log.flush()
-            _plot_curves(run_dir)
+            plot_curves(run_dir)
             print(json.dumps(entry), file=sys.stderr)
             key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
             if best is None or key >= tuple(best):

@@ -1,0 +1,94 @@
+"""Run bookkeeping for training: numbered run folders, the per-epoch sampler, the learning-rate
+schedule, thread counts, clean stops on SIGTERM and the training-curve plot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+
+
+class EpochSampler(Sampler[int]):
+    """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
+
+    def __init__(
+        self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1
+    ) -> None:
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        perm = torch.randperm(n, generator=g).tolist()
+        perm += perm[: (-n) % world]  # pad so every rank takes the same number of steps
+        self.order = perm[rank::world][start:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def new_run_dir(root: str | Path, arch: str) -> Path:
+    """Create ``root/NNN-arch``, numbered after the highest existing run (never overwrites)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        nums = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
+        path = root / f"{max(nums, default=0) + 1:03d}-{arch}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another process took the number
+            continue
+
+
+def training_threads(threads: int, workers: int, world: int = 1) -> int:
+    """Torch threads for one training process: ``threads`` if set, else the cores left after
+    the data-loading workers of every process (oversubscribing the cores slows training).
+    """
+    if threads:
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // world - workers)
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "constant":
+        return 1.0
+    if schedule == "onecycle":
+        warm = 0.05
+        if progress < warm:
+            return 0.04 + 0.96 * progress / warm
+        progress = (progress - warm) / (1 - warm)
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class StopRequest:
+    """Turns SIGTERM into a clean stop (checkpoint, then exit) like Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        if hasattr(signal, "SIGTERM"):
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(signal.SIGTERM, self._handler)
+
+    def _handler(self, *_: Any) -> None:
+        self.requested = True
+
+
+def plot_curves(run_dir: Path) -> None:
+    """Rewrite ``curves.png`` (loss and validation metrics per epoch) from ``log.jsonl``."""
+    from plateread.report.figures import training_curves
+
+    entries = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    training_curves(entries, run_dir / "curves.png")
