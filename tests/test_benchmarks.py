@@ -1,0 +1,47 @@
+"""The benchmark scripts start, and the accuracy checks run end to end on tiny inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_each_benchmark_documents_itself(script: Path) -> None:
+    out = run(str(script), "--help")
+    assert out.returncode == 0, out.stderr
+    assert "usage:" in out.stdout
+
+
+def test_model_checks_run_on_two_checkpoints(tmp_path: Path, synth_ru: Path) -> None:
+    from plateread.formats import RU
+    from plateread.models import REGISTRY, build_model
+    from plateread.train.checkpoint import model_meta, save_checkpoint
+
+    meta = model_meta("crnn_fast", RU, REGISTRY["crnn_fast"].input_size, {})
+    paths = [
+        str(save_checkpoint(tmp_path / f"m{i}.pt", build_model("crnn_fast", RU), meta))
+        for i in range(2)
+    ]
+    data = f"json:{synth_ru}"
+    out = run("benchmarks/ensemble_check.py", *paths, "--data", data, "--threads", "1")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].endswith("/48") and lines[2].startswith("models 0 + 1: ")
+    # untrained models read nothing right, so every plate is misread by both
+    assert "misread by every model: 48" in out.stdout
+    out = run("benchmarks/tta_check.py", "--model", paths[0], "--data", data, "--threads", "1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("/48") == 8
