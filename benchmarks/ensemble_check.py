@@ -37,9 +37,8 @@ def main() -> None:
         if fmt is None:
             fmt = PlateFormat.from_dict(state["format"])
             samples = load_dataset([a.data], fmt).samples
-            x = torch.from_numpy(
-                prepare_batch([s.load() for s in samples], tuple(state["input_size"]))
-            )
+            images = [s.load() for s in samples]
+        x = torch.from_numpy(prepare_batch(images, tuple(state["input_size"])))
         with torch.no_grad():
             logp.append(torch.log_softmax(model(x), -1).numpy())
     assert fmt is not None
@@ -49,6 +48,8 @@ def main() -> None:
         return [d.text for d in decode_logits(np.mean([logp[i] for i in indices], axis=0), fmt)]
 
     def right(indices: tuple[int, ...]) -> str:
+        if len({logp[i].shape for i in indices}) > 1:
+            return "not averaged (different input sizes give different time steps)"
         return f"{sum(r == t for r, t in zip(readings(indices), texts))}/{len(texts)}"
 
     for i, path in enumerate(a.models):
