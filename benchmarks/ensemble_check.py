@@ -47,18 +47,21 @@ def main() -> None:
     def readings(indices: tuple[int, ...]) -> list[str]:
         return [d.text for d in decode_logits(np.mean([logp[i] for i in indices], axis=0), fmt)]
 
+    def hits(read: list[str]) -> str:
+        return f"{sum(r == t for r, t in zip(read, texts))}/{len(texts)}"
+
     def right(indices: tuple[int, ...]) -> str:
         if len({logp[i].shape for i in indices}) > 1:
             return "not averaged (different input sizes give different time steps)"
-        return f"{sum(r == t for r, t in zip(readings(indices), texts))}/{len(texts)}"
+        return hits(readings(indices))
 
-    for i, path in enumerate(a.models):
-        print(f"{path}: {right((i,))}")
+    each = [readings((i,)) for i in range(len(a.models))]
+    for path, read in zip(a.models, each):
+        print(f"{path}: {hits(read)}")
     for pair in itertools.combinations(range(len(a.models)), 2):
         print(f"models {pair[0]} + {pair[1]}: {right(pair)}")
     if len(a.models) > 2:
         print(f"all {len(a.models)}: {right(tuple(range(len(a.models))))}")
-    each = [readings((i,)) for i in range(len(a.models))]
     shared = [k for k, t in enumerate(texts) if all(r[k] != t for r in each)]
     print(f"misread by every model: {len(shared)}")
     for k in shared:

@@ -12,7 +12,7 @@ from plateread.formats import template_of
 from plateread.imaging import ImageError, prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
-from plateread.tworow import reread_two_row
+from plateread.tworow import REREAD_BELOW, reread_two_row
 
 
 @dataclass
@@ -46,7 +46,7 @@ def evaluate(
     batch_size: int = 64,
     decoder: str = "auto",
     calibrated: bool = True,
-    two_row_below: float | None = None,
+    two_row_below: float = REREAD_BELOW,
 ) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
 
@@ -58,7 +58,7 @@ def evaluate(
         calibrated: Apply the model file's calibration curves to the confidences (False gives
             the raw confidences, which is what calibration itself is fitted on).
         two_row_below: For formats with two-row layouts, the raw confidence under which a plate
-            is read again through the two-row view (None: the reader's default; 0 reads once).
+            is read again through the two-row view (0 reads each plate once).
 
     Unreadable images are listed in ``unreadable`` and left out of the metrics.
     """

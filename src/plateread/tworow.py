@@ -72,7 +72,7 @@ def reread_two_row(
     input_size: tuple[int, int],
     decoder: str = "auto",
     beam: int = 8,
-    below: float | None = None,
+    below: float = REREAD_BELOW,
 ) -> list[Decoded]:
     """Read plates whose one-row reading is unsure (raw confidence under ``below``) again through
     the two-row view, and keep whichever reading is more confident.
@@ -85,10 +85,9 @@ def reread_two_row(
         input_size: Model input (height, width).
         decoder: Decoder name, as for :func:`~plateread.decoding.decode_logits`.
         beam: Beam width.
-        below: Raw confidence under which a plate is read again (None: :data:`REREAD_BELOW`).
+        below: Raw confidence under which a plate is read again (0 never reads twice).
     """
-    limit = REREAD_BELOW if below is None else below
-    unsure = [i for i, r in enumerate(readings) if r.confidence < limit]
+    unsure = [i for i, r in enumerate(readings) if r.confidence < below]
     if not fmt.two_row or not unsure:
         return readings
     batch = prepare_batch([split_rows(images[i]) for i in unsure], input_size)

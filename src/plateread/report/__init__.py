@@ -136,7 +136,7 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
     heat_paths = []
     if chosen:
         # a plate read through the two-row view is shown with that view's pixels and steps
-        two_row = [i < len(ev.two_row) and ev.two_row[i] for i in chosen]
+        two_row = [ev.two_row[i] for i in chosen]
         images = [ev.samples[i].load() for i in chosen]
         images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
         probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
