@@ -11,9 +11,9 @@ from plateread.formats import (
     FormatError,
     PlateFormat,
     compute_mask,
-    filter_labels,
     load_format,
 )
+from plateread.labels import filter_labels
 
 
 def test_ru_alphabet_and_templates() -> None:

@@ -33,3 +33,18 @@ print('ok')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_bottom_layer_imports_no_image_runtime_or_torch_library() -> None:
+    code = """
+import sys
+import plateread.calibration, plateread.decoding, plateread.formats, plateread.labels
+import plateread.metrics
+heavy = ('cv2', 'PIL', 'albumentations', 'onnxruntime', 'torch', 'matplotlib')
+bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)
+assert not bad, bad[:5]
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")

@@ -11,7 +11,7 @@ import pytest
 from conftest import plate_like, shared, write_png
 from plateread.data import DataSpecError, load_dataset, read_spec, split_by_text
 from plateread.data.ccpd import make_name, parse_name
-from plateread.data.readers import fix_zip_name
+from plateread.data.sources import fix_zip_name
 from plateread.formats import CN, RU
 from plateread.imaging import ImageError, decode_image
 

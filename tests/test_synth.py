@@ -173,3 +173,53 @@ def test_template_weights_and_tilt(tmp_path: Path) -> None:
         return float(np.mean(angles))
 
     assert slant(2.0) > 1.5 * slant(1.0)
+
+
+def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) -> None:
+    from plateread.formats import FormatError
+    from plateread.synth import scene_style
+    from plateread.synth.augment import add_frame, place_in_scene
+
+    base = "name: sc\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n"
+    f = tmp_path / "sc.yaml"
+    f.write_text(base + "style: {}\n")
+    assert scene_style(load_format(str(f))).background == "noise"  # defaults: as before
+    f.write_text(
+        base + "style: {scene: car, frame: 0.1, loose_margins: [[0.2, 0.3], [0.5, 0.6]], "
+        "char_height: 0.5, font_weights: [Light]}\n"
+    )
+    fmt = load_format(str(f))
+    scene = scene_style(fmt)
+    assert scene.background == "car" and scene.frame == 0.1
+    plate = np.full((40, 200, 3), 255, np.uint8)
+
+    def saturation(background: str) -> float:  # how coloured the scene beside the plate is
+        spread = []
+        for i in range(10):
+            rng = np.random.default_rng(i)
+            img = place_in_scene(plate, rng, 1.0, 0.0, 1.0, scene.margins, background)
+            # margins of 20-30% of the width and 50-60% of the height on each side
+            assert 1.4 * 200 <= img.shape[1] <= 1.6 * 200 + 1
+            assert 2 * 40 <= img.shape[0] <= 2.2 * 40 + 1
+            bg = img[:, :10].reshape(-1, 3).astype(int)
+            spread.append((bg.max(axis=1) - bg.min(axis=1)).mean())
+        return float(np.mean(spread))
+
+    assert saturation("car") < 40 < 60 < saturation("noise")  # mostly grey paint, not a rainbow
+    framed = add_frame(plate, np.random.default_rng(0), 0.1)
+    assert framed.shape[0] > 40 and framed[0, 0].max() < 80 and framed[20, 100].min() == 255
+
+    def ink(style: str) -> float:
+        f.write_text(base + "style: {" + style + "}\n")
+        rng = np.random.default_rng(0)
+        clean = render_plate(load_format(str(f)), "01A123BC", rng)
+        return float((clean.min(axis=2) < 128).mean())
+
+    assert ink("char_height: 0.5, font_weights: [Light]") < 0.7 * ink("")
+    for bad in ("scene: city", "loose_margins: [0.1, 0.2]", "loose_margins: [[0.3, 0.1], [0, 1]]"):
+        f.write_text(base + "style: {" + bad + "}\n")
+        with pytest.raises(FormatError, match="scene|loose_margins"):
+            scene_style(load_format(str(f)))
+    f.write_text(base + "style: {frame: 2}\n")
+    with pytest.raises(FormatError, match="frame"):
+        scene_style(load_format(str(f)))

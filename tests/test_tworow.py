@@ -13,8 +13,9 @@ import pytest
 from conftest import path_logits
 from plateread.data import Sample, load_dataset
 from plateread.decoding import Decoded
-from plateread.formats import FormatError, PlateFormat, filter_labels
+from plateread.formats import FormatError, PlateFormat
 from plateread.imaging import split_rows
+from plateread.labels import filter_labels
 from plateread.synth import synth_samples, write_dataset
 from plateread.tworow import from_shown, reread_two_row, shown_format, shown_text
 

@@ -1,4 +1,4 @@
-"""Plate formats: alphabets, character classes, templates, normalisation and label filtering.
+"""Plate formats: alphabets, character classes, templates and normalisation.
 
 Pure Python (no numpy, no images). A format says which characters a reader may emit (its
 alphabet; class 0 is the CTC blank, class ``i + 1`` is ``alphabet[i]``), and which plate texts are
@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -274,81 +274,6 @@ def load_format(spec: str | PlateFormat | Mapping[str, Any]) -> PlateFormat:
         stat = path.stat()
         return _load_yaml_format(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     raise FormatError(f"unknown format {spec!r}: use one of {sorted(BUILTIN)} or a .yaml file")
-
-
-@dataclass
-class FilterReport:
-    """What :func:`filter_labels` kept and dropped, and why."""
-
-    total: int = 0
-    kept: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        head = f"kept {self.kept} of {self.total}"
-        if not self.dropped:
-            return head
-        parts = [
-            f"{n} {why} (e.g. {', '.join(map(repr, self.examples[why][:3]))})"
-            for why, n in self.dropped.most_common()
-        ]
-        return head + "; dropped " + "; ".join(parts)
-
-
-T = TypeVar("T")
-
-
-def filter_labels(
-    items: Iterable[T],
-    fmt: PlateFormat,
-    text_of: Any = None,
-    require_template: bool = True,
-) -> tuple[list[T], FilterReport]:
-    """Keep the items whose label is a valid plate of ``fmt``, reporting the dropped ones.
-
-    Args:
-        items: Labels, or objects with a ``text`` attribute (see ``text_of``).
-        fmt: The plate format.
-        text_of: Function from item to its (already normalised) text; defaults to ``item.text``
-            or the item itself when it is a string.
-        require_template: Drop texts that match no template (the course's civil-plate filter).
-
-    Returns:
-        The kept items, in order, and the report.
-    """
-    get: Any = text_of or (lambda it: it if isinstance(it, str) else it.text)
-    kept: list[T] = []
-    report = FilterReport()
-    for it in items:
-        report.total += 1
-        text = get(it)
-        why = _reject_reason(text, fmt, require_template)
-        if (
-            why is None
-            and getattr(it, "rows", 1) == 2
-            and fmt.match_template(text) not in fmt.two_row
-        ):
-            why = "two-row plate of a template without a two_row layout"
-        if why is None:
-            kept.append(it)
-            continue
-        report.dropped[why] += 1
-        report.examples.setdefault(why, []).append(text)
-    report.kept = len(kept)
-    return kept, report
-
-
-def _reject_reason(text: str, fmt: PlateFormat, require_template: bool) -> str | None:
-    if not text:
-        return "empty label"
-    if not fmt.in_alphabet(text):
-        return "characters outside the alphabet"
-    if require_template and fmt.templates and fmt.match_template(text) is None:
-        return "matches no template"
-    if not fmt.templates and not fmt.min_length <= len(text) <= fmt.max_length:
-        return "length out of range"
-    return None
 
 
 def template_of(text: str, fmt: PlateFormat) -> str:

@@ -13,7 +13,8 @@ from plateread.data.readers import (
     read_spec,
     text_bucket,
 )
-from plateread.formats import FilterReport, PlateFormat, filter_labels
+from plateread.formats import PlateFormat
+from plateread.labels import FilterReport, filter_labels
 
 __all__ = [
     "DataSpecError",

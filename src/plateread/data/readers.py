@@ -26,92 +26,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
 import numpy as np
 
 from plateread.data import ccpd
-from plateread.imaging import ImageError, crop_quad, decode_image, read_image
+from plateread.data.sources import FileImage, ZipImage, fix_zip_name
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 class DataSpecError(ValueError):
     """A data spec is malformed, names an unknown reader, or points at nothing."""
-
-
-class ImageSource(Protocol):
-    """Something that yields an RGB ``uint8`` image."""
-
-    def load(self) -> np.ndarray:
-        """Decode the image; raises :class:`~plateread.imaging.ImageError` when it cannot."""
-        ...
-
-
-@dataclass(frozen=True)
-class FileImage:
-    """An image file, optionally cropped to a box or rectified from four corners."""
-
-    path: str
-    box: tuple[int, int, int, int] | None = None
-    corners: tuple[tuple[float, float], ...] | None = None
-
-    def load(self) -> np.ndarray:
-        """Read, then crop or rectify."""
-        return _crop(read_image(self.path), self.path, self.box, self.corners)
-
-
-_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
-
-
-@dataclass(frozen=True)
-class ZipImage:
-    """A member of a zip archive (archives are opened once per process)."""
-
-    archive: str
-    member: str  # the raw name as stored in the archive
-    box: tuple[int, int, int, int] | None = None
-    corners: tuple[tuple[float, float], ...] | None = None
-
-    def load(self) -> np.ndarray:
-        """Read the member's bytes and decode them."""
-        key = (os.getpid(), self.archive)
-        zf = _ZIPS.get(key)
-        if zf is None:
-            zf = _ZIPS[key] = zipfile.ZipFile(self.archive)
-        name = f"{self.archive}:{self.member}"
-        try:
-            data = zf.read(self.member)
-        except (KeyError, zipfile.BadZipFile, OSError) as e:
-            raise ImageError(f"{name}: cannot read ({e})") from None
-        return _crop(decode_image(data, name), name, self.box, self.corners)
-
-
-def _crop(
-    img: np.ndarray,
-    name: str,
-    box: tuple[int, int, int, int] | None,
-    corners: tuple[tuple[float, float], ...] | None,
-) -> np.ndarray:
-    if corners is not None and box is not None:
-        x1, y1, x2, y2 = box
-        size = (max(8, y2 - y1), max(16, x2 - x1))
-        return crop_quad(img, np.asarray(corners, dtype=np.float32), size)
-    if box is not None:
-        x1, y1, x2, y2 = box
-        h, w = img.shape[:2]
-        x1, x2 = max(0, min(x1, w)), max(0, min(x2, w))
-        y1, y2 = max(0, min(y1, h)), max(0, min(y2, h))
-        if x2 - x1 < 2 or y2 - y1 < 2:
-            raise ImageError(f"{name}: box {box} lies outside the {w}x{h} image")
-        return img[y1:y2, x1:x2].copy()
-    return img
 
 
 @dataclass(frozen=True)
@@ -271,18 +202,6 @@ def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
         box, corners = _ccpd_geometry(label, rectify)
         res.samples.append(Sample(str(p), label.text, FileImage(str(p), box, corners)))
     return res
-
-
-def fix_zip_name(info: zipfile.ZipInfo) -> str:
-    """A member's real name: UTF-8 names stored without the UTF-8 flag come out of zipfile
-    decoded as cp437 (mojibake such as ``çÜ¢``); undo that when it yields valid UTF-8.
-    """
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
 
 
 def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:

@@ -25,12 +25,52 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.clip(bg + texture, 0, 255).astype(np.uint8)
 
 
+# car paints, roughly by how often they are seen: white, silver, grey, black, then a few colours
+_PAINTS = np.array(
+    [[232, 232, 230], [185, 188, 192], [120, 122, 126], [30, 30, 34], [40, 60, 110], [120, 30, 30]],
+    np.float32,
+)
+_PAINT_P = np.array([0.3, 0.2, 0.15, 0.2, 0.08, 0.07])
+
+
+def _car_background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """The back of a car: a mostly grey-scale paint shaded top to bottom, sometimes a dark bumper
+    band above or below the plate and red tail lights at the sides.
+    """
+    paint = _PAINTS[rng.choice(len(_PAINTS), p=_PAINT_P)] + rng.normal(0, 12, 3)
+    shade = np.linspace(rng.uniform(0.7, 1.2), rng.uniform(0.5, 1.1), h, dtype=np.float32)
+    bg = paint[None, None, :] * shade[:, None, None] * np.ones((1, w, 1), np.float32)
+    if rng.random() < 0.5:  # a dark gap or bumper edge running across
+        y = int(rng.integers(0, h))
+        bg[y : y + max(1, int(h * rng.uniform(0.05, 0.2)))] *= rng.uniform(0.2, 0.6)
+    if rng.random() < 0.3:  # a tail light at one side
+        x = 0 if rng.random() < 0.5 else int(w * rng.uniform(0.85, 0.95))
+        y = int(h * rng.uniform(0, 0.5))
+        bg[y : y + int(h * rng.uniform(0.2, 0.5)), x : x + int(w * 0.12)] = rng.uniform(
+            [150, 10, 10], [230, 60, 50]
+        )
+    small = rng.normal(0, 8, (max(2, h // 6), max(2, w // 6), 1)).astype(np.float32)
+    texture = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
+    bg = cv2.GaussianBlur(bg + texture, (0, 0), max(0.5, h / 40))
+    return np.clip(bg, 0, 255).astype(np.uint8)
+
+
+def add_frame(plate: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """Surround a plate with a dark plate-holder frame ``share`` of its height thick (jittered)."""
+    h = plate.shape[0]
+    t = max(1, round(share * h * rng.uniform(0.6, 1.4)))
+    color = [float(v) for v in rng.uniform(10, 60) + rng.normal(0, 4, 3)]
+    return cv2.copyMakeBorder(plate, t, t, t, t, cv2.BORDER_CONSTANT, value=color)
+
+
 def place_in_scene(
     plate: np.ndarray,
     rng: np.random.Generator,
     loose: float = 0.5,
     tilt: float = 1.0,
     side_margin: float = 1.0,
+    margins: tuple[tuple[float, float], tuple[float, float]] = ((0.02, 0.15), (0.05, 0.6)),
+    scene: str = "noise",
 ) -> np.ndarray:
     """Warp a clean plate into a background and crop around it like a detector would.
 
@@ -39,11 +79,15 @@ def place_in_scene(
         rng: Random generator.
         loose: Probability of a loose crop (wide margins, showing background).
         tilt: Scale of rotation and perspective (0 turns them off).
-        side_margin: Scales a loose crop's left and right margins (2-15% of the plate's width).
+        side_margin: Scales a loose crop's left and right margins.
+        margins: A loose crop's margin on each side, drawn from ``(low, high)`` as a share of
+            the plate's width (left and right) and height (top and bottom).
+        scene: ``noise`` (coloured textures) or ``car`` (grey-scale paint, bumpers, lights).
     """
     h, w = plate.shape[:2]
     if rng.random() < loose:
-        mx, my = rng.uniform(0.02, 0.15) * side_margin * w, rng.uniform(0.05, 0.6) * h
+        (x_lo, x_hi), (y_lo, y_hi) = margins
+        mx, my = rng.uniform(x_lo, x_hi) * side_margin * w, rng.uniform(y_lo, y_hi) * h
     else:
         mx, my = rng.uniform(-0.02, 0.03) * w, rng.uniform(-0.04, 0.06) * h
     out_w, out_h = int(w + 2 * abs(mx)), int(h + 2 * abs(my))
@@ -56,10 +100,10 @@ def place_in_scene(
     pts += rng.normal(0, 0.015 * tilt, (4, 2)) * [w, h]  # perspective: move corners apart
     pts += [out_w / 2 + rng.normal(0, 0.01 * w), out_h / 2 + rng.normal(0, 0.03 * h)]
     m = cv2.getPerspectiveTransform(src, pts.astype(np.float32))
-    scene = _background(rng, out_h, out_w)
+    bg = (_car_background if scene == "car" else _background)(rng, out_h, out_w)
     warped = cv2.warpPerspective(plate, m, (out_w, out_h), flags=cv2.INTER_LINEAR)
     cover = cv2.warpPerspective(np.ones((h, w), np.float32), m, (out_w, out_h))[..., None]
-    return (scene * (1 - cover) + warped * cover).astype(np.uint8)
+    return (bg * (1 - cover) + warped * cover).astype(np.uint8)
 
 
 def add_dirt(image: np.ndarray, rng: np.random.Generator, n: int = 4) -> np.ndarray:
@@ -134,6 +178,8 @@ def augment_synthetic(
     tilt: float = 1.0,
     height_scale: float = 1.0,
     side_margin: float = 1.0,
+    margins: tuple[tuple[float, float], tuple[float, float]] = ((0.02, 0.15), (0.05, 0.6)),
+    scene: str = "noise",
 ) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed.
 
@@ -146,8 +192,10 @@ def augment_synthetic(
         height_scale: Scales the crop heights drawn (24-80 px): a plate that is taller than a
             one-row plate at the same distance (a two-row plate) gets more pixels.
         side_margin: Scales loose crops' left and right margins (see :func:`place_in_scene`).
+        margins: Loose crops' margins (see :func:`place_in_scene`).
+        scene: The background behind the plate (see :func:`place_in_scene`).
     """
-    img = place_in_scene(plate, rng, loose=loose, tilt=tilt, side_margin=side_margin)
+    img = place_in_scene(plate, rng, loose, tilt, side_margin, margins, scene)
     if rng.random() < 0.3:
         img = add_dirt(img, rng)
     height = int(rng.choice([24, 32, 40, 48, 64, 80], p=[0.2, 0.2, 0.2, 0.15, 0.15, 0.1]))

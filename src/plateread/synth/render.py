@@ -157,7 +157,8 @@ def _blank(
     w_mm, h_mm = (float(v) for v in style.get(size_key, size))
     c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
-    return c, bg, ink, latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+    weights = style.get("font_weights", ["Medium", "SemiBold", "Bold"])
+    return c, bg, ink, latin_font(str(rng.choice(weights)))
 
 
 def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
@@ -168,7 +169,9 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     plates) with ``region_box`` (the box's share of the width, 0.16) and ``region_height``
     (its characters' share of the height, 0.5), ``group_gap`` (mm of extra space where the
     template switches between character classes: ``A 123 BC``), ``flag`` (RGB stripes, top to
-    bottom, drawn at the right end) and ``flag_text``.
+    bottom, drawn at the right end), ``flag_text``, ``char_height`` (the main characters' share
+    of the plate's height, 0.72) and ``font_weights`` (Barlow Condensed weights to draw from:
+    ``[Medium, SemiBold, Bold]``).
     """
     style = fmt.style
     c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM)
@@ -194,10 +197,11 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     gaps[:1] = 0.0  # no gap before the first character after the region box
     n = max(1, len(main))
     step = (right - left - gaps.sum()) / n
-    cell = min(step * 0.88, h_mm * 0.55)
+    k = float(style.get("char_height", 0.72))
+    cell = min(step * 0.88, h_mm * 0.55 * k / 0.72)
     for i, ch in enumerate(main):
         x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
-        c.glyph(ch, x, h_mm * 0.14 + rng.normal(0, 0.6), cell, h_mm * 0.72, ink, font)
+        c.glyph(ch, x, h_mm * (1 - k) / 2 + rng.normal(0, 0.6), cell, h_mm * k, ink, font)
     return c.result()
 
 
