@@ -35,23 +35,24 @@ _PAINT_P = np.array([0.3, 0.2, 0.15, 0.2, 0.08, 0.07])
 
 def _car_background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """The back of a car: a mostly grey-scale paint shaded top to bottom, sometimes a dark bumper
-    band above or below the plate and red tail lights at the sides.
+    band above or below the plate and red tail lights at the sides (drawn at a quarter of the
+    size, then enlarged: the enlarging blurs it like an out-of-focus background).
     """
+    sh, sw = max(2, h // 4), max(2, w // 4)
     paint = _PAINTS[rng.choice(len(_PAINTS), p=_PAINT_P)] + rng.normal(0, 12, 3)
-    shade = np.linspace(rng.uniform(0.7, 1.2), rng.uniform(0.5, 1.1), h, dtype=np.float32)
-    bg = paint[None, None, :] * shade[:, None, None] * np.ones((1, w, 1), np.float32)
+    shade = np.linspace(rng.uniform(0.7, 1.2), rng.uniform(0.5, 1.1), sh, dtype=np.float32)
+    bg = paint[None, None, :] * shade[:, None, None] * np.ones((1, sw, 1), np.float32)
     if rng.random() < 0.5:  # a dark gap or bumper edge running across
-        y = int(rng.integers(0, h))
-        bg[y : y + max(1, int(h * rng.uniform(0.05, 0.2)))] *= rng.uniform(0.2, 0.6)
+        y = int(rng.integers(0, sh))
+        bg[y : y + max(1, int(sh * rng.uniform(0.05, 0.2)))] *= rng.uniform(0.2, 0.6)
     if rng.random() < 0.3:  # a tail light at one side
-        x = 0 if rng.random() < 0.5 else int(w * rng.uniform(0.85, 0.95))
-        y = int(h * rng.uniform(0, 0.5))
-        bg[y : y + int(h * rng.uniform(0.2, 0.5)), x : x + int(w * 0.12)] = rng.uniform(
+        x = 0 if rng.random() < 0.5 else int(sw * rng.uniform(0.85, 0.95))
+        y = int(sh * rng.uniform(0, 0.5))
+        bg[y : y + max(1, int(sh * rng.uniform(0.2, 0.5))), x : x + max(1, sw // 8)] = rng.uniform(
             [150, 10, 10], [230, 60, 50]
         )
-    small = rng.normal(0, 8, (max(2, h // 6), max(2, w // 6), 1)).astype(np.float32)
-    texture = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
-    bg = cv2.GaussianBlur(bg + texture, (0, 0), max(0.5, h / 40))
+    bg += rng.normal(0, 6, (sh, sw, 1)).astype(np.float32)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.clip(bg, 0, 255).astype(np.uint8)
 
 
