@@ -223,3 +223,9 @@ def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) 
     f.write_text(base + "style: {frame: 2}\n")
     with pytest.raises(FormatError, match="frame"):
         scene_style(load_format(str(f)))
+    f.write_text(base + "style: {char_height: 1.5}\n")
+    with pytest.raises(FormatError, match="char_height"):
+        render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))
+    f.write_text(base + "style: {font_weights: [Heavy]}\n")
+    with pytest.raises(FormatError, match="Heavy.*SemiBold"):
+        render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from plateread.formats import FormatError
+
 _BASE_SIZE = 96  # glyphs are rasterised once at this size, then resized into their cells
 
 
@@ -29,9 +31,11 @@ def _package_dir(name: str) -> Path:
 @cache
 def latin_font(weight: str = "SemiBold") -> str:
     """Path of a condensed Latin font (Barlow Condensed) of the given weight."""
-    path = _package_dir("fontpkg_barlow_condensed") / "files" / f"BarlowCondensed-{weight}.ttf"
+    folder = _package_dir("fontpkg_barlow_condensed") / "files"
+    path = folder / f"BarlowCondensed-{weight}.ttf"
     if not path.is_file():
-        raise FontError(f"{path} not found")
+        have = sorted(p.stem.split("-")[1] for p in folder.glob("BarlowCondensed-*.ttf"))
+        raise FormatError(f"style font_weights: no Barlow Condensed {weight!r}, use one of {have}")
     return str(path)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.formats import CN_PROVINCES, PlateFormat, template_of
+from plateread.formats import CN_PROVINCES, FormatError, PlateFormat, template_of
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]
@@ -158,6 +158,7 @@ def _blank(
     c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
     weights = style.get("font_weights", ["Medium", "SemiBold", "Bold"])
+    weights = [weights] if isinstance(weights, str) else list(weights or ["SemiBold"])
     return c, bg, ink, latin_font(str(rng.choice(weights)))
 
 
@@ -198,6 +199,8 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     n = max(1, len(main))
     step = (right - left - gaps.sum()) / n
     k = float(style.get("char_height", 0.72))
+    if not 0.2 <= k <= 0.9:
+        raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
     cell = min(step * 0.88, h_mm * 0.55 * k / 0.72)
     for i, ch in enumerate(main):
         x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
