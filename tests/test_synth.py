@@ -176,8 +176,7 @@ def test_template_weights_and_tilt(tmp_path: Path) -> None:
 
 
 def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) -> None:
-    from plateread.formats import FormatError
-    from plateread.synth import scene_style
+    from plateread.formats import FormatError, scene_style
     from plateread.synth.augment import add_frame, place_in_scene
 
     base = "name: sc\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n"
@@ -219,13 +218,13 @@ def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) 
     for bad in ("scene: city", "loose_margins: [0.1, 0.2]", "loose_margins: [[0.3, 0.1], [0, 1]]"):
         f.write_text(base + "style: {" + bad + "}\n")
         with pytest.raises(FormatError, match="scene|loose_margins"):
-            scene_style(load_format(str(f)))
+            load_format(str(f))  # checked when the format loads, before any rendering
     f.write_text(base + "style: {frame: 2}\n")
     with pytest.raises(FormatError, match="frame"):
-        scene_style(load_format(str(f)))
+        load_format(str(f))
     f.write_text(base + "style: {char_height: 1.5}\n")
     with pytest.raises(FormatError, match="char_height"):
-        render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))
+        load_format(str(f))
     f.write_text(base + "style: {font_weights: [Heavy]}\n")
     with pytest.raises(FormatError, match="Heavy.*SemiBold"):
         render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from plateread.data.readers import Sample
-from plateread.formats import CN_LETTERS, FormatError, PlateFormat, load_format
+from plateread.formats import CN_LETTERS, PlateFormat, load_format, scene_style
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
 
@@ -114,50 +114,6 @@ class SynthImage:
             margins=scene.margins,
             scene=scene.background,
         )
-
-
-@dataclass(frozen=True)
-class SceneStyle:
-    """How a format's plates sit in their photographs (style keys ``loose_margins``,
-    ``scene`` and ``frame``).
-    """
-
-    margins: tuple[tuple[float, float], tuple[float, float]] = ((0.02, 0.15), (0.05, 0.6))
-    background: str = "noise"
-    frame: float = 0.0
-
-
-def scene_style(fmt: PlateFormat) -> SceneStyle:
-    """Read and check the style keys that place plates in a scene.
-
-    ``loose_margins: [[x_low, x_high], [y_low, y_high]]``: a loose crop's margin on each side as
-    a share of the plate's width and height (default ``[[0.02, 0.15], [0.05, 0.6]]``);
-    ``scene``: ``noise`` (coloured textures, the default) or ``car`` (grey-scale paint, bumpers,
-    tail lights); ``frame``: a dark plate-holder frame, as a share of the plate's height, around
-    80% of the plates (0, the default: none).
-
-    Raises:
-        FormatError: a key has the wrong shape or value.
-    """
-    style, default = fmt.style, SceneStyle()
-    try:
-        raw = style.get("loose_margins", default.margins)
-        (x_lo, x_hi), (y_lo, y_hi) = ((float(a), float(b)) for a, b in raw)
-        frame = float(style.get("frame", 0.0))
-    except (TypeError, ValueError):
-        raise FormatError(
-            f"format {fmt.name!r}: style loose_margins must be [[x_low, x_high], [y_low, y_high]] "
-            f"and frame a number, got {style.get('loose_margins')!r} and {style.get('frame')!r}"
-        ) from None
-    background = str(style.get("scene", "noise"))
-    if background not in ("noise", "car") or not (0 <= x_lo <= x_hi and 0 <= y_lo <= y_hi):
-        raise FormatError(
-            f"format {fmt.name!r}: style scene must be noise or car and loose_margins ranges "
-            f"low <= high, at least 0; got {background!r} and {raw!r}"
-        )
-    if not 0 <= frame < 1:
-        raise FormatError(f"format {fmt.name!r}: style frame must be in [0, 1), got {frame}")
-    return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame)
 
 
 def _height_scale(fmt: PlateFormat) -> float:

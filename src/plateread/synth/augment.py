@@ -13,6 +13,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from plateread.formats import LOOSE_MARGINS
+
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A random scene-like background: a blurred noise texture over a colour gradient."""
@@ -70,7 +72,7 @@ def place_in_scene(
     loose: float = 0.5,
     tilt: float = 1.0,
     side_margin: float = 1.0,
-    margins: tuple[tuple[float, float], tuple[float, float]] = ((0.02, 0.15), (0.05, 0.6)),
+    margins: tuple[tuple[float, float], tuple[float, float]] = LOOSE_MARGINS,
     scene: str = "noise",
 ) -> np.ndarray:
     """Warp a clean plate into a background and crop around it like a detector would.
@@ -179,7 +181,7 @@ def augment_synthetic(
     tilt: float = 1.0,
     height_scale: float = 1.0,
     side_margin: float = 1.0,
-    margins: tuple[tuple[float, float], tuple[float, float]] = ((0.02, 0.15), (0.05, 0.6)),
+    margins: tuple[tuple[float, float], tuple[float, float]] = LOOSE_MARGINS,
     scene: str = "noise",
 ) -> np.ndarray:
     """Everything a clean rendering goes through to look photographed.

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.formats import CN_PROVINCES, FormatError, PlateFormat, template_of
+from plateread.formats import CN_PROVINCES, PlateFormat, SceneStyle, scene_style, template_of
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]
@@ -149,7 +149,11 @@ def _color(style: Any, key: str, default: Color) -> Color:
 
 
 def _blank(
-    style: Any, rng: np.random.Generator, size_key: str, size: tuple[int, int]
+    style: Any,
+    rng: np.random.Generator,
+    size_key: str,
+    size: tuple[int, int],
+    weights: Sequence[str] = SceneStyle.font_weights,
 ) -> tuple[Canvas, Color, Color, Any]:
     """A framed plate of the style's colours and ``style[size_key]`` (mm), and a font for it."""
     bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
@@ -157,9 +161,7 @@ def _blank(
     w_mm, h_mm = (float(v) for v in style.get(size_key, size))
     c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
-    weights = style.get("font_weights", ["Medium", "SemiBold", "Bold"])
-    weights = [weights] if isinstance(weights, str) else list(weights or ["SemiBold"])
-    return c, bg, ink, latin_font(str(rng.choice(weights)))
+    return c, bg, ink, latin_font(str(rng.choice(list(weights))))
 
 
 def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
@@ -174,8 +176,8 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     of the plate's height, 0.72) and ``font_weights`` (Barlow Condensed weights to draw from:
     ``[Medium, SemiBold, Bold]``).
     """
-    style = fmt.style
-    c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM)
+    style, scene = fmt.style, scene_style(fmt)
+    c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene.font_weights)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
     n_region = int(style.get("region_chars", 0))
@@ -198,9 +200,7 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     gaps[:1] = 0.0  # no gap before the first character after the region box
     n = max(1, len(main))
     step = (right - left - gaps.sum()) / n
-    k = float(style.get("char_height", 0.72))
-    if not 0.2 <= k <= 0.9:
-        raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
+    k = scene.char_height
     cell = min(step * 0.88, h_mm * 0.55 * k / 0.72)
     for i, ch in enumerate(main):
         x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
@@ -238,7 +238,9 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     template = fmt.match_template(text)
     if template is None or template not in fmt.two_row:
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
-    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM)
+    c, bg, ink, font = _blank(
+        style, rng, "two_row_size_mm", TWO_ROW_MM, scene_style(fmt).font_weights
+    )
     w_mm, h_mm = c.w_mm, c.h_mm
     n_region = int(style.get("region_chars", 0))
     row_h = (h_mm - 16) / 2
