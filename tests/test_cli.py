@@ -137,3 +137,13 @@ def test_eval_on_shared_ru_dev(
     best = next(tmp_path.glob("*/best.pt"))
     assert main(["eval", "--model", str(best), "--data", f"json:{dev}/config.json", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 87
+
+
+def test_train_help_names_every_registered_architecture() -> None:
+    from plateread.models import REGISTRY
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
+    arch_help = next(a.help for a in train._actions if "--arch" in a.option_strings)
+    assert arch_help is not None
+    for name in REGISTRY:
+        assert name in arch_help, name

@@ -39,7 +39,7 @@ def test_bottom_layer_imports_no_image_runtime_or_torch_library() -> None:
     code = """
 import sys
 import plateread.calibration, plateread.decoding, plateread.formats, plateread.labels
-import plateread.metrics
+import plateread.errors, plateread.metrics, plateread.styles
 heavy = ('cv2', 'PIL', 'albumentations', 'onnxruntime', 'torch', 'matplotlib')
 bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)
 assert not bad, bad[:5]

@@ -176,7 +176,8 @@ def test_template_weights_and_tilt(tmp_path: Path) -> None:
 
 
 def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) -> None:
-    from plateread.formats import FormatError, scene_style
+    from plateread.formats import FormatError
+    from plateread.styles import scene_style
     from plateread.synth.augment import add_frame, place_in_scene
 
     base = "name: sc\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n"

@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="validation data spec (repeatable); default: 10%% of --data held out by plate text",
     )
     t.add_argument("--format", help="plate format: ru, cn, generic or a .yaml file")
-    t.add_argument("--arch", help="crnn_small, crnn_resnet18 or crnn_province")
+    t.add_argument(
+        "--arch",
+        help="architecture: crnn_fast (the shipped readers'), crnn_small (default), "
+        "crnn_province or crnn_resnet18 (the course model, 64x320)",
+    )
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)

@@ -18,6 +18,9 @@ from typing import Any
 
 import yaml
 
+from plateread.errors import FormatError
+from plateread.styles import scene_style
+
 DIGITS = "0123456789"
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 RU_LETTERS = "ABEKMHOPCTYX"
@@ -27,10 +30,6 @@ CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I and O on Chinese plates
 # Cyrillic capitals that have a Latin look-alike on plates (А В Е К М Н О Р С Т У Х).
 CYRILLIC_TO_LATIN = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 _DROP = re.compile(r"[\s\-_.·•|/\\]+")
-
-
-class FormatError(ValueError):
-    """A format definition is malformed or unknown."""
 
 
 @dataclass(frozen=True)
@@ -184,63 +183,6 @@ class PlateFormat:
             prefixes=tuple(d.get("prefixes") or ()),
             two_row=_two_row(d.get("two_row"), str(d["name"])),
         )
-
-
-LOOSE_MARGINS = ((0.02, 0.15), (0.05, 0.6))  # a loose crop's margins per side: x, then y
-
-
-@dataclass(frozen=True)
-class SceneStyle:
-    """How a format's plates are drawn into their photographs (see :func:`scene_style`)."""
-
-    margins: tuple[tuple[float, float], tuple[float, float]] = LOOSE_MARGINS
-    background: str = "noise"
-    frame: float = 0.0
-    char_height: float = 0.72
-    font_weights: tuple[str, ...] = ("Medium", "SemiBold", "Bold")
-
-
-def scene_style(fmt: PlateFormat) -> SceneStyle:
-    """Read and check the style keys for photograph-like synthetic plates.
-
-    ``loose_margins: [[x_low, x_high], [y_low, y_high]]``: a loose crop's margin on each side as
-    a share of the plate's width and height (default ``[[0.02, 0.15], [0.05, 0.6]]``);
-    ``scene``: ``noise`` (coloured textures, the default) or ``car`` (grey-scale paint, bumpers,
-    tail lights); ``frame``: a dark plate-holder frame, as a share of the plate's height, around
-    80% of the plates (0, the default: none); ``char_height``: the main characters' share of the
-    plate's height (0.72); ``font_weights``: Barlow Condensed weights to draw from (one name or a
-    list).
-
-    Raises:
-        FormatError: a key has the wrong shape or value.
-    """
-    style, default = fmt.style, SceneStyle()
-    try:
-        raw = style.get("loose_margins", default.margins)
-        (x_lo, x_hi), (y_lo, y_hi) = ((float(a), float(b)) for a, b in raw)
-        frame = float(style.get("frame", default.frame))
-        k = float(style.get("char_height", default.char_height))
-    except (TypeError, ValueError):
-        raise FormatError(
-            f"format {fmt.name!r}: style loose_margins must be [[x_low, x_high], [y_low, y_high]] "
-            f"and frame and char_height numbers, got {style.get('loose_margins')!r}, "
-            f"{style.get('frame')!r} and {style.get('char_height')!r}"
-        ) from None
-    background = str(style.get("scene", default.background))
-    if background not in ("noise", "car") or not (0 <= x_lo <= x_hi and 0 <= y_lo <= y_hi):
-        raise FormatError(
-            f"format {fmt.name!r}: style scene must be noise or car and loose_margins ranges "
-            f"low <= high, at least 0; got {background!r} and {raw!r}"
-        )
-    if not 0 <= frame < 1:
-        raise FormatError(f"format {fmt.name!r}: style frame must be in [0, 1), got {frame}")
-    if not 0.2 <= k <= 0.9:
-        raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
-    weights = style.get("font_weights", default.font_weights)
-    weights = (weights,) if isinstance(weights, str) else tuple(weights or ())
-    if not weights or not all(isinstance(w, str) for w in weights):
-        raise FormatError(f"format {fmt.name!r}: style font_weights must name font weights")
-    return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame, k, weights)
 
 
 def _two_row(value: Any, name: str) -> dict[str, tuple[tuple[int, ...], ...]]:

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from plateread.data.readers import Sample
-from plateread.formats import CN_LETTERS, PlateFormat, load_format, scene_style
+from plateread.formats import CN_LETTERS, PlateFormat, load_format
+from plateread.styles import scene_style
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
 

@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.formats import LOOSE_MARGINS
+from plateread.styles import LOOSE_MARGINS
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:

@@ -15,7 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.formats import CN_PROVINCES, PlateFormat, SceneStyle, scene_style, template_of
+from plateread.formats import CN_PROVINCES, PlateFormat, template_of
+from plateread.styles import SceneStyle, scene_style
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]

@@ -1,0 +1,7 @@
+"""Errors shared by the bottom layer (kept apart so that its modules can import them freely)."""
+
+from __future__ import annotations
+
+
+class FormatError(ValueError):
+    """A format definition is malformed or unknown."""
