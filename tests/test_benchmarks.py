@@ -45,3 +45,15 @@ def test_model_checks_run_on_two_checkpoints(tmp_path: Path, synth_ru: Path) -> 
     out = run("benchmarks/tta_check.py", "--model", paths[0], "--data", data, "--threads", "1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("/48") == 8
+
+
+def test_robustness_check_reads_every_perturbed_crop(synth_ru: Path) -> None:
+    import json
+
+    out = run("benchmarks/robustness.py", "--model", "ru", "--data", f"json:{synth_ru}", "--json")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["plates"] == 48
+    assert {"as is", "pad 12%", "rotate -4", "JPEG 30", "mean of changed"} <= set(figures)
+    assert figures["as is"] > 0.8  # the shipped reader reads clean synthetic plates
+    assert all(0.0 <= v <= 1.0 for k, v in figures.items() if k != "plates")

@@ -2,8 +2,10 @@
 
 * ``ru_civil``: white 520x112 mm, black frame, ``L DDD LL`` with letters smaller than digits, a
   region box with smaller 2-3 digits, ``RUS`` and the flag.
-* ``cn``: blue 440x140 mm, white frame and characters, the province in a CJK font, a dot after the
-  second character; 8-character texts get the green new-energy plate (gradient, black characters).
+* ``cn``: blue 440x140 mm (navy to light blue), white frame and characters, the province in a CJK
+  font, a dot after the second character, glyphs of varied weight and width (the plate font is
+  narrower than Barlow Condensed stretched to the cell); 8-character texts get the green
+  new-energy plate (gradient, black characters).
 * ``generic`` (any other format): one row of characters, colours from the format's ``style``.
 """
 
@@ -33,16 +35,25 @@ class Canvas:
         self.img[:] = color
 
     def glyph(
-        self, char: str, x: float, y: float, w: float, h: float, color: Color, font: str
+        self,
+        char: str,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        color: Color,
+        font: str,
+        cjk_weight: str = "Bold",
+        max_stretch: float = 1.6,
     ) -> None:
         """Draw ``char`` stretched into the box (mm) at ``(x, y)`` of size ``w`` x ``h``."""
         if char in CN_PROVINCES:
-            mask = glyph_mask(char, cjk_font(), 2, "Bold")
+            mask = glyph_mask(char, cjk_font(), 2, cjk_weight)
         else:
             mask = glyph_mask(char, font)
-        # widen condensed glyphs towards the cell, but at most 1.6x: thin ones (1, I) stay thin
+        # widen condensed glyphs towards the cell, but at most max_stretch: thin ones stay thin
         natural = mask.shape[1] * h / mask.shape[0]
-        draw_w = min(w, 1.6 * natural)
+        draw_w = min(w, max_stretch * natural)
         self.mask(mask, x + (w - draw_w) / 2, y, draw_w, h, color)
 
     def mask(self, mask: np.ndarray, x: float, y: float, w: float, h: float, color: Color) -> None:
@@ -126,21 +137,27 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
         c.img[:] = (1 - ramp) * np.asarray(top, np.float32) + ramp * np.asarray(bottom, np.float32)
         ink = _jitter(rng, (20.0, 20.0, 20.0), 5)
     else:
-        c = Canvas(w_mm, 140, scale, _jitter(rng, (25.0, 70.0, 185.0), 12))
-        ink = _jitter(rng, (240.0, 240.0, 240.0), 8)
+        t = rng.uniform()  # from navy to the light blue of sunlit or washed-out plates
+        blue = (1 - t) * np.array([15.0, 40.0, 130.0]) + t * np.array([70.0, 140.0, 225.0])
+        c = Canvas(w_mm, 140, scale, _jitter(rng, (blue[0], blue[1], blue[2]), 10))
+        ink = _jitter(rng, (238.0, 242.0, 248.0), 8)
     c.rect(4, 4, w_mm - 8, 132, ink, width=2)
-    font = latin_font(str(rng.choice(["SemiBold", "Bold"])))
+    weight = str(rng.choice(["Regular", "Medium", "SemiBold", "Bold"], p=[0.2, 0.35, 0.3, 0.15]))
+    font = latin_font(weight)
+    cjk_weight = str(rng.choice(["Regular", "Medium", "Bold"]))
+    stretch = rng.uniform(1.1, 1.45)
+    bar = {"Regular": 7.5, "Medium": 8.5, "SemiBold": 9.5, "Bold": 10.5}[weight]
     total = cell * len(text) + gap * (len(text) - 2) + dot_gap
     x = (w_mm - total) / 2
     for i, ch in enumerate(text):
         dx, dy = x + rng.normal(0, 0.6), 25 + rng.normal(0, 0.6)
         if ch == "1":  # Chinese plates draw the digit one as a plain bar
-            c.rect(dx + cell / 2 - 5, dy, 10, 90, ink)
+            c.rect(dx + cell / 2 - bar / 2, dy, bar, 90, ink)
         else:
-            c.glyph(ch, dx, dy, cell, 90, ink, font)
+            c.glyph(ch, dx, dy, cell, 90, ink, font, cjk_weight, stretch)
         x += cell + (dot_gap if i == 1 else gap)
         if i == 1:
-            c.circle(x - dot_gap / 2, 70, 5, ink)
+            c.circle(x - dot_gap / 2, 70, rng.uniform(5, 7.5), ink)
     return c.result()
 
 
