@@ -126,6 +126,16 @@ def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.nda
     return c.result()
 
 
+# Barlow Condensed weights for Chinese plates: how often each is drawn, and the width (mm) of the
+# plain bar that stands for the digit one in that weight
+_CN_WEIGHTS = {
+    "Regular": (0.2, 7.5),
+    "Medium": (0.35, 8.5),
+    "SemiBold": (0.3, 9.5),
+    "Bold": (0.15, 10.5),
+}
+
+
 def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.ndarray:
     """A Chinese plate: blue for 7 characters, green new-energy for 8."""
     green = len(text) == 8
@@ -142,11 +152,11 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
         c = Canvas(w_mm, 140, scale, _jitter(rng, (blue[0], blue[1], blue[2]), 10))
         ink = _jitter(rng, (238.0, 242.0, 248.0), 8)
     c.rect(4, 4, w_mm - 8, 132, ink, width=2)
-    weight = str(rng.choice(["Regular", "Medium", "SemiBold", "Bold"], p=[0.2, 0.35, 0.3, 0.15]))
+    weight = str(rng.choice(list(_CN_WEIGHTS), p=[p for p, _ in _CN_WEIGHTS.values()]))
     font = latin_font(weight)
     cjk_weight = str(rng.choice(["Regular", "Medium", "Bold"]))
     stretch = rng.uniform(1.1, 1.45)
-    bar = {"Regular": 7.5, "Medium": 8.5, "SemiBold": 9.5, "Bold": 10.5}[weight]
+    bar = _CN_WEIGHTS[weight][1]
     total = cell * len(text) + gap * (len(text) - 2) + dot_gap
     x = (w_mm - total) / 2
     for i, ch in enumerate(text):
