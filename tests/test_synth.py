@@ -142,6 +142,26 @@ def test_thin_glyphs_stay_thin() -> None:
     assert widths["I"] < widths["0"] / 2
 
 
+def test_latin_font_families() -> None:
+    import pytest
+
+    from plateread.formats import FormatError
+    from plateread.synth.fonts import LATIN_FAMILIES, glyph_mask, latin_font
+
+    widths = {}
+    for family in LATIN_FAMILIES:
+        path = latin_font("Regular", family)
+        assert Path(path).is_file()
+        mask = glyph_mask("0", path)
+        widths[family] = mask.shape[1] / mask.shape[0]
+    # the wide family draws wider glyphs than the condensed ones it stands beside
+    assert widths["Barlow"] > 1.2 * widths["Barlow Condensed"]
+    with pytest.raises(FormatError, match="no font family"):
+        latin_font("Regular", "Comic Sans")
+    with pytest.raises(FormatError, match="Saira Condensed 'Heavy'"):
+        latin_font("Heavy", "Saira Condensed")
+
+
 def test_template_weights_and_tilt(tmp_path: Path) -> None:
     from plateread.formats import FormatError
 

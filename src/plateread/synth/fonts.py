@@ -23,19 +23,33 @@ def _package_dir(name: str) -> Path:
     if spec is None or spec.origin is None:
         raise FontError(
             f"font package {name!r} is missing: pip install 'plateread[train]' "
-            "(fontpkg-barlow-condensed, manimgx-fonts-cjk)"
+            "(fontpkg-barlow, fontpkg-barlow-condensed, fontpkg-saira-condensed, "
+            "manimgx-fonts-cjk)"
         )
     return Path(spec.origin).parent
 
 
+# Latin font families: package, and the file names' stem
+LATIN_FAMILIES = {
+    "Barlow Condensed": ("fontpkg_barlow_condensed", "BarlowCondensed"),
+    # as wide as Russian plates' characters
+    "Barlow": ("fontpkg_barlow", "Barlow"),
+    # straight-stemmed 6 and 9, closer to Chinese and Russian plates' digits than Barlow's
+    "Saira Condensed": ("fontpkg_saira_condensed", "SairaCondensed"),
+}
+
+
 @cache
-def latin_font(weight: str = "SemiBold") -> str:
-    """Path of a condensed Latin font (Barlow Condensed) of the given weight."""
-    folder = _package_dir("fontpkg_barlow_condensed") / "files"
-    path = folder / f"BarlowCondensed-{weight}.ttf"
+def latin_font(weight: str = "SemiBold", family: str = "Barlow Condensed") -> str:
+    """Path of a Latin font of the given weight and family (one of ``LATIN_FAMILIES``)."""
+    if family not in LATIN_FAMILIES:
+        raise FormatError(f"no font family {family!r}, use one of {sorted(LATIN_FAMILIES)}")
+    package, stem = LATIN_FAMILIES[family]
+    folder = _package_dir(package) / "files"
+    path = folder / f"{stem}-{weight}.ttf"
     if not path.is_file():
-        have = sorted(p.stem.split("-")[1] for p in folder.glob("BarlowCondensed-*.ttf"))
-        raise FormatError(f"style font_weights: no Barlow Condensed {weight!r}, use one of {have}")
+        have = sorted(p.stem.split("-")[1] for p in folder.glob(f"{stem}-*.ttf"))
+        raise FormatError(f"style font_weights: no {family} {weight!r}, use one of {have}")
     return str(path)
 
 

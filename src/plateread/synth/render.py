@@ -1,11 +1,12 @@
 """Clean plate renderings, laid out in millimetres after the real plates.
 
 * ``ru_civil``: white 520x112 mm, black frame, ``L DDD LL`` with letters smaller than digits, a
-  region box with smaller 2-3 digits, ``RUS`` and the flag.
+  region box with smaller 2-3 digits, ``RUS`` and the flag; wide glyphs (Barlow, or Barlow or
+  Saira Condensed stretched to the cell) of varied, mostly light weight.
 * ``cn``: blue 440x140 mm (navy to light blue), white frame and characters, the province in a CJK
   font, a dot after the second character, glyphs of varied weight and width (the plate font is
-  narrower than Barlow Condensed stretched to the cell); 8-character texts get the green
-  new-energy plate (gradient, black characters).
+  narrower than Barlow Condensed stretched to the cell; Saira Condensed draws its straight-stemmed
+  6 and 9); 8-character texts get the green new-energy plate (gradient, black characters).
 * ``generic`` (any other format): one row of characters, colours from the format's ``style``.
 """
 
@@ -97,11 +98,19 @@ def _jitter(rng: np.random.Generator, base: Color, spread: float) -> Color:
     return (r, g, b)
 
 
+# Russian plates' characters are about as wide as Barlow's (Barlow Condensed stretched to the
+# cell draws them narrower and bolder) and their 6 and 9 as straight-stemmed as Saira Condensed's;
+# how often each family and weight is drawn
+_RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
+_RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
+
+
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
     """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
     paper = _jitter(rng, (238.0, 238.0, 232.0), 8)
     ink = _jitter(rng, (25.0, 25.0, 30.0), 6)
-    font = latin_font(str(rng.choice(["Medium", "SemiBold", "Bold"])))
+    weight = str(rng.choice(list(_RU_WEIGHTS), p=list(_RU_WEIGHTS.values())))
+    font = latin_font(weight, str(rng.choice(list(_RU_FAMILIES), p=list(_RU_FAMILIES.values()))))
     c = Canvas(520, 112, scale, paper)
     c.rect(2, 2, 516, 108, ink, width=3.5)
     c.line(398, 3, 398, 109, ink, 2.5)
@@ -135,6 +144,9 @@ _CN_WEIGHTS = {
     "Bold": (0.15, 10.5),
 }
 
+# Latin families for Chinese plates and how often each is drawn
+_CN_FAMILIES = {"Barlow Condensed": 0.5, "Saira Condensed": 0.5}
+
 
 def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.ndarray:
     """A Chinese plate: blue for 7 characters, green new-energy for 8."""
@@ -153,7 +165,7 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
         ink = _jitter(rng, (238.0, 242.0, 248.0), 8)
     c.rect(4, 4, w_mm - 8, 132, ink, width=2)
     weight = str(rng.choice(list(_CN_WEIGHTS), p=[p for p, _ in _CN_WEIGHTS.values()]))
-    font = latin_font(weight)
+    font = latin_font(weight, str(rng.choice(list(_CN_FAMILIES), p=list(_CN_FAMILIES.values()))))
     cjk_weight = str(rng.choice(["Regular", "Medium", "Bold"]))
     stretch = rng.uniform(1.1, 1.45)
     bar = _CN_WEIGHTS[weight][1]
