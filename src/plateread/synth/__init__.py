@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from plateread.data.readers import Sample
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.styles import scene_style
 from plateread.synth.augment import add_frame, augment_synthetic
-from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
+from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate, weighted_choice
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
@@ -64,7 +63,8 @@ def _template(fmt: PlateFormat, rng: np.random.Generator) -> str:
     weights = fmt.style.get("template_weights")
     if not weights:
         return str(rng.choice(list(fmt.templates)))
-    return _weighted({t: weights.get(t, 0.0) for t in fmt.templates}, rng)  # checked by the format
+    # the format checked the weights when it loaded
+    return weighted_choice({t: weights.get(t, 0.0) for t in fmt.templates}, rng)
 
 
 def _region_code(codes: Any, rng: np.random.Generator) -> str:
@@ -72,14 +72,8 @@ def _region_code(codes: Any, rng: np.random.Generator) -> str:
     real data: a reader unsure of a tiny code should guess the common ones).
     """
     if isinstance(codes, dict):
-        return _weighted(codes, rng)
+        return weighted_choice(codes, rng)
     return str(rng.choice([str(c) for c in codes]))
-
-
-def _weighted(options: Mapping[Any, Any], rng: np.random.Generator) -> str:
-    """One key of ``options``, drawn in proportion to its value."""
-    weights = np.asarray([float(w) for w in options.values()])
-    return str(rng.choice([str(k) for k in options], p=weights / weights.sum()))
 
 
 @dataclass(frozen=True)

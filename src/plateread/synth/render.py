@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -93,6 +93,12 @@ class Canvas:
         return np.clip(self.img, 0, 255).astype(np.uint8)
 
 
+def weighted_choice(options: Mapping[Any, Any], rng: np.random.Generator) -> str:
+    """One key of ``options``, drawn in proportion to its value."""
+    weights = np.asarray([float(w) for w in options.values()])
+    return str(rng.choice([str(k) for k in options], p=weights / weights.sum()))
+
+
 def _jitter(rng: np.random.Generator, base: Color, spread: float) -> Color:
     r, g, b = (np.clip(np.asarray(base) + rng.normal(0, spread, 3), 0, 255)).tolist()
     return (r, g, b)
@@ -109,8 +115,7 @@ def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.nda
     """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
     paper = _jitter(rng, (238.0, 238.0, 232.0), 8)
     ink = _jitter(rng, (25.0, 25.0, 30.0), 6)
-    weight = str(rng.choice(list(_RU_WEIGHTS), p=list(_RU_WEIGHTS.values())))
-    font = latin_font(weight, str(rng.choice(list(_RU_FAMILIES), p=list(_RU_FAMILIES.values()))))
+    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
     c = Canvas(520, 112, scale, paper)
     c.rect(2, 2, 516, 108, ink, width=3.5)
     c.line(398, 3, 398, 109, ink, 2.5)
@@ -135,7 +140,7 @@ def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.nda
     return c.result()
 
 
-# Barlow Condensed weights for Chinese plates: how often each is drawn, and the width (mm) of the
+# Latin font weights for Chinese plates: how often each is drawn, and the width (mm) of the
 # plain bar that stands for the digit one in that weight
 _CN_WEIGHTS = {
     "Regular": (0.2, 7.5),
@@ -165,7 +170,7 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
         ink = _jitter(rng, (238.0, 242.0, 248.0), 8)
     c.rect(4, 4, w_mm - 8, 132, ink, width=2)
     weight = str(rng.choice(list(_CN_WEIGHTS), p=[p for p, _ in _CN_WEIGHTS.values()]))
-    font = latin_font(weight, str(rng.choice(list(_CN_FAMILIES), p=list(_CN_FAMILIES.values()))))
+    font = latin_font(weight, weighted_choice(_CN_FAMILIES, rng))
     cjk_weight = str(rng.choice(["Regular", "Medium", "Bold"]))
     stretch = rng.uniform(1.1, 1.45)
     bar = _CN_WEIGHTS[weight][1]
