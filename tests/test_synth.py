@@ -249,3 +249,26 @@ def test_scene_style_margins_car_scene_frame_and_lighter_glyphs(tmp_path: Path) 
     f.write_text(base + "style: {font_weights: [Heavy]}\n")
     with pytest.raises(FormatError, match="Heavy.*SemiBold"):
         render_plate(load_format(str(f)), "01A123BC", np.random.default_rng(0))
+
+
+def test_font_families_style_key(tmp_path: Path) -> None:
+    from plateread.formats import FormatError
+    from plateread.styles import scene_style
+
+    base = "name: ff\nalphabet: 0-9A-Z\nclasses: {D: 0-9, L: A-Z}\ntemplates: [DDLDDDLL]\n"
+    f = tmp_path / "ff.yaml"
+
+    def draw(style: str) -> np.ndarray:
+        f.write_text(base + "style: {" + style + "}\n")
+        return render_plate(load_format(str(f)), "01A696BC", np.random.default_rng(0))
+
+    default = draw("")
+    assert np.array_equal(default, draw("font_families: [Barlow Condensed]"))
+    assert not np.array_equal(default, draw("font_families: Saira Condensed"))
+    f.write_text(base + "style: {font_families: [Barlow, Saira Condensed]}\n")
+    fmt = load_format(str(f))
+    assert scene_style(fmt).font_families == ("Barlow", "Saira Condensed")
+    # a name that is not text fails when the format loads, an unknown family when drawn
+    for bad, match in (("[3]", "style font_families"), ("[Comic Sans]", "family 'Comic Sans'")):
+        with pytest.raises(FormatError, match=match):
+            draw("font_families: " + bad)

@@ -25,6 +25,7 @@ class SceneStyle:
     frame: float = 0.0
     char_height: float = 0.72
     font_weights: tuple[str, ...] = ("Medium", "SemiBold", "Bold")
+    font_families: tuple[str, ...] = ("Barlow Condensed",)
 
 
 def scene_style(fmt: PlateFormat) -> SceneStyle:
@@ -35,8 +36,9 @@ def scene_style(fmt: PlateFormat) -> SceneStyle:
     ``scene``: ``noise`` (coloured textures, the default) or ``car`` (grey-scale paint, bumpers,
     tail lights); ``frame``: a dark plate-holder frame, as a share of the plate's height, around
     80% of the plates (0, the default: none); ``char_height``: the main characters' share of the
-    plate's height (0.72); ``font_weights``: Barlow Condensed weights to draw from (one name or a
-    list).
+    plate's height (0.72); ``font_weights``: font weights to draw from (one name or a list);
+    ``font_families``: Latin font families to draw from (``Barlow Condensed``, the default;
+    ``Barlow``, wider; ``Saira Condensed``, straight-stemmed 6 and 9).
 
     Raises:
         FormatError: a key has the wrong shape or value.
@@ -63,8 +65,17 @@ def scene_style(fmt: PlateFormat) -> SceneStyle:
         raise FormatError(f"format {fmt.name!r}: style frame must be in [0, 1), got {frame}")
     if not 0.2 <= k <= 0.9:
         raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
-    weights = style.get("font_weights", default.font_weights)
-    weights = (weights,) if isinstance(weights, str) else tuple(weights or ())
-    if not weights or not all(isinstance(w, str) for w in weights):
-        raise FormatError(f"format {fmt.name!r}: style font_weights must name font weights")
-    return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame, k, weights)
+    weights, families = (_names(fmt, key, getattr(default, key)) for key in _FONT_KEYS)
+    return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame, k, weights, families)
+
+
+_FONT_KEYS = ("font_weights", "font_families")
+
+
+def _names(fmt: PlateFormat, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``style[key]`` as a non-empty tuple of names (one name or a list)."""
+    value = fmt.style.get(key, default)
+    names = (value,) if isinstance(value, str) else tuple(value or ())
+    if not names or not all(isinstance(n, str) for n in names):
+        raise FormatError(f"format {fmt.name!r}: style {key} must name one or more fonts")
+    return names

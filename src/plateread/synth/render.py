@@ -198,7 +198,7 @@ def _blank(
     rng: np.random.Generator,
     size_key: str,
     size: tuple[int, int],
-    weights: Sequence[str] = SceneStyle.font_weights,
+    scene: SceneStyle,
 ) -> tuple[Canvas, Color, Color, Any]:
     """A framed plate of the style's colours and ``style[size_key]`` (mm), and a font for it."""
     bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
@@ -206,7 +206,11 @@ def _blank(
     w_mm, h_mm = (float(v) for v in style.get(size_key, size))
     c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
-    return c, bg, ink, latin_font(str(rng.choice(list(weights))))
+    weight = str(rng.choice(list(scene.font_weights)))
+    # one family: no draw, so formats without font_families render as before
+    families = scene.font_families
+    family = families[0] if len(families) == 1 else str(rng.choice(list(families)))
+    return c, bg, ink, latin_font(weight, family)
 
 
 def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.ndarray:
@@ -218,11 +222,11 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     (its characters' share of the height, 0.5), ``group_gap`` (mm of extra space where the
     template switches between character classes: ``A 123 BC``), ``flag`` (RGB stripes, top to
     bottom, drawn at the right end), ``flag_text``, ``char_height`` (the main characters' share
-    of the plate's height, 0.72) and ``font_weights`` (Barlow Condensed weights to draw from:
-    ``[Medium, SemiBold, Bold]``).
+    of the plate's height, 0.72), ``font_weights`` (weights to draw from: ``[Medium, SemiBold,
+    Bold]``) and ``font_families`` (``[Barlow Condensed]``; also ``Barlow``, ``Saira Condensed``).
     """
     style, scene = fmt.style, scene_style(fmt)
-    c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene.font_weights)
+    c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
     n_region = int(style.get("region_chars", 0))
@@ -283,9 +287,7 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     template = fmt.match_template(text)
     if template is None or template not in fmt.two_row:
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
-    c, bg, ink, font = _blank(
-        style, rng, "two_row_size_mm", TWO_ROW_MM, scene_style(fmt).font_weights
-    )
+    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM, scene_style(fmt))
     w_mm, h_mm = c.w_mm, c.h_mm
     n_region = int(style.get("region_chars", 0))
     row_h = (h_mm - 16) / 2
