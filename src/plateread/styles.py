@@ -28,6 +28,18 @@ class SceneStyle:
     font_families: tuple[str, ...] = ("Barlow Condensed",)
 
 
+_FONT_KEYS = ("font_weights", "font_families")
+
+
+def _names(fmt: PlateFormat, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``style[key]`` as a non-empty tuple of names (one name or a list)."""
+    value = fmt.style.get(key, default)
+    names = (value,) if isinstance(value, str) else tuple(value or ())
+    if not names or not all(isinstance(n, str) for n in names):
+        raise FormatError(f"format {fmt.name!r}: style {key} must name one or more fonts")
+    return names
+
+
 def scene_style(fmt: PlateFormat) -> SceneStyle:
     """Read and check the style keys for photograph-like synthetic plates.
 
@@ -67,15 +79,3 @@ def scene_style(fmt: PlateFormat) -> SceneStyle:
         raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
     weights, families = (_names(fmt, key, getattr(default, key)) for key in _FONT_KEYS)
     return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame, k, weights, families)
-
-
-_FONT_KEYS = ("font_weights", "font_families")
-
-
-def _names(fmt: PlateFormat, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    """``style[key]`` as a non-empty tuple of names (one name or a list)."""
-    value = fmt.style.get(key, default)
-    names = (value,) if isinstance(value, str) else tuple(value or ())
-    if not names or not all(isinstance(n, str) for n in names):
-        raise FormatError(f"format {fmt.name!r}: style {key} must name one or more fonts")
-    return names
