@@ -12,14 +12,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from plateread.errors import FormatError
-from plateread.styles import scene_style
+from plateread.styles import SceneStyle, scene_style
 
 DIGITS = "0123456789"
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -96,7 +96,7 @@ class PlateFormat:
                 f"format {self.name!r}: style template_weights must map templates of "
                 f"{list(self.templates)} to weights (at least 0, not all 0), got {weights!r}"
             )
-        scene_style(self)  # the style keys the generator reads, checked when the format loads
+        _ = self.scene  # the style keys the generator reads, checked when the format loads
         for t, rows in self.two_row.items():
             flat = sorted(i for row in rows for i in row)
             if t not in self.templates or len(rows) != 2 or flat != list(range(len(t))):
@@ -104,6 +104,13 @@ class PlateFormat:
                     f"format {self.name!r}: two_row maps a template to two rows of its positions "
                     f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
                 )
+
+    @cached_property
+    def scene(self) -> SceneStyle:
+        """The style keys for photograph-like synthetic plates, parsed once (see
+        :func:`plateread.styles.scene_style`).
+        """
+        return scene_style(self)
 
     @property
     def num_classes(self) -> int:

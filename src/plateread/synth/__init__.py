@@ -12,7 +12,6 @@ import numpy as np
 
 from plateread.data.readers import Sample
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
-from plateread.styles import scene_style
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate, weighted_choice
 
@@ -93,7 +92,7 @@ class SynthImage:
         plate = render_plate(fmt, self.text, rng, self.rows)
         if not self.augment:
             return plate
-        scene = scene_style(fmt)
+        scene = fmt.scene
         if scene.frame and rng.random() < 0.8:
             plate = add_frame(plate, rng, scene.frame)
         return augment_synthetic(

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from plateread.formats import CN_PROVINCES, PlateFormat, template_of
-from plateread.styles import SceneStyle, scene_style
+from plateread.styles import SceneStyle
 from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
 
 Color = tuple[float, float, float]
@@ -225,7 +225,7 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     of the plate's height, 0.72), ``font_weights`` (weights to draw from: ``[Medium, SemiBold,
     Bold]``) and ``font_families`` (``[Barlow Condensed]``; also ``Barlow``, ``Saira Condensed``).
     """
-    style, scene = fmt.style, scene_style(fmt)
+    style, scene = fmt.style, fmt.scene
     c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
@@ -287,7 +287,7 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     template = fmt.match_template(text)
     if template is None or template not in fmt.two_row:
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
-    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM, scene_style(fmt))
+    c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM, fmt.scene)
     w_mm, h_mm = c.w_mm, c.h_mm
     n_region = int(style.get("region_chars", 0))
     row_h = (h_mm - 16) / 2
