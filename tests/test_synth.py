@@ -130,8 +130,8 @@ def test_synthetic_texts_start_with_a_listed_prefix() -> None:
 
 
 def test_thin_glyphs_stay_thin() -> None:
+    from plateread.synth.canvas import Canvas
     from plateread.synth.fonts import latin_font
-    from plateread.synth.render import Canvas
 
     widths = {}
     for ch in "I0":

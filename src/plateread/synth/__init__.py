@@ -13,7 +13,8 @@ import numpy as np
 from plateread.data.readers import Sample
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
-from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate, weighted_choice
+from plateread.synth.canvas import weighted_choice
+from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [

@@ -12,96 +12,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 
-from plateread.formats import CN_PROVINCES, PlateFormat, template_of
+from plateread.formats import PlateFormat, template_of
 from plateread.styles import SceneStyle
-from plateread.synth.fonts import cjk_font, glyph_mask, latin_font, text_mask
+from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
+from plateread.synth.fonts import latin_font, text_mask
 
-Color = tuple[float, float, float]
 ONE_ROW_MM = (520, 112)  # default plate sizes (width, height) of the generic renderer
 TWO_ROW_MM = (280, 200)
-
-
-class Canvas:
-    """A float RGB drawing surface measured in millimetres."""
-
-    def __init__(self, w_mm: float, h_mm: float, scale: float, color: Color) -> None:
-        self.s, self.w_mm, self.h_mm = scale, w_mm, h_mm
-        self.img = np.empty((round(h_mm * scale), round(w_mm * scale), 3), np.float32)
-        self.img[:] = color
-
-    def glyph(
-        self,
-        char: str,
-        x: float,
-        y: float,
-        w: float,
-        h: float,
-        color: Color,
-        font: str,
-        cjk_weight: str = "Bold",
-        max_stretch: float = 1.6,
-    ) -> None:
-        """Draw ``char`` stretched into the box (mm) at ``(x, y)`` of size ``w`` x ``h``."""
-        if char in CN_PROVINCES:
-            mask = glyph_mask(char, cjk_font(), 2, cjk_weight)
-        else:
-            mask = glyph_mask(char, font)
-        # widen condensed glyphs towards the cell, but at most max_stretch: thin ones stay thin
-        natural = mask.shape[1] * h / mask.shape[0]
-        draw_w = min(w, max_stretch * natural)
-        self.mask(mask, x + (w - draw_w) / 2, y, draw_w, h, color)
-
-    def mask(self, mask: np.ndarray, x: float, y: float, w: float, h: float, color: Color) -> None:
-        """Blend a coverage mask, resized into the box (mm), in ``color``."""
-        x0, y0 = round(x * self.s), round(y * self.s)
-        pw, ph = max(1, round(w * self.s)), max(1, round(h * self.s))
-        m = cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA)
-        H, W = self.img.shape[:2]
-        xa, ya, xb, yb = max(0, x0), max(0, y0), min(W, x0 + pw), min(H, y0 + ph)
-        if xb <= xa or yb <= ya:
-            return
-        m = m[ya - y0 : yb - y0, xa - x0 : xb - x0, None]
-        region = self.img[ya:yb, xa:xb]
-        region *= 1 - m
-        region += m * np.asarray(color, np.float32)
-
-    def rect(self, x: float, y: float, w: float, h: float, color: Color, width: float = 0) -> None:
-        """A rounded rectangle, outlined with ``width`` mm or filled when ``width`` is 0."""
-        p1 = (round(x * self.s), round(y * self.s))
-        p2 = (round((x + w) * self.s), round((y + h) * self.s))
-        t = -1 if width <= 0 else max(1, round(width * self.s))
-        cv2.rectangle(self.img, p1, p2, color, t, cv2.LINE_AA)
-
-    def line(self, x1: float, y1: float, x2: float, y2: float, color: Color, width: float) -> None:
-        """A straight line ``width`` mm thick."""
-        pts = [(round(x1 * self.s), round(y1 * self.s)), (round(x2 * self.s), round(y2 * self.s))]
-        cv2.line(self.img, pts[0], pts[1], color, max(1, round(width * self.s)), cv2.LINE_AA)
-
-    def circle(self, x: float, y: float, r: float, color: Color) -> None:
-        """A filled circle of radius ``r`` mm."""
-        c = (round(x * self.s), round(y * self.s))
-        cv2.circle(self.img, c, max(1, round(r * self.s)), color, -1, cv2.LINE_AA)
-
-    def result(self) -> np.ndarray:
-        """The drawing as RGB ``uint8``."""
-        return np.clip(self.img, 0, 255).astype(np.uint8)
-
-
-def weighted_choice(options: Mapping[Any, Any], rng: np.random.Generator) -> str:
-    """One key of ``options``, drawn in proportion to its value."""
-    weights = np.asarray([float(w) for w in options.values()])
-    return str(rng.choice([str(k) for k in options], p=weights / weights.sum()))
-
-
-def _jitter(rng: np.random.Generator, base: Color, spread: float) -> Color:
-    r, g, b = (np.clip(np.asarray(base) + rng.normal(0, spread, 3), 0, 255)).tolist()
-    return (r, g, b)
 
 
 # Russian plates' characters are about as wide as Barlow's (Barlow Condensed stretched to the
@@ -113,8 +35,8 @@ _RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
 
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
     """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
-    paper = _jitter(rng, (238.0, 238.0, 232.0), 8)
-    ink = _jitter(rng, (25.0, 25.0, 30.0), 6)
+    paper = jitter(rng, (238.0, 238.0, 232.0), 8)
+    ink = jitter(rng, (25.0, 25.0, 30.0), 6)
     font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
     c = Canvas(520, 112, scale, paper)
     c.rect(2, 2, 516, 108, ink, width=3.5)
@@ -134,7 +56,7 @@ def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.nda
         c.rect(452, 77 + i * 5.3, 30, 5.3, col)
     c.rect(452, 77, 30, 16, ink, width=0.6)
     if rng.random() < 0.6:  # bolt heads left of the first letter and right of the series
-        bolt = _jitter(rng, (120.0, 110.0, 100.0), 25)
+        bolt = jitter(rng, (120.0, 110.0, 100.0), 25)
         for bx in (12.0, 386.0):
             c.circle(bx + rng.normal(0, 1), 56 + rng.normal(0, 3), 3.5, bolt)
     return c.result()
@@ -159,15 +81,15 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
     w_mm, cell, gap, dot_gap = (480, 43.0, 9.0, 49.0) if green else (440, 45.0, 12.0, 34.0)
     if green:
         c = Canvas(w_mm, 140, scale, (0.0, 0.0, 0.0))
-        top, bottom = _jitter(rng, (235.0, 245.0, 238.0), 6), _jitter(rng, (70.0, 190.0, 100.0), 12)
+        top, bottom = jitter(rng, (235.0, 245.0, 238.0), 6), jitter(rng, (70.0, 190.0, 100.0), 12)
         ramp = np.linspace(0, 1, c.img.shape[0], dtype=np.float32)[:, None, None]
         c.img[:] = (1 - ramp) * np.asarray(top, np.float32) + ramp * np.asarray(bottom, np.float32)
-        ink = _jitter(rng, (20.0, 20.0, 20.0), 5)
+        ink = jitter(rng, (20.0, 20.0, 20.0), 5)
     else:
         t = rng.uniform()  # from navy to the light blue of sunlit or washed-out plates
         blue = (1 - t) * np.array([15.0, 40.0, 130.0]) + t * np.array([70.0, 140.0, 225.0])
-        c = Canvas(w_mm, 140, scale, _jitter(rng, (blue[0], blue[1], blue[2]), 10))
-        ink = _jitter(rng, (238.0, 242.0, 248.0), 8)
+        c = Canvas(w_mm, 140, scale, jitter(rng, (blue[0], blue[1], blue[2]), 10))
+        ink = jitter(rng, (238.0, 242.0, 248.0), 8)
     c.rect(4, 4, w_mm - 8, 132, ink, width=2)
     weight = str(rng.choice(list(_CN_WEIGHTS), p=[p for p, _ in _CN_WEIGHTS.values()]))
     font = latin_font(weight, weighted_choice(_CN_FAMILIES, rng))
@@ -201,8 +123,8 @@ def _blank(
     scene: SceneStyle,
 ) -> tuple[Canvas, Color, Color, Any]:
     """A framed plate of the style's colours and ``style[size_key]`` (mm), and a font for it."""
-    bg = _jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
-    ink = _jitter(rng, _color(style, "foreground", (25.0, 25.0, 30.0)), 6)
+    bg = jitter(rng, _color(style, "background", (235.0, 235.0, 230.0)), 8)
+    ink = jitter(rng, _color(style, "foreground", (25.0, 25.0, 30.0)), 6)
     w_mm, h_mm = (float(v) for v in style.get(size_key, size))
     c = Canvas(w_mm, h_mm, 0.6, bg)
     c.rect(2, 2, w_mm - 4, h_mm - 4, ink, width=3)
