@@ -8,6 +8,7 @@ from plateread.formats import (
     CN,
     GENERIC,
     RU,
+    RU_ALL,
     FormatError,
     PlateFormat,
     compute_mask,
@@ -22,6 +23,23 @@ def test_ru_alphabet_and_templates() -> None:
     assert RU.is_valid("A123BC77") and RU.is_valid("E506EC152")
     assert not RU.is_valid("A123BC7") and not RU.is_valid("A123GG99") and not RU.is_valid("")
     assert RU.match_template("E506EC152") == "LDDDLLDDD"
+
+
+def test_ru_all_takes_the_other_one_row_types() -> None:
+    assert load_format("ru_all") is RU_ALL and RU_ALL.alphabet == RU.alphabet
+    for text in (
+        "A123BC77",
+        "E506EC152",
+        "AB12377",
+        "AB123777",
+        "AB1234177",
+        "A123477",
+        "1234AB77",
+    ):
+        assert RU_ALL.is_valid(text) and RU_ALL.match_template(text), text
+    assert (
+        not RU.is_valid("AB12377") and not RU_ALL.is_valid("AB12") and not RU_ALL.is_valid("1234AB")
+    )
 
 
 def test_cn_format() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plateread.formats import CN, GENERIC, RU, load_format
+from plateread.formats import CN, GENERIC, RU, RU_ALL, load_format
 from plateread.synth import random_text, synth_samples, write_dataset
 from plateread.synth.render import render_plate
 
 
-@pytest.mark.parametrize("fmt", [RU, CN, GENERIC])
+@pytest.mark.parametrize("fmt", [RU, RU_ALL, CN, GENERIC])
 def test_random_texts_are_valid(fmt) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     texts = [random_text(fmt, rng) for _ in range(300)]
@@ -27,7 +27,7 @@ def test_cn_texts_include_green_plates_and_many_provinces() -> None:
     assert len({t[0] for t in texts}) > 20
 
 
-@pytest.mark.parametrize("name", ["ru", "cn", "generic"])
+@pytest.mark.parametrize("name", ["ru", "ru_all", "cn", "generic"])
 def test_synthetic_plates_are_deterministic(name: str) -> None:
     a = synth_samples(name, 4, seed=7)
     b = synth_samples(name, 4, seed=7)
@@ -38,6 +38,30 @@ def test_synthetic_plates_are_deterministic(name: str) -> None:
         assert np.array_equal(ia, ib)
     c = synth_samples(name, 4, seed=8)
     assert [s.text for s in c] != [s.text for s in a]
+
+
+def test_ru_all_draws_every_type_in_its_colours() -> None:
+    rng = np.random.default_rng(2)
+    texts = [random_text(RU_ALL, rng) for _ in range(400)]
+    counts = Counter(RU_ALL.match_template(t) for t in texts)
+    assert set(counts) == set(RU_ALL.templates) and counts["LDDDLLDD"] > 80
+    assert not any(t.startswith(("0", "1", "2", "3")) and len(t) == 9 for t in texts)
+    # civil and trailer white, taxi yellow, police blue, military black (the main part's paper)
+    for text, check in [
+        ("A123BC77", lambda p: p.mean() > 150),
+        ("AB1234177", lambda p: p.mean() > 150),
+        ("AB12377", lambda p: p[..., 0].mean() > 1.5 * p[..., 2].mean()),
+        ("A1234177", lambda p: p[..., 2].mean() > 1.5 * p[..., 0].mean()),
+        ("1234AB77", lambda p: p.mean() < 100),
+    ]:
+        plate = render_plate(RU_ALL, text, np.random.default_rng(0))
+        assert 4.3 < plate.shape[1] / plate.shape[0] < 4.9
+        assert check(plate[:, : plate.shape[1] * 3 // 4].astype(float)), text
+    # the civil type draws what the ru format draws
+    civil = render_plate(RU_ALL, "A123BC77", np.random.default_rng(5))
+    assert np.array_equal(civil, render_plate(RU, "A123BC77", np.random.default_rng(5)))
+    with pytest.raises(ValueError, match="known type"):
+        render_plate(RU_ALL, "AB12", np.random.default_rng(0))
 
 
 def test_clean_renderings_have_plate_proportions() -> None:

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render synthetic plates "
         "to DIR/images + DIR/config.json (deterministic for a seed).",
     )
-    s.add_argument("--format", default="ru", help="ru, cn, generic or a format .yaml (default ru)")
+    s.add_argument(
+        "--format", default="ru", help="ru, ru_all, cn, generic or a format .yaml (default ru)"
+    )
     s.add_argument("-n", type=int, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="validation data spec (repeatable); default: 10%% of --data held out by plate text",
     )
-    t.add_argument("--format", help="plate format: ru, cn, generic or a .yaml file")
+    t.add_argument("--format", help="plate format: ru, ru_all, cn, generic or a .yaml file")
     t.add_argument(
         "--arch",
         help="architecture: crnn_fast (the shipped readers'), crnn_small (default), "

@@ -37,7 +37,7 @@ class PlateFormat:
     """A plate format.
 
     Attributes:
-        name: Short name (``ru``, ``cn``, ``generic`` or a user's).
+        name: Short name (``ru``, ``ru_all``, ``cn``, ``generic`` or a user's).
         alphabet: Characters the reader emits, in class order (class ``i + 1``).
         classes: Template letters mapped to the characters they allow, e.g. ``{"L": "ABE…"}``.
         templates: Valid layouts, each a string of class letters; empty means any text over the
@@ -240,6 +240,25 @@ RU = PlateFormat(
     templates=("LDDDLLDD", "LDDDLLDDD"),
     style={"kind": "ru_civil", "binarized": 0.05},
 )
+# Russian plates of the other one-row types (the course's "harder classes"): taxi and public
+# transport (yellow, LL DDD), trailers (LL DDDD), police (blue, L DDDD) and military (black,
+# DDDD LL), each followed by its region code, beside the civil ones
+RU_ALL = PlateFormat(
+    name="ru_all",
+    alphabet=DIGITS + RU_LETTERS,
+    classes={"L": RU_LETTERS, "D": DIGITS},
+    templates=(
+        "LDDDLLDD",
+        "LDDDLLDDD",
+        "LLDDDDD",
+        "LLDDDDDD",
+        "LLDDDDDDD",
+        "LDDDDDD",
+        "LDDDDDDD",
+        "DDDDLLDD",
+    ),
+    style={"kind": "ru_all", "binarized": 0.05},
+)
 CN = PlateFormat(
     name="cn",
     alphabet=DIGITS + CN_LETTERS + CN_PROVINCES,
@@ -248,7 +267,7 @@ CN = PlateFormat(
     style={"kind": "cn", "loose_crops": 0.15},  # CCPD crops follow the annotated box closely
 )
 GENERIC = PlateFormat(name="generic", alphabet=DIGITS + LATIN, min_length=1, max_length=12)
-BUILTIN: dict[str, PlateFormat] = {f.name: f for f in (RU, CN, GENERIC)}
+BUILTIN: dict[str, PlateFormat] = {f.name: f for f in (RU, RU_ALL, CN, GENERIC)}
 
 
 @lru_cache(maxsize=32)

@@ -21,6 +21,10 @@ _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
     str(i) for i in (*range(102, 200), 702, 716, 725, 750, 761, 763, 777, 790, 797, 799)
 ]
 
+# the series (before the region code) of each type of ru_all's plates, and how often each is
+# drawn: civil, taxi, trailer, police, military (whose region codes have two digits)
+_RU_ALL_SERIES = {"LDDDLL": 0.4, "LLDDD": 0.15, "LLDDDD": 0.15, "LDDDD": 0.15, "DDDDLL": 0.15}
+
 
 def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     """A random valid plate text of ``fmt`` (with realistic regions and provinces)."""
@@ -30,6 +34,11 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         digits = "".join(rng.choice(list(c["D"]), 3))
         region = str(rng.choice(_RU_REGIONS[:99] if rng.random() < 0.6 else _RU_REGIONS))
         return letters[0] + digits + letters[1:] + region
+    if fmt.name == "ru_all":
+        series = weighted_choice(_RU_ALL_SERIES, rng)
+        drawn = "".join(str(rng.choice(list(fmt.classes[k]))) for k in series)
+        two_digits = series == "DDDDLL" or rng.random() < 0.6
+        return drawn + str(rng.choice(_RU_REGIONS[:99] if two_digits else _RU_REGIONS))
     if fmt.name == "cn":
         province = "皖" if rng.random() < 0.3 else str(rng.choice(list(fmt.classes["P"])))
         letter = "A" if rng.random() < 0.3 else str(rng.choice(list(CN_LETTERS)))

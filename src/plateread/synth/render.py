@@ -1,8 +1,6 @@
 """Clean plate renderings, laid out in millimetres after the real plates.
 
-* ``ru_civil``: white 520x112 mm, black frame, ``L DDD LL`` with letters smaller than digits, a
-  region box with smaller 2-3 digits, ``RUS`` and the flag; wide glyphs (Barlow, or Barlow or
-  Saira Condensed stretched to the cell) of varied, mostly light weight.
+* ``ru_civil`` and ``ru_all``: Russian plates (:mod:`plateread.synth.russian`).
 * ``cn``: blue 440x140 mm (navy to light blue), white frame and characters, the province in a CJK
   font, a dot after the second character, glyphs of varied weight and width (the plate font is
   narrower than Barlow Condensed stretched to the cell; Saira Condensed draws its straight-stemmed
@@ -21,45 +19,10 @@ from plateread.formats import PlateFormat, template_of
 from plateread.styles import SceneStyle
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
+from plateread.synth.russian import render_ru, render_ru_all
 
 ONE_ROW_MM = (520, 112)  # default plate sizes (width, height) of the generic renderer
 TWO_ROW_MM = (280, 200)
-
-
-# Russian plates' characters are about as wide as Barlow's (Barlow Condensed stretched to the
-# cell draws them narrower and bolder) and their 6 and 9 as straight-stemmed as Saira Condensed's;
-# how often each family and weight is drawn
-_RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
-_RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
-
-
-def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
-    """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
-    paper = jitter(rng, (238.0, 238.0, 232.0), 8)
-    ink = jitter(rng, (25.0, 25.0, 30.0), 6)
-    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
-    c = Canvas(520, 112, scale, paper)
-    c.rect(2, 2, 516, 108, ink, width=3.5)
-    c.line(398, 3, 398, 109, ink, 2.5)
-    main, region = text[:6], text[6:]
-    # cell lefts (mm) for L DDD LL; letters 58 mm high, digits 76 mm, on one baseline
-    lefts = [22, 84, 140, 196, 258, 314]
-    for ch, x in zip(main, lefts):
-        h = 76 if ch.isdigit() else 58
-        c.glyph(ch, x + rng.normal(0, 0.8), 96 - h + rng.normal(0, 0.8), 50, h, ink, font)
-    cw = 36 if len(region) == 2 else 33
-    x0 = 457 - cw * len(region) / 2
-    for i, ch in enumerate(region):
-        c.glyph(ch, x0 + i * cw + 2, 8 + rng.normal(0, 0.6), cw - 4, 58, ink, font)
-    c.mask(text_mask("RUS", latin_font("SemiBold"), 20), 412, 77, 30, 15, ink)
-    for i, col in enumerate([(250.0, 250.0, 250.0), (30.0, 70.0, 170.0), (200.0, 30.0, 40.0)]):
-        c.rect(452, 77 + i * 5.3, 30, 5.3, col)
-    c.rect(452, 77, 30, 16, ink, width=0.6)
-    if rng.random() < 0.6:  # bolt heads left of the first letter and right of the series
-        bolt = jitter(rng, (120.0, 110.0, 100.0), 25)
-        for bx in (12.0, 386.0):
-            c.circle(bx + rng.normal(0, 1), 56 + rng.normal(0, 3), 3.5, bolt)
-    return c.result()
 
 
 # Latin font weights for Chinese plates: how often each is drawn, and the width (mm) of the
@@ -267,6 +230,8 @@ def render_plate(
     kind = fmt.style.get("kind")
     if kind == "ru_civil":
         return render_ru(text, rng)
+    if kind == "ru_all":
+        return render_ru_all(text, rng)
     if kind == "cn":
         return render_cn(text, rng)
     return render_generic(text, fmt, rng)

@@ -1,0 +1,99 @@
+"""Russian plates: civil ones and the other one-row types, laid out in millimetres.
+
+* ``ru_civil``: white 520x112 mm, black frame, ``L DDD LL`` with letters smaller than digits, a
+  region box with smaller 2-3 digits, ``RUS`` and the flag; wide glyphs (Barlow, or Barlow or
+  Saira Condensed stretched to the cell) of varied, mostly light weight.
+* ``ru_all``: the civil plate, or by the text's template a taxi or public-transport plate
+  (yellow, ``LL DDD``), a trailer's (white, ``LL DDDD``), a police plate (blue, white characters,
+  ``L DDDD``) or a military one (black, white characters, ``DDDD LL``); the same region box, with
+  ``RUS`` alone (no flag) on police and military plates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
+from plateread.synth.fonts import latin_font, text_mask
+
+# Russian plates' characters are about as wide as Barlow's (Barlow Condensed stretched to the
+# cell draws them narrower and bolder) and their 6 and 9 as straight-stemmed as Saira Condensed's;
+# how often each family and weight is drawn
+_RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
+_RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
+
+
+# paper, ink and whether the region box shows the flag (police and military plates: RUS alone)
+_RU_TYPES: dict[str, tuple[Color, Color, bool]] = {
+    "civil": ((238.0, 238.0, 232.0), (25.0, 25.0, 30.0), True),
+    "taxi": ((240.0, 196.0, 35.0), (25.0, 25.0, 30.0), True),
+    "trailer": ((238.0, 238.0, 232.0), (25.0, 25.0, 30.0), True),
+    "police": ((30.0, 70.0, 165.0), (240.0, 240.0, 240.0), False),
+    "military": ((22.0, 22.0, 26.0), (235.0, 235.0, 235.0), False),
+}
+# each type's main characters (letter/digit mask); a region code of 2 or 3 digits follows
+_RU_MAIN = {"LDDDLL": "civil", "LLDDD": "taxi", "LLDDDD": "trailer", "LDDDD": "police"}
+_RU_MAIN_2 = {"DDDDLL": "military"}  # two-digit region codes only
+
+
+def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
+    """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
+    return _render(text, 6, "civil", rng, scale)
+
+
+def render_ru_all(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
+    """A Russian plate of the type its text's layout says (civil, taxi, trailer, police or
+    military); a text two types can draw (``LL DDD 177`` or ``LL DDDD 77``) is drawn as either.
+
+    Raises:
+        ValueError: the text is no Russian one-row plate's.
+    """
+    mask = "".join("D" if ch.isdigit() else "L" for ch in text)
+    options = [
+        (len(main), kind)
+        for table, regions in ((_RU_MAIN, (2, 3)), (_RU_MAIN_2, (2,)))
+        for main, kind in table.items()
+        if mask.startswith(main) and mask[len(main) :] in ("D" * n for n in regions)
+    ]
+    if not options:
+        raise ValueError(f"{text!r} is not a Russian plate text of a known type")
+    n_main, kind = options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
+    return _render(text, n_main, kind, rng, scale)
+
+
+def _render(
+    text: str, n_main: int, kind: str, rng: np.random.Generator, scale: float
+) -> np.ndarray:
+    """The plate: ``text[:n_main]`` left of the line, the region code in the box on the right."""
+    paper_base, ink_base, flag = _RU_TYPES[kind]
+    paper = jitter(rng, paper_base, 8)
+    ink = jitter(rng, ink_base, 6)
+    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
+    c = Canvas(520, 112, scale, paper)
+    c.rect(2, 2, 516, 108, ink, width=3.5)
+    c.line(398, 3, 398, 109, ink, 2.5)
+    main, region = text[:n_main], text[n_main:]
+    # cells 50 mm wide, 56 mm apart, 6 mm more between letters and digits, centred on 193 mm
+    # (civil: L DDD LL from 22 mm); letters 58 mm high, digits 76 mm, on one baseline
+    steps = [56 + 6 * (a.isdigit() != b.isdigit()) for a, b in zip(main, main[1:])]
+    lefts = np.concatenate([[0.0], np.cumsum(steps)])
+    lefts += 193 - (lefts[-1] + 50) / 2
+    for ch, x in zip(main, lefts.tolist()):
+        h = 76 if ch.isdigit() else 58
+        c.glyph(ch, x + rng.normal(0, 0.8), 96 - h + rng.normal(0, 0.8), 50, h, ink, font)
+    cw = 36 if len(region) == 2 else 33
+    x0 = 457 - cw * len(region) / 2
+    for i, ch in enumerate(region):
+        c.glyph(ch, x0 + i * cw + 2, 8 + rng.normal(0, 0.6), cw - 4, 58, ink, font)
+    if flag:
+        c.mask(text_mask("RUS", latin_font("SemiBold"), 20), 412, 77, 30, 15, ink)
+        for i, col in enumerate([(250.0, 250.0, 250.0), (30.0, 70.0, 170.0), (200.0, 30.0, 40.0)]):
+            c.rect(452, 77 + i * 5.3, 30, 5.3, col)
+        c.rect(452, 77, 30, 16, ink, width=0.6)
+    else:
+        c.mask(text_mask("RUS", latin_font("SemiBold"), 20), 443, 77, 30, 15, ink)
+    if rng.random() < 0.6:  # bolt heads left of the first letter and right of the series
+        bolt = jitter(rng, (120.0, 110.0, 100.0), 25)
+        for bx in (12.0, 386.0):
+            c.circle(bx + rng.normal(0, 1), 56 + rng.normal(0, 3), 3.5, bolt)
+    return c.result()
