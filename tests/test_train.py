@@ -264,3 +264,23 @@ def test_ema_is_validated_saved_and_resumed(tmp_path: Path, synth_ru: Path) -> N
     assert read_checkpoint(run / "last.pt")["ema"]["updates"] == 2 * steps
     with pytest.raises(ConfigError, match="ema"):
         _cfg(tmp_path, synth_ru, ema=1.5)
+
+
+def test_validation_plates_are_prepared_once(
+    tmp_path: Path, synth_ru: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plateread.train import loop
+
+    calls: list[bool] = []
+
+    class Counting(loop.PlateTorchDataset):
+        def __getitem__(self, i: int):  # type: ignore[no-untyped-def]
+            calls.append(self.augment)
+            return super().__getitem__(i)
+
+    monkeypatch.setattr(loop, "PlateTorchDataset", Counting)
+    run = train(_cfg(tmp_path, synth_ru, epochs=3))
+    entries = _log(run)
+    assert len(entries) == 3 and all("val_exact" in e for e in entries)
+    n_val = entries[-1]["val_n"]
+    assert n_val > 0 and calls.count(False) == n_val  # read once, validated three times

@@ -9,6 +9,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,17 @@ from plateread.train.runs import (
 
 
 @torch.no_grad()
-def validate(model: nn.Module, loader: DataLoader[Any], fmt: PlateFormat) -> dict[str, float]:
-    """Exact match, character accuracy and CER of greedy readings over ``loader``."""
+def validate(
+    model: nn.Module, batches: Iterable[dict[str, Any]], fmt: PlateFormat
+) -> dict[str, float]:
+    """Exact match, character accuracy and CER of greedy readings over ``batches`` (of
+    :func:`~plateread.train.data.collate`).
+    """
     was_training = model.training
     model.eval()
     targets: list[str] = []
     preds: list[str] = []
-    for batch in loader:
+    for batch in batches:
         if batch["images"] is None:
             continue
         logits = model(batch["images"]).numpy()
@@ -163,8 +168,11 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         real_strength=cfg.real_augment,
     )
     vds = PlateTorchDataset(val_set.samples, fmt, size)
-    val_loader = DataLoader(
-        vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)
+    # the validation plates are the same every epoch: decode (or render) them once
+    val_batches = (
+        list(DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)))
+        if rank == 0
+        else []
     )
     per_rank = math.ceil(len(tds) / world)
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
@@ -251,7 +259,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         finished = step >= per_rank and not stopper.requested
         if rank == 0:
             kept = ema.model if ema is not None else getattr(model, "module", model)
-            metrics = validate(kept, val_loader, fmt) if len(vds) else {}
+            metrics = validate(kept, val_batches, fmt) if len(vds) else {}
             entry = {
                 "epoch": epoch + 1,
                 "step": epoch * steps_per_epoch + step // cfg.batch_size,
