@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[train,dev]"
 	touch $(STAMP)
 
-# The main job: read the example plates with the shipped Russian and Chinese readers.
+# The main job: read the example plates with the shipped readers.
 demo: $(STAMP)
 	$(BIN)/plateread read examples/plates/ru --model ru
+	$(BIN)/plateread read examples/plates/ru_all --model ru_all
 	$(BIN)/plateread read examples/plates/cn --model cn
 
 # A short end-to-end run of the training pipeline: render plates, train ~4 minutes, evaluate.

@@ -221,16 +221,22 @@ def test_page_in_chromium(server: str, tmp_path: Path) -> None:
     assert len(spans) == len(expected["text"]) and all(c.startswith("rgb") for c in spans)
 
 
-def test_default_models_read_example_plates() -> None:
-    """`plateread serve` with no --model serves the shipped ru and cn readers."""
+def test_default_models_read_example_plates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plateread serve` with no --model serves every shipped reader."""
+    import uvicorn
     from fastapi.testclient import TestClient
 
-    from plateread.serve.app import create_app
+    from plateread.cli import main
+    from plateread.predict import shipped_models
 
+    apps: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    assert main(["serve"]) == 0 and len(apps) == 1
     examples = Path(__file__).resolve().parents[1] / "examples" / "plates"
-    client = TestClient(create_app({"ru": "ru", "cn": "cn"}))
-    assert [m["name"] for m in client.get("/v1/models").json()["models"]] == ["ru", "cn"]
-    for name in ("ru", "cn"):
+    client = TestClient(apps[0])  # type: ignore[arg-type]
+    names = [m["name"] for m in client.get("/v1/models").json()["models"]]
+    assert names == shipped_models() and {"ru", "ru_all", "cn"} <= set(names)
+    for name in names:
         files = sorted((examples / name).glob("*.png"))[:3]
         r = client.post(
             "/v1/read",

@@ -15,11 +15,11 @@ from plateread.reader import PlateReader
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plates"
 
 
-def test_ru_and_cn_are_shipped() -> None:
-    assert {"ru", "cn"} <= set(shipped_models())
+def test_ru_ru_all_and_cn_are_shipped() -> None:
+    assert {"ru", "ru_all", "cn"} <= set(shipped_models())
 
 
-@pytest.mark.parametrize("name", ["ru", "cn"])
+@pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_reader(name: str) -> None:
     path = resolve_model(name)
     assert path.stat().st_size <= 5_000_000
@@ -34,7 +34,7 @@ def test_shipped_reader(name: str) -> None:
     assert all(r.valid and 0.0 <= r.confidence <= 1.0 for r in results)
 
 
-@pytest.mark.parametrize("name", ["ru", "cn"])
+@pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
     torch = pytest.importorskip("torch")
     from plateread.train.checkpoint import load_model, shipped_checkpoint

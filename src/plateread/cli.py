@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
     t.add_argument(
         "--init",
-        help="start from a checkpoint or shipped reader (ru, cn); layers that "
+        help="start from a checkpoint or shipped reader (ru, ru_all, cn); layers that "
         "do not fit (a new alphabet's output) are re-initialised",
     )
     t.add_argument(
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "line per image (path, text, confidence) or JSON lines.",
     )
     r.add_argument("paths", nargs="+", help="image files or folders")
-    r.add_argument("--model", default="ru", help="ru, cn or an .onnx file (default ru)")
+    r.add_argument("--model", default="ru", help="ru, ru_all, cn or an .onnx file (default ru)")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument(
         "--min-confidence",
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--model",
         action="append",
-        help="ru, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: ru and cn)",
+        help="ru, ru_all, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: all shipped)",
     )
     v.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per model")
     v.add_argument("--max-body-mb", type=int, default=16, help="largest request body (MB)")
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plates/s per batch size, ms per plate (p50/p99), peak memory "
         "and model size, on ONNX Runtime.",
     )
-    b.add_argument("--model", default="ru", help="ru, cn or an .onnx file")
+    b.add_argument("--model", default="ru", help="ru, ru_all, cn or an .onnx file")
     b.add_argument("--batch-sizes", default="1,32")
     b.add_argument(
         "--data", action="append", help="data spec for the images (default: random crops)"

@@ -222,10 +222,11 @@ def run_serve(a: argparse.Namespace) -> int:
     """Run the HTTP service until interrupted."""
     import uvicorn
 
+    from plateread.predict import shipped_models
     from plateread.serve.app import Limits, create_app
 
     models: dict[str, str] = {}
-    for spec in a.model or ["ru", "cn"]:
+    for spec in a.model or shipped_models():
         name, _, path = spec.partition("=")
         models[name if path else Path(spec).stem] = path or spec
     limits = Limits(max_body_bytes=a.max_body_mb * 1024 * 1024, max_images=a.max_images)

@@ -68,7 +68,8 @@ class PlateReader:
     """Read plate crops with an exported plateread model.
 
     Args:
-        model: ``"ru"``, ``"cn"`` (shipped readers) or a path to an exported ``.onnx`` file.
+        model: ``"ru"``, ``"ru_all"``, ``"cn"`` (shipped readers) or a path to an exported
+            ``.onnx`` file.
         decoder: ``constrained`` (format-constrained beam search; the ``auto`` choice for formats
             with templates), ``beam`` (CTC prefix beam search) or ``greedy``.
         beam: Beam width.
