@@ -22,7 +22,6 @@ from plateread.synth.fonts import latin_font, text_mask
 _RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
 _RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
 
-
 # paper, ink and whether the region box shows the flag (police and military plates: RUS alone)
 _RU_TYPES: dict[str, tuple[Color, Color, bool]] = {
     "civil": ((238.0, 238.0, 232.0), (25.0, 25.0, 30.0), True),
