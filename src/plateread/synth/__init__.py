@@ -15,14 +15,15 @@ from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
+from plateread.synth.russian import RU_SERIES
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
     str(i) for i in (*range(102, 200), 702, 716, 725, 750, 761, 763, 777, 790, 797, 799)
 ]
 
-# the series (before the region code) of each type of ru_all's plates, and how often each is
-# drawn: civil, taxi, trailer, police, military (whose region codes have two digits)
+# how often ru_all draws each type's series (synth.russian.RU_SERIES): civil, taxi, trailer,
+# police, military
 _RU_ALL_SERIES = {"LDDDLL": 0.4, "LLDDD": 0.15, "LLDDDD": 0.15, "LDDDD": 0.15, "DDDDLL": 0.15}
 
 
@@ -37,7 +38,7 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     if fmt.name == "ru_all":
         series = weighted_choice(_RU_ALL_SERIES, rng)
         drawn = "".join(str(rng.choice(list(fmt.classes[k]))) for k in series)
-        two_digits = series == "DDDDLL" or rng.random() < 0.6
+        two_digits = RU_SERIES[series][1] == (2,) or rng.random() < 0.6
         return drawn + str(rng.choice(_RU_REGIONS[:99] if two_digits else _RU_REGIONS))
     if fmt.name == "cn":
         province = "皖" if rng.random() < 0.3 else str(rng.choice(list(fmt.classes["P"])))

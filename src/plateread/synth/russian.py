@@ -30,9 +30,15 @@ _RU_TYPES: dict[str, tuple[Color, Color, bool]] = {
     "police": ((30.0, 70.0, 165.0), (240.0, 240.0, 240.0), False),
     "military": ((22.0, 22.0, 26.0), (235.0, 235.0, 235.0), False),
 }
-# each type's main characters (letter/digit mask); a region code of 2 or 3 digits follows
-_RU_MAIN = {"LDDDLL": "civil", "LLDDD": "taxi", "LLDDDD": "trailer", "LDDDD": "police"}
-_RU_MAIN_2 = {"DDDDLL": "military"}  # two-digit region codes only
+# each type's series (the letter/digit mask before the region code), and the region code's
+# possible lengths
+RU_SERIES: dict[str, tuple[str, tuple[int, ...]]] = {
+    "LDDDLL": ("civil", (2, 3)),
+    "LLDDD": ("taxi", (2, 3)),
+    "LLDDDD": ("trailer", (2, 3)),
+    "LDDDD": ("police", (2, 3)),
+    "DDDDLL": ("military", (2,)),
+}
 
 
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
@@ -49,10 +55,9 @@ def render_ru_all(text: str, rng: np.random.Generator, scale: float = 0.6) -> np
     """
     mask = "".join("D" if ch.isdigit() else "L" for ch in text)
     options = [
-        (len(main), kind)
-        for table, regions in ((_RU_MAIN, (2, 3)), (_RU_MAIN_2, (2,)))
-        for main, kind in table.items()
-        if mask.startswith(main) and mask[len(main) :] in ("D" * n for n in regions)
+        (len(series), kind)
+        for series, (kind, regions) in RU_SERIES.items()
+        if mask.startswith(series) and mask[len(series) :] in ("D" * n for n in regions)
     ]
     if not options:
         raise ValueError(f"{text!r} is not a Russian plate text of a known type")
