@@ -167,8 +167,6 @@ def test_thin_glyphs_stay_thin() -> None:
 
 
 def test_latin_font_families() -> None:
-    import pytest
-
     from plateread.formats import FormatError
     from plateread.synth.fonts import LATIN_FAMILIES, glyph_mask, latin_font
 
