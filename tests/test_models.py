@@ -12,7 +12,7 @@ from plateread.formats import CN, RU
 from plateread.models import REGISTRY, build_model
 from plateread.models.resnet import ResNet18Trunk
 from plateread.predict import OnnxPredictor
-from plateread.train.checkpoint import load_model, model_meta, save_checkpoint
+from plateread.train.checkpoint import init_from, load_model, model_meta, save_checkpoint
 from plateread.train.losses import PlateLoss
 
 FORMATS = {"crnn_province": CN}
@@ -107,3 +107,50 @@ def test_checkpoint_roundtrip_and_onnx_parity(arch: str, tmp_path: Path) -> None
     with torch.no_grad():
         ref = model(torch.from_numpy(batch5)).numpy()
     assert np.abs(pred.logits(batch5) - ref).max() < 1e-3  # dynamic batch size
+
+
+def test_sampler_starts_as_a_plain_downscale_and_zooms_where_told() -> None:
+    model = build_model("crnn_fast_stn", RU).eval()
+    pixels = torch.randint(0, 256, (2, 64, 256, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        x = model.norm(pixels)
+        assert torch.allclose(model.stn(x), torch.nn.functional.avg_pool2d(x, 2), atol=1e-5)
+        # a zoom by 2 into the centre: scale 0.5, no shift, samples the middle half of each axis
+        last = model.stn.loc[-1]
+        last.bias.copy_(torch.tensor([-0.5, 0, 0, 0, -0.5, 0]) / model.stn.step_scale)
+        middle = x[:, :, 16:48, 64:192]
+        assert torch.allclose(model.stn(x), middle, atol=1e-5)
+
+
+def test_sampler_export_parity_away_from_identity(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model("crnn_fast_stn", RU).eval()
+    with torch.no_grad():
+        last = model.stn.loc[-1]
+        last.weight.normal_(0, 0.5)
+        last.bias.normal_(0, 0.5)
+    meta = model_meta("crnn_fast_stn", RU, (64, 256), {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    images = _batch("crnn_fast_stn", 2)[0]
+    with torch.no_grad():
+        theta = model.stn.theta(model.norm(images))
+    assert (theta - model.stn.identity.view(2, 3)).abs().max() > 0.01  # really not the identity
+    figures = export_onnx(ckpt, tmp_path / "m.onnx")
+    assert figures["max_abs_diff"] < 1e-3 and figures["same_text"] == 1.0
+
+
+def test_sampler_model_starts_from_a_crnn_fast_reader(tmp_path: Path) -> None:
+    src = build_model("crnn_fast", RU)
+    meta = model_meta("crnn_fast", RU, (32, 128), {})
+    ckpt = save_checkpoint(tmp_path / "r.pt", src, meta, epoch=0)
+    model = build_model("crnn_fast_stn", RU)
+    report = init_from(model, ckpt, RU.alphabet)
+    assert report["reinitialised"] and all(k.startswith("stn.") for k in report["reinitialised"])
+    assert torch.equal(model.fc.weight, src.fc.weight)
+    # with the identity sampler it reads what the source reads from the 2x2-averaged crop
+    big = torch.randint(0, 256, (2, 64, 256, 3), dtype=torch.uint8)
+    small = torch.nn.functional.avg_pool2d(big.permute(0, 3, 1, 2).float(), 2)
+    with torch.no_grad():
+        a = model.eval()(big)
+        b = src.eval()(small / 255)
+    assert torch.allclose(a, b, atol=1e-3)

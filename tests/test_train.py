@@ -284,3 +284,11 @@ def test_validation_plates_are_prepared_once(
     assert len(entries) == 3 and all("val_exact" in e for e in entries)
     n_val = entries[-1]["val_n"]
     assert n_val > 0 and calls.count(False) == n_val  # read once, validated three times
+
+
+def test_init_message_groups_reinitialised_tensors_by_module() -> None:
+    from plateread.train.loop import _modules
+
+    names = ["stn.loc.1.0.weight", "stn.loc.8.bias", "fc.weight", "fc.bias", "rnn.weight_ih_l0"]
+    assert _modules(names) == "stn.loc (2 tensors), fc (2 tensors), rnn"
+    assert _modules([]) == ""

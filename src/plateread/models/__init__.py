@@ -10,6 +10,7 @@ from torch import nn
 
 from plateread.formats import PlateFormat
 from plateread.models.crnn import CRNNProvince, CRNNResNet18, CRNNSmall
+from plateread.models.stn import CRNNSampler
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
         (32, 128),
         "the shipped readers' CRNN (~0.35M parameters, ~4x fewer operations than crnn_small)",
+    ),
+    "crnn_fast_stn": ModelSpec(
+        lambda fmt, size, **kw: CRNNSampler(
+            fmt.num_classes, size, **{"hidden": 64, "channels": (16, 32, 64, 96, 128), **kw}
+        ),
+        (64, 256),
+        "crnn_fast behind a learned affine sampler (zooms into loose crops; input twice the size)",
     ),
     "crnn_province": ModelSpec(
         _build_province,

@@ -97,10 +97,19 @@ def _build_model(
             )
             print(
                 f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
-                f"re-initialised: {moved['reinitialised'] or 'none'}",
+                f"re-initialised: {_modules(moved['reinitialised']) or 'none'}",
                 file=sys.stderr,
             )
     return model
+
+
+def _modules(names: list[str]) -> str:
+    """``["stn.loc.1.weight", "stn.loc.8.bias", "fc.bias"]`` -> ``"stn.loc (2 tensors), fc"``."""
+    groups: dict[str, int] = {}
+    for n in names:
+        head = ".".join(n.rsplit(".", 1)[0].split(".")[:2])
+        groups[head] = groups.get(head, 0) + 1
+    return ", ".join(k if c == 1 else f"{k} ({c} tensors)" for k, c in groups.items())
 
 
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
