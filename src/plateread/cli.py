@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", help="plate format: ru, ru_all, cn, generic or a .yaml file")
     t.add_argument(
         "--arch",
-        help="architecture: crnn_fast (the shipped readers'), crnn_small (default), "
-        "crnn_province or crnn_resnet18 (the course model, 64x320)",
+        help="architecture: crnn_fast (the shipped readers'), crnn_fast_stn (crnn_fast behind a "
+        "learned zoom, 64x256, for loose crops), crnn_small (default), crnn_province or "
+        "crnn_resnet18 (the course model, 64x320)",
     )
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
