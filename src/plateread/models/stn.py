@@ -14,8 +14,9 @@ from plateread.models.crnn import CRNNSmall, conv_bn
 class AffineSampler(nn.Module):
     """Predicts an affine map from a small view of the input and samples ``out_size`` through it.
 
-    Starts as the identity: the last layer is zero and its bias the identity map, so a model
-    initialised from a reader without the sampler first reads a plain (2x2 averaged) downscale.
+    Starts as the identity: the last layer's weights and bias are zero and the identity map is
+    added to its output, so a model initialised from a reader without the sampler first reads a
+    plain downscale (exactly a 2x2 average when the input is twice the output's size).
     """
 
     def __init__(
@@ -25,9 +26,8 @@ class AffineSampler(nn.Module):
         h, w = in_size
         if h % 16 or w % 64:
             raise ValueError(f"the sampler needs a height divisible by 16, width by 64: {in_size}")
-        self.step_scale = (
-            step_scale  # scales the predicted change: a 10x smaller step than the CRNN
-        )
+        # scales the predicted change, so the sampler moves in 10x smaller steps than the CRNN
+        self.step_scale = step_scale
         self.loc = nn.Sequential(
             nn.AvgPool2d((h // 16, w // 64)),  # 16 x 64
             conv_bn(3, 16),
@@ -70,7 +70,8 @@ class AffineSampler(nn.Module):
 
 
 class CRNNSampler(CRNNSmall):
-    """``CRNNSmall`` reading what an :class:`AffineSampler` cuts from an input twice its size.
+    """``CRNNSmall`` reading what an :class:`AffineSampler` cuts from a larger input: a view
+    32 pixels high with the input's aspect ratio (32x128 from the default 64x256).
 
     The CRNN's parameter names are ``CRNNSmall``'s, so ``--init`` from a shipped reader loads
     all of them and only the sampler starts fresh.
