@@ -35,6 +35,9 @@ def _build_province(fmt: PlateFormat, input_size: tuple[int, int], **kw: Any) ->
     return CRNNProvince(fmt.num_classes, _province_classes(fmt), input_size, **kw)
 
 
+# crnn_fast's width; crnn_fast_stn shares it, so --init from a crnn_fast reader loads every tensor
+_FAST: dict[str, Any] = {"hidden": 64, "channels": (16, 32, 64, 96, 128)}
+
 REGISTRY: dict[str, ModelSpec] = {
     "crnn_resnet18": ModelSpec(
         lambda fmt, size, **kw: CRNNResNet18(fmt.num_classes, size, **kw),
@@ -47,16 +50,12 @@ REGISTRY: dict[str, ModelSpec] = {
         "fast CPU CRNN (~1.3M parameters): VGG-like CNN, one BiGRU layer, 32 steps",
     ),
     "crnn_fast": ModelSpec(
-        lambda fmt, size, **kw: CRNNSmall(
-            fmt.num_classes, size, **{"hidden": 64, "channels": (16, 32, 64, 96, 128), **kw}
-        ),
+        lambda fmt, size, **kw: CRNNSmall(fmt.num_classes, size, **{**_FAST, **kw}),
         (32, 128),
         "the shipped readers' CRNN (~0.35M parameters, ~4x fewer operations than crnn_small)",
     ),
     "crnn_fast_stn": ModelSpec(
-        lambda fmt, size, **kw: CRNNSampler(
-            fmt.num_classes, size, **{"hidden": 64, "channels": (16, 32, 64, 96, 128), **kw}
-        ),
+        lambda fmt, size, **kw: CRNNSampler(fmt.num_classes, size, **{**_FAST, **kw}),
         (64, 256),
         "crnn_fast behind a learned affine sampler (zooms into loose crops; input twice the size)",
     ),

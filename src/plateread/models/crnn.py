@@ -132,7 +132,11 @@ class CRNNSmall(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, 32, W, 3] uint8 -> [N, W/4, C]``."""
-        f = self.cnn(self.norm(images)).squeeze(2).permute(0, 2, 1)  # [N, W/4, feat]
+        return self.read(self.norm(images))
+
+    def read(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised ``[N, 3, 32, W] -> [N, W/4, C]``."""
+        f = self.cnn(x).squeeze(2).permute(0, 2, 1)  # [N, W/4, feat]
         y, _ = self.rnn(f)
         return self.fc(y)  # type: ignore[no-any-return]
 

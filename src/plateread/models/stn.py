@@ -91,7 +91,4 @@ class CRNNSampler(CRNNSmall):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, H, W, 3] uint8 -> [N, W*8/H, C]``."""
-        x = self.stn(self.norm(images))  # [N, 3, 32, W*32/H]
-        f = self.cnn(x).squeeze(2).permute(0, 2, 1)  # [N, T, feat]
-        y, _ = self.rnn(f)
-        return self.fc(y)  # type: ignore[no-any-return]
+        return self.read(self.stn(self.norm(images)))  # the CRNN reads [N, 3, 32, W*32/H]
