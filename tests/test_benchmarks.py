@@ -47,6 +47,22 @@ def test_model_checks_run_on_two_checkpoints(tmp_path: Path, synth_ru: Path) -> 
     assert out.stdout.count("/48") == 8
 
 
+def test_sampler_check_prints_the_affine_maps(tmp_path: Path, synth_ru: Path) -> None:
+    from plateread.formats import RU
+    from plateread.models import build_model
+    from plateread.train.checkpoint import model_meta, save_checkpoint
+
+    meta = model_meta("crnn_fast_stn", RU, (64, 256), {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("crnn_fast_stn", RU), meta)
+    picture = tmp_path / "views.png"
+    args = ("--model", str(ckpt), "--data", f"json:{synth_ru}", "--limit", "10")
+    out = run("benchmarks/sampler_check.py", *args, "--picture", str(picture), "--threads", "1")
+    assert out.returncode == 0, out.stderr
+    # a fresh sampler is the identity: scales 1, shears and shifts 0
+    assert "10 crops" in out.stdout and "x scale  min +1.000  mean +1.000" in out.stdout
+    assert "y shift  min +0.000" in out.stdout and picture.stat().st_size > 0
+
+
 def test_robustness_check_reads_every_perturbed_crop(synth_ru: Path) -> None:
     import json
 
