@@ -154,3 +154,14 @@ def test_sampler_model_starts_from_a_crnn_fast_reader(tmp_path: Path) -> None:
         a = model.eval()(big)
         b = src.eval()(small / 255)
     assert torch.allclose(a, b, atol=1e-3)
+
+
+def test_sampler_hands_the_crnn_a_channels_last_view() -> None:
+    # crnn_fast's input arrives channels-last (permuted from [N, H, W, 3]); the sampler's view
+    # must too, or its CNN trains about 15% slower on CPU
+    model = build_model("crnn_fast_stn", RU).eval()
+    seen: list[torch.Tensor] = []
+    model.cnn.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    with torch.no_grad():
+        model(_batch("crnn_fast_stn")[0])
+    assert seen and seen[0].is_contiguous(memory_format=torch.channels_last)
