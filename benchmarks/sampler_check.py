@@ -22,7 +22,6 @@ from plateread.imaging import prepare_batch
 from plateread.train.checkpoint import load_model
 
 NAMES = ("x scale", "x shear", "x shift", "y shear", "y scale", "y shift")
-MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 
 
 def main() -> None:
@@ -43,7 +42,8 @@ def main() -> None:
     with torch.no_grad():
         x = model.norm(torch.from_numpy(images))
         theta = model.stn.theta(x).reshape(-1, 6).numpy()
-        views = model.stn(x)[:8].permute(0, 2, 3, 1).numpy()
+        # back to 0-255 pixels through the model's own normalisation
+        views = (model.stn(x)[:8] / model.norm.scale + model.norm.mean).permute(0, 2, 3, 1).numpy()
     print(f"{len(theta)} crops")
     for name, col in zip(NAMES, theta.T):
         print(f"{name:8s} min {col.min():+.3f}  mean {col.mean():+.3f}  max {col.max():+.3f}")
@@ -51,7 +51,7 @@ def main() -> None:
         h, w = images.shape[1:3]
         rows = []
         for img, v in zip(images, views):
-            view = np.clip((v * STD + MEAN) * 255, 0, 255).astype(np.uint8)
+            view = np.clip(v, 0, 255).astype(np.uint8)
             view = cv2.resize(view, (w, h), interpolation=cv2.INTER_NEAREST)
             rows.append(np.concatenate([img, np.full((h, 8, 3), 255, np.uint8), view], 1))
         cv2.imwrite(a.picture, cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))

@@ -136,6 +136,9 @@ class CRNNSmall(nn.Module):
 
     def read(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised ``[N, 3, 32, W] -> [N, W/4, C]``."""
+        # channels-last, as a uint8 batch arrives (permuted from [N, H, W, 3]): a no-op then; for
+        # other inputs (the sampler's view, float NCHW) the CPU convolutions and pools run faster
+        x = x.contiguous(memory_format=torch.channels_last)
         f = self.cnn(x).squeeze(2).permute(0, 2, 1)  # [N, W/4, feat]
         y, _ = self.rnn(f)
         return self.fc(y)  # type: ignore[no-any-return]

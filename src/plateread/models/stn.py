@@ -91,7 +91,4 @@ class CRNNSampler(CRNNSmall):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``[N, H, W, 3] uint8 -> [N, W*8/H, C]``."""
-        view = self.stn(self.norm(images))  # [N, 3, 32, W*32/H]
-        # channels-last, as crnn_fast's own input arrives (permuted from [N, H, W, 3]): the CPU
-        # convolutions and pools are faster in this layout
-        return self.read(view.contiguous(memory_format=torch.channels_last))
+        return self.read(self.stn(self.norm(images)))  # the CRNN reads [N, 3, 32, W*32/H]
