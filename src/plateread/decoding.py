@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from plateread.constraint import automaton
 from plateread.formats import PlateFormat
 
 
@@ -31,6 +35,15 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)  # type: ignore[no-any-return]
 
 
+def _probs(logits: np.ndarray, alphabet: str) -> np.ndarray:
+    """Step probabilities of logits ``[N, T, C]`` that fit ``alphabet`` (plus the blank)."""
+    if logits.ndim != 3 or logits.shape[2] != len(alphabet) + 1:
+        raise ValueError(
+            f"logits of shape {logits.shape} do not fit an alphabet of {len(alphabet)}"
+        )
+    return softmax(logits.astype(np.float32))
+
+
 def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
     """Best-path decoding: argmax per step, collapse repeats, drop blanks.
 
@@ -38,40 +51,27 @@ def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
         logits: ``[N, T, C]`` scores, ``C == len(alphabet) + 1``.
         alphabet: Characters of classes ``1..C-1``.
     """
-    if logits.ndim != 3 or logits.shape[2] != len(alphabet) + 1:
-        raise ValueError(
-            f"logits of shape {logits.shape} do not fit an alphabet of {len(alphabet)}"
-        )
-    probs = softmax(logits.astype(np.float32))
+    return _greedy(_probs(logits, alphabet), alphabet)
+
+
+def _greedy(probs: np.ndarray, alphabet: str) -> list[Decoded]:
+    """:func:`greedy_decode` from step probabilities ``[N, T, C]``."""
     best = probs.argmax(-1)  # [N, T]
-    best_p = probs.max(-1)
+    best_p = np.take_along_axis(probs, best[..., None], -1)[..., 0]
     out = []
-    for cls, p in zip(best, best_p):
+    for cls, p in zip(best.tolist(), best_p.tolist()):
         chars: list[str] = []
         confs: list[float] = []
         prev = 0
-        for k, pk in zip(cls.tolist(), p.tolist()):
+        for k, pk in zip(cls, p):
             if k != 0 and k != prev:
                 chars.append(alphabet[k - 1])
                 confs.append(pk)
-            elif k != 0 and k == prev:
-                confs[-1] = max(confs[-1], pk)
+            elif k != 0 and pk > confs[-1]:
+                confs[-1] = pk
             prev = k
-        conf = float(np.prod(confs)) if confs else 0.0
-        out.append(Decoded("".join(chars), conf, tuple(confs)))
+        out.append(Decoded("".join(chars), math.prod(confs) if confs else 0.0, tuple(confs)))
     return out
-
-
-def _prefix_allowed(fmt: PlateFormat, prefix: str) -> bool:
-    """Can ``prefix`` still grow into a valid plate of ``fmt``?"""
-    if fmt.prefixes and not any(prefix[: len(p)] == p[: len(prefix)] for p in fmt.prefixes):
-        return False
-    if not fmt.templates:
-        return len(prefix) <= fmt.max_length
-    n = len(prefix)
-    return any(
-        len(t) >= n and all(c in fmt.classes[k] for k, c in zip(t, prefix)) for t in fmt.templates
-    )
 
 
 def text_changing_mass(probs: np.ndarray) -> np.ndarray:
@@ -126,8 +126,8 @@ def beam_decode(
         character, the best probability on its aligned steps; the plate, their product), so
         they mean the same whichever decoder produced them.
     """
-    probs = softmax(logits.astype(np.float32))
-    greedy = greedy_decode(logits, alphabet)
+    probs = _probs(logits, alphabet)
+    greedy = _greedy(probs, alphabet)
     risky = text_changing_mass(probs) > 1.0 - sure
     out = []
     for i, p in enumerate(probs):
@@ -140,48 +140,57 @@ def beam_decode(
             out.append(g)
             continue
         chars = char_confidences(p, text, alphabet)
-        out.append(Decoded(text, float(np.prod(chars)) if chars else 0.0, chars))
+        out.append(Decoded(text, math.prod(chars) if chars else 0.0, chars))
     return out
 
 
 def _beam_one(
     p: np.ndarray, alphabet: str, beam: int, fmt: PlateFormat | None, prune: float
 ) -> str | None:
-    # each prefix keeps (probability ending in blank, probability ending in its last character)
-    beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}
-    allowed: dict[str, bool] = {}
-    for t in range(p.shape[0]):
-        pt = p[t]
-        cand = np.nonzero(pt[1:] >= prune)[0] + 1
-        nxt: dict[str, list[float]] = {}
-        for prefix, (pb, pnb) in beams.items():
+    auto = automaton(fmt) if fmt is not None else None
+    steps = p.tolist()  # Python floats: the loops below run on plain lists
+    cands = [np.nonzero(row >= prune)[0].tolist() for row in p[:, 1:]]
+    # prefix -> [probability ending in blank, ending in its last character, last class, state]
+    beams: dict[str, list[Any]] = {"": [1.0, 0.0, -1, auto.start if auto else None]}
+    for pt, cand in zip(steps, cands):
+        blank = pt[0]
+        nxt: dict[str, list[Any]] = {}
+        for prefix, (pb, pnb, last, state) in beams.items():
             total = pb + pnb
-            e = nxt.setdefault(prefix, [0.0, 0.0])
-            e[0] += total * pt[0]
-            last = alphabet.index(prefix[-1]) + 1 if prefix else -1
-            for k in cand.tolist():
-                pk = float(pt[k])
+            e = nxt.get(prefix)
+            if e is None:
+                e = nxt[prefix] = [0.0, 0.0, last, state]
+            e[0] += total * blank
+            for k0 in cand:
+                k = k0 + 1
+                pk = pt[k]
                 if k == last:
                     e[1] += pnb * pk  # repeat collapses into the same prefix
                     grow = pb * pk  # a blank separated the repeat: a new character
                 else:
                     grow = total * pk
-                new = prefix + alphabet[k - 1]
-                if fmt is not None:
-                    ok = allowed.get(new)
-                    if ok is None:
-                        ok = allowed[new] = _prefix_allowed(fmt, new)
-                    if not ok:
+                new_state = None
+                if auto is not None:
+                    new_state = auto.step(state, k)
+                    if new_state is None:
                         continue
-                ne = nxt.setdefault(new, [0.0, 0.0])
-                ne[1] += grow
-        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam]
-        beams = {k: (v[0], v[1]) for k, v in ranked}
-    final = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
-    for text, _ in final:
-        if fmt is None or fmt.is_valid(text):
+                new = prefix + alphabet[k0]
+                ne = nxt.get(new)
+                if ne is None:
+                    nxt[new] = [0.0, grow, k, new_state]
+                else:
+                    ne[1] += grow
+        if len(nxt) > beam:
+            nxt = dict(heapq.nlargest(beam, nxt.items(), key=_mass))
+        beams = nxt
+    for text, (_, _, _, state) in sorted(beams.items(), key=_mass, reverse=True):
+        if auto is None or auto.accepts(state):
             return text
     return None
+
+
+def _mass(item: tuple[str, list[Any]]) -> float:
+    return item[1][0] + item[1][1]  # type: ignore[no-any-return]
 
 
 def char_confidences(probs: np.ndarray, text: str, alphabet: str) -> tuple[float, ...]:

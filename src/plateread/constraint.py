@@ -1,0 +1,117 @@
+"""Which texts can still grow into a valid plate: a small automaton over a format's templates
+and prefixes, for format-constrained beam search (numpy-free; the search asks it millions of
+times, so each answer is one cached dictionary lookup).
+"""
+
+from __future__ import annotations
+
+from plateread.formats import PlateFormat
+
+# (characters read so far, templates still matching, prefixes still matching), as bit masks
+State = tuple[int, int, int]
+
+
+def _masks(patterns: list[list[str]], alphabet: str, longest: int) -> list[list[int]]:
+    """``[pos][class]``: the bit mask of patterns whose position ``pos`` allows the class.
+
+    ``patterns[i][pos]`` holds the characters pattern ``i`` allows at ``pos`` ("" past its end).
+    """
+    rows = []
+    for pos in range(longest):
+        row = [0] * (len(alphabet) + 1)
+        for i, pattern in enumerate(patterns):
+            allowed = pattern[pos] if pos < len(pattern) else ""
+            for k, ch in enumerate(alphabet, start=1):
+                if ch in allowed:
+                    row[k] |= 1 << i
+        rows.append(row)
+    return rows
+
+
+class PrefixAutomaton:
+    """Follows a text character by character and says whether it can still become, or already
+    is, a valid plate of ``fmt``: the same answers as :meth:`PlateFormat.is_valid` for whole
+    texts, and for prefixes "some continuation is valid by length and characters".
+
+    Example:
+        >>> from plateread.formats import get_format
+        >>> a = PrefixAutomaton(get_format("ru"))
+        >>> s = a.start
+        >>> for ch in "A123BC77":
+        ...     s = a.step(s, a.fmt.alphabet.index(ch) + 1)
+        >>> a.accepts(s)
+        True
+    """
+
+    def __init__(self, fmt: PlateFormat) -> None:
+        self.fmt = fmt
+        temps = list(fmt.templates)
+        self._t_longest = max((len(t) for t in temps), default=0)
+        self._t_allow = _masks(
+            [[fmt.classes[c] for c in t] for t in temps], fmt.alphabet, self._t_longest
+        )
+        self._t_end = [
+            sum(1 << i for i, t in enumerate(temps) if len(t) == n)
+            for n in range(self._t_longest + 1)
+        ]
+        pres = list(fmt.prefixes)
+        self._p_longest = max((len(p) for p in pres), default=0)
+        # a prefix already read in full allows anything after it
+        everything = fmt.alphabet
+        self._p_allow = _masks(
+            [[*p, *[everything] * (self._p_longest - len(p))] for p in pres],
+            fmt.alphabet,
+            self._p_longest,
+        )
+        self._p_done = [
+            sum(1 << i for i, p in enumerate(pres) if len(p) <= n)
+            for n in range(self._p_longest + 1)
+        ]
+        self.start: State = (0, (1 << len(temps)) - 1, (1 << len(pres)) - 1)
+        self._cache: dict[tuple[State, int], State | None] = {}
+
+    def step(self, state: State, k: int) -> State | None:
+        """The state after class ``k`` (1-based), or None when no valid plate starts so."""
+        key = (state, k)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        n, tm, pm = state
+        new: State | None = None
+        if self.fmt.templates:
+            tm = tm & self._t_allow[n][k] if n < self._t_longest else 0
+            ok = tm != 0
+        else:
+            ok = n + 1 <= self.fmt.max_length
+        if ok and self.fmt.prefixes and n < self._p_longest:
+            pm &= self._p_allow[n][k]
+            ok = pm != 0
+        if ok:
+            new = (n + 1, tm, pm)
+        self._cache[key] = new
+        return new
+
+    def accepts(self, state: State) -> bool:
+        """Whether the text that led to ``state`` is a valid plate."""
+        n, tm, pm = state
+        if n == 0:
+            return False
+        if self.fmt.prefixes and not pm & self._p_done[min(n, self._p_longest)]:
+            return False
+        if self.fmt.templates:
+            return n <= self._t_longest and bool(tm & self._t_end[n])
+        return self.fmt.min_length <= n <= self.fmt.max_length
+
+
+_AUTOMATA: dict[int, PrefixAutomaton] = {}
+
+
+def automaton(fmt: PlateFormat) -> PrefixAutomaton:
+    """The (cached) automaton of ``fmt``."""
+    a = _AUTOMATA.get(id(fmt))
+    if a is None or a.fmt is not fmt:
+        if len(_AUTOMATA) > 64:
+            _AUTOMATA.clear()
+        a = _AUTOMATA[id(fmt)] = PrefixAutomaton(fmt)
+    return a
