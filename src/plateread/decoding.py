@@ -180,9 +180,8 @@ def _beam_one(
                     nxt[new] = [0.0, grow, k, new_state]
                 else:
                     ne[1] += grow
-        if len(nxt) > beam:
-            nxt = dict(heapq.nlargest(beam, nxt.items(), key=_mass))
-        beams = nxt
+        # the same order as sorted(..., reverse=True)[:beam]: ties keep their order
+        beams = dict(heapq.nlargest(beam, nxt.items(), key=_mass))
     for text, (_, _, _, state) in sorted(beams.items(), key=_mass, reverse=True):
         if auto is None or auto.accepts(state):
             return text
