@@ -136,3 +136,5 @@ def test_read_and_bench_cli(
     figures = json.loads(capsys.readouterr().out)
     assert set(figures["batches"]) == {"1", "4"} and figures["batches"]["4"]["plates_per_s"] > 0
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
+    stages = figures["batches"]["4"]["stages_ms_per_plate"]
+    assert set(stages) == {"prepare", "model", "decode"} and min(stages.values()) > 0

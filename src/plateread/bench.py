@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
 
 
@@ -18,6 +19,31 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process in MB."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def stage_times(
+    reader: PlateReader, images: list[np.ndarray], batch_size: int, seconds: float = 1.0
+) -> dict[str, float]:
+    """Mean ms per plate in each stage of ``read_batch`` at ``batch_size``: ``prepare`` (resize
+    and stack), ``model`` (ONNX Runtime) and ``decode`` (decoding and calibration).
+    """
+    spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0}
+    plates, i = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or plates < 5 * batch_size:
+        crops = [images[(i + k) % len(images)] for k in range(batch_size)]
+        i += batch_size
+        t0 = time.perf_counter()
+        batch = prepare_batch(crops, reader.input_size)
+        t1 = time.perf_counter()
+        logits = reader.predictor.logits(batch)
+        t2 = time.perf_counter()
+        reader._results(reader.decode(logits))
+        t3 = time.perf_counter()
+        for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
+            spent[stage] += dt
+        plates += batch_size
+    return {stage: round(dt * 1000 / plates, 3) for stage, dt in spent.items()}
 
 
 def bench_reader(
@@ -30,7 +56,8 @@ def bench_reader(
 
     Returns:
         ``model``, ``size_mb``, ``decoder``, per batch size ``plates_per_s``, ``ms_p50`` and
-        ``ms_p99`` per plate, and ``peak_rss_mb``.
+        ``ms_p99`` per plate and the mean per stage (:func:`stage_times`, timed separately
+        after the end-to-end runs), and ``peak_rss_mb``.
     """
     out: dict[str, Any] = {
         "model": str(reader.path.name),
@@ -57,6 +84,7 @@ def bench_reader(
             "plates_per_s": round(plates / total, 1),
             "ms_per_plate_p50": round(float(np.percentile(ms, 50)), 3),
             "ms_per_plate_p99": round(float(np.percentile(ms, 99)), 3),
+            "stages_ms_per_plate": stage_times(reader, images, bs, seconds / 3),
         }
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return out

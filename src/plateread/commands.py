@@ -184,6 +184,11 @@ def run_bench(a: argparse.Namespace) -> int:
             f"  batch {bs:>3}: {f['plates_per_s']:>8.1f} plates/s  "
             f"p50 {f['ms_per_plate_p50']:.3f} ms  p99 {f['ms_per_plate_p99']:.3f} ms per plate"
         )
+        stages = f["stages_ms_per_plate"]
+        print(
+            "             mean ms per plate: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        )
     return 0
 
 
