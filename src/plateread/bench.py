@@ -25,7 +25,8 @@ def stage_times(
     reader: PlateReader, images: list[np.ndarray], batch_size: int, seconds: float = 1.0
 ) -> dict[str, float]:
     """Mean ms per plate in each stage of ``read_batch`` at ``batch_size``: ``prepare`` (resize
-    and stack), ``model`` (ONNX Runtime) and ``decode`` (decoding and calibration).
+    and stack), ``model`` (ONNX Runtime) and ``decode`` (decoding and calibration). A format's
+    two-row second reading, where it has one, is left out.
     """
     spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0}
     plates, i = 0, 0
