@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from plateread.constraint import PrefixAutomaton, automaton
+from plateread.constraint import PrefixAutomaton
 from plateread.formats import PlateFormat, load_format
 
 UZ = PlateFormat(
@@ -54,7 +54,8 @@ def test_automaton_agrees_with_the_format_on_random_texts(name: str) -> None:
 
 
 def test_automaton_is_cached_per_format_object() -> None:
-    assert automaton(UZ) is automaton(UZ)
+    assert UZ.automaton is UZ.automaton
     copy = PlateFormat.from_dict(UZ.to_dict())
-    assert automaton(copy) is not automaton(UZ) and automaton(copy).fmt is copy
+    assert copy == UZ  # the cached automaton is not part of a format's identity
+    assert copy.automaton is not UZ.automaton and copy.automaton.fmt is copy
     assert not PrefixAutomaton(UZ).accepts(PrefixAutomaton(UZ).start)  # empty text

@@ -5,7 +5,10 @@ times, so each answer is one cached dictionary lookup).
 
 from __future__ import annotations
 
-from plateread.formats import PlateFormat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # formats.py builds and caches these (``PlateFormat.automaton``)
+    from plateread.formats import PlateFormat
 
 # (characters read so far, templates still matching, prefixes still matching), as bit masks
 State = tuple[int, int, int]
@@ -34,8 +37,8 @@ class PrefixAutomaton:
     texts, and for prefixes "some continuation is valid by length and characters".
 
     Example:
-        >>> from plateread.formats import get_format
-        >>> a = PrefixAutomaton(get_format("ru"))
+        >>> from plateread.formats import load_format
+        >>> a = load_format("ru").automaton
         >>> s = a.start
         >>> for ch in "A123BC77":
         ...     s = a.step(s, a.fmt.alphabet.index(ch) + 1)
@@ -102,16 +105,3 @@ class PrefixAutomaton:
         if self.fmt.templates:
             return n <= self._t_longest and bool(tm & self._t_end[n])
         return self.fmt.min_length <= n <= self.fmt.max_length
-
-
-_AUTOMATA: dict[int, PrefixAutomaton] = {}
-
-
-def automaton(fmt: PlateFormat) -> PrefixAutomaton:
-    """The (cached) automaton of ``fmt``."""
-    a = _AUTOMATA.get(id(fmt))
-    if a is None or a.fmt is not fmt:
-        if len(_AUTOMATA) > 64:
-            _AUTOMATA.clear()
-        a = _AUTOMATA[id(fmt)] = PrefixAutomaton(fmt)
-    return a

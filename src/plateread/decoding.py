@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from plateread.constraint import automaton
 from plateread.formats import PlateFormat
 
 
@@ -147,7 +146,7 @@ def beam_decode(
 def _beam_one(
     p: np.ndarray, alphabet: str, beam: int, fmt: PlateFormat | None, prune: float
 ) -> str | None:
-    auto = automaton(fmt) if fmt is not None else None
+    auto = fmt.automaton if fmt is not None else None
     steps = p.tolist()  # Python floats: the loops below run on plain lists
     cands = [np.nonzero(row >= prune)[0].tolist() for row in p[:, 1:]]
     # prefix -> [probability ending in blank, ending in its last character, last class, state]

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from plateread.constraint import PrefixAutomaton
 from plateread.errors import FormatError
 from plateread.styles import SceneStyle, scene_style
 
@@ -111,6 +112,13 @@ class PlateFormat:
         :func:`plateread.styles.scene_style`).
         """
         return scene_style(self)
+
+    @cached_property
+    def automaton(self) -> PrefixAutomaton:
+        """Which texts can still grow into a plate of this format, built once (for
+        format-constrained decoding; see :class:`plateread.constraint.PrefixAutomaton`).
+        """
+        return PrefixAutomaton(self)
 
     @property
     def num_classes(self) -> int:
