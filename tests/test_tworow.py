@@ -17,7 +17,7 @@ from plateread.formats import FormatError, PlateFormat
 from plateread.imaging import split_rows
 from plateread.labels import filter_labels
 from plateread.synth import synth_samples, write_dataset
-from plateread.tworow import from_shown, reread_two_row, shown_format, shown_text
+from plateread.tworow import from_shown, reread_two_row, shown_text
 
 UZ = {
     "name": "uz2",
@@ -46,7 +46,8 @@ def test_layouts_are_checked_and_survive_the_round_trip() -> None:
 
 def test_text_as_shown_and_back() -> None:
     assert shown_text("01A123BC", FMT) == "A123BC01"
-    assert shown_format(FMT).templates == ("LDDDLLDD",)
+    assert FMT.two_row_shown.templates == ("LDDDLLDD",)
+    assert FMT.two_row_shown is FMT.two_row_shown  # built once, with its automaton
     back = from_shown(Decoded("A123BC01", 0.5, (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), FMT)
     assert back is not None and back.text == "01A123BC"
     assert back.char_confidences == (0.7, 0.8, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)

@@ -39,7 +39,7 @@ def stage_times(
         t1 = time.perf_counter()
         logits = reader.predictor.logits(batch)
         t2 = time.perf_counter()
-        reader._results(reader.decode(logits))
+        reader.results(reader.decode(logits))
         t3 = time.perf_counter()
         for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
             spent[stage] += dt

@@ -120,6 +120,19 @@ class PlateFormat:
         """
         return PrefixAutomaton(self)
 
+    @cached_property
+    def two_row_shown(self) -> PlateFormat:
+        """The format of texts as this format's two-row plates show them, rows side by side
+        (each two-row template reordered, no prefixes): what a reader sees through the two-row
+        view (see :mod:`plateread.tworow`). Built once.
+        """
+        templates = tuple(
+            "".join(t[i] for row in self.two_row[t] for i in row)
+            for t in self.templates
+            if t in self.two_row
+        )
+        return PlateFormat(f"{self.name}-two-row", self.alphabet, self.classes, templates)
+
     @property
     def num_classes(self) -> int:
         """Number of model outputs: the alphabet plus the CTC blank (class 0)."""

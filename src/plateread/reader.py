@@ -121,14 +121,17 @@ class PlateReader:
                 self.predictor.logits, crops, decoded, self.format, self.input_size,
                 self.decoder, self.beam, self.two_row_below,
             )  # fmt: skip
-            out.extend(self._results(decoded))
+            out.extend(self.results(decoded))
         return out
 
     def decode(self, logits: np.ndarray) -> list[Decoded]:
         """Decode logits with this reader's decoder (raw, uncalibrated confidences)."""
         return decode_logits(logits, self.format, self.decoder, self.beam)
 
-    def _results(self, decoded: list[Decoded]) -> list[PlateResult]:
+    def results(self, decoded: list[Decoded]) -> list[PlateResult]:
+        """Calibrate decoded readings (:meth:`decode`) and check them against the format: the
+        last stage of :meth:`read_batch`.
+        """
         results = []
         for d in decoded:
             conf, chars = calibrate_reading(

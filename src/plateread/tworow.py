@@ -37,14 +37,6 @@ def shown_text(text: str, fmt: PlateFormat) -> str:
     return "".join(text[i] for i in _order(template, fmt))
 
 
-def shown_format(fmt: PlateFormat) -> PlateFormat:
-    """The format of texts as two-row plates show them (templates reordered, no prefixes)."""
-    templates = tuple(
-        "".join(t[i] for i in _order(t, fmt)) for t in fmt.templates if t in fmt.two_row
-    )
-    return PlateFormat(f"{fmt.name}-two-row", fmt.alphabet, fmt.classes, templates)
-
-
 def from_shown(decoded: Decoded, fmt: PlateFormat) -> Decoded | None:
     """A two-row view's reading put back in label order, or None when no layout explains it or
     the label it gives is not a valid plate of ``fmt``.
@@ -91,7 +83,7 @@ def reread_two_row(
     if not fmt.two_row or not unsure:
         return readings
     batch = prepare_batch([split_rows(images[i]) for i in unsure], input_size)
-    shown = decode_logits(logits(batch), shown_format(fmt), decoder, beam)
+    shown = decode_logits(logits(batch), fmt.two_row_shown, decoder, beam)
     out = list(readings)
     for i, d in zip(unsure, shown, strict=True):
         label = from_shown(d, fmt)
