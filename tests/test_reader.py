@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -138,3 +139,11 @@ def test_read_and_bench_cli(
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
     stages = figures["batches"]["4"]["stages_ms_per_plate"]
     assert set(stages) == {"prepare", "model", "decode"} and min(stages.values()) > 0
+
+
+def test_peak_memory_where_the_platform_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plateread.bench import peak_rss_mb
+
+    assert (peak_rss_mb() or 0) > 0
+    monkeypatch.setitem(sys.modules, "resource", None)  # as on Windows: no getrusage
+    assert peak_rss_mb() is None

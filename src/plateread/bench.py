@@ -4,7 +4,6 @@ Runs on ONNX Runtime only (no torch).
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 from typing import Any
@@ -15,8 +14,14 @@ from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB."""
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MB, or None where the platform cannot say
+    (Windows has no ``getrusage``).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
@@ -87,5 +92,6 @@ def bench_reader(
             "ms_per_plate_p99": round(float(np.percentile(ms, 99)), 3),
             "stages_ms_per_plate": stage_times(reader, images, bs, seconds / 3),
         }
-    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    peak = peak_rss_mb()
+    out["peak_rss_mb"] = None if peak is None else round(peak, 1)
     return out

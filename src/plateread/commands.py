@@ -175,9 +175,11 @@ def run_bench(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(figures))
         return 0
+    peak = figures["peak_rss_mb"]
     print(
         f"{figures['model']} ({figures['size_mb']} MB, {figures['decoder']} decoding, "
-        f"{a.threads or 'default'} threads), peak memory {figures['peak_rss_mb']} MB"
+        f"{a.threads or 'default'} threads), peak memory "
+        + (f"{peak} MB" if peak is not None else "unknown on this platform")
     )
     for bs, f in figures["batches"].items():
         print(
