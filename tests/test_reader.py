@@ -141,6 +141,20 @@ def test_read_and_bench_cli(
     assert set(stages) == {"prepare", "model", "decode"} and min(stages.values()) > 0
 
 
+def test_read_folder_takes_every_image_kind_and_skips_other_files(
+    onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    img = plate_like()
+    for suffix in (".png", ".gif", ".webp", ".bmp"):
+        Image.fromarray(img).save(tmp_path / f"plate{suffix}")
+    (tmp_path / "notes.txt").write_text("not a plate")
+    assert main(["read", str(tmp_path), "--model", str(onnx_model), "--json"]) == 0
+    files = [Path(json.loads(line)["file"]).name for line in capsys.readouterr().out.splitlines()]
+    assert files == ["plate.bmp", "plate.gif", "plate.png", "plate.webp"]
+
+
 def test_peak_memory_where_the_platform_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:
     from plateread.bench import peak_rss_mb
 

@@ -38,7 +38,7 @@ import numpy as np
 from plateread.data import ccpd
 from plateread.data.sources import FileImage, ZipImage, fix_zip_name
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
 
 class DataSpecError(ValueError):
