@@ -59,6 +59,11 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         load_image(np.zeros((4, 4, 7), np.uint8))
     with pytest.raises(ImageError):
         load_image(3.14)  # type: ignore[arg-type]
+    for dtype in (np.float32, np.uint16):  # no silent guess at the range: say what is expected
+        with pytest.raises(ImageError, match="expected uint8"):
+            load_image(np.zeros((4, 4, 3), dtype))
+        with pytest.raises(ImageError, match="expected uint8"):
+            load_image(np.zeros((4, 4), dtype))
     with pytest.raises(ModelFileError, match="no shipped model"):
         resolve_model("mars")
     with pytest.raises(ModelFileError, match="not found"):
@@ -139,6 +144,15 @@ def test_read_and_bench_cli(
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
     stages = figures["batches"]["4"]["stages_ms_per_plate"]
     assert set(stages) == {"prepare", "model", "decode"} and min(stages.values()) > 0
+
+
+def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
+    img = plate_like(36, 150)
+    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(tmp_path / "f.tiff"), bgr.astype(np.float32) / 255)  # OpenCV's [0, 1] floats
+    cv2.imwrite(str(tmp_path / "u16.png"), bgr.astype(np.uint16) * 257)
+    for name in ("f.tiff", "u16.png"):
+        assert np.abs(load_image(tmp_path / name).astype(int) - img).max() <= 1, name
 
 
 def test_read_folder_takes_every_image_kind_and_skips_other_files(

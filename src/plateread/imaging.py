@@ -34,13 +34,17 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
-    """Convert a decoded OpenCV array (gray, BGR, BGRA, 16-bit) to RGB ``uint8``."""
+    """Convert a decoded OpenCV array (gray, BGR, BGRA; 8-bit, 16-bit, or float in [0, 1] as
+    OpenCV decodes floating-point TIFFs) to RGB ``uint8``.
+    """
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageError(f"{name}: unexpected image shape {img.shape}")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: {img.shape[1]}x{img.shape[0]} exceeds {MAX_PIXELS} pixels")
     if img.dtype == np.uint16:
         img = (img >> 8).astype(np.uint8)
+    elif img.dtype.kind == "f":
+        img = np.clip(np.nan_to_num(img) * 255 + 0.5, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         img = np.clip(img, 0, 255).astype(np.uint8)
     if img.ndim == 2 or img.shape[2] == 1:

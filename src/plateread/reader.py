@@ -55,7 +55,12 @@ def load_image(image: ImageInput) -> np.ndarray:
     if isinstance(image, (bytes, bytearray)):
         return decode_image(bytes(image))
     if isinstance(image, np.ndarray):
-        if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+        if image.dtype != np.uint8:  # a float or 16-bit array's range is anyone's guess
+            raise ImageError(
+                f"unsupported array dtype {image.dtype}: expected uint8 (a float image in [0, 1]: "
+                "(image * 255).round().astype(np.uint8))"
+            )
+        if image.ndim == 3 and image.shape[2] == 3:
             return image
         if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 4)):
             arr = image if image.ndim == 2 or image.shape[2] == 1 else image[..., :3][..., ::-1]
