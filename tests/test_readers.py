@@ -174,3 +174,13 @@ def test_limit_takes_a_fixed_spread_subset() -> None:
     assert [s.id for s in a.samples] == [s.id for s in b.samples[:50]]
     ids = [s.id for s in full.samples]
     assert max(ids.index(s.id) for s in a.samples) > len(ids) // 2  # not just the first files
+
+
+def test_filter_report_names_distinct_examples() -> None:
+    from plateread.labels import filter_labels
+
+    kept, report = filter_labels(["A123BC77", "Ж123BC77"] * 20 + ["Щ1"], RU)
+    assert len(kept) == 20
+    assert str(report) == (
+        "kept 20 of 41; dropped 21 labels: characters outside the alphabet (e.g. 'Ж123BC77', 'Щ1')"
+    )

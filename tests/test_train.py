@@ -292,3 +292,26 @@ def test_init_message_groups_reinitialised_tensors_by_module() -> None:
     names = ["stn.loc.1.0.weight", "stn.loc.8.bias", "fc.weight", "fc.bias", "rnn.weight_ih_l0"]
     assert _modules(names) == "stn.loc (2 tensors), fc (2 tensors), rnn"
     assert _modules([]) == ""
+
+
+def test_unreadable_training_image_is_skipped_and_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from plateread.data import Sample
+    from plateread.data.sources import FileImage
+    from plateread.formats import RU
+    from plateread.train.data import PlateTorchDataset, collate
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    Image.fromarray(np.full((30, 120, 3), 200, np.uint8)).save(good)
+    bad.write_bytes(b"\x89PNG truncated")
+    samples = [Sample(str(p), "A123BC77", FileImage(str(p))) for p in (good, bad)] * 5
+    ds = PlateTorchDataset(samples, RU, (32, 128), augment=True)
+    with caplog.at_level("WARNING", logger="plateread.train.data"):
+        batch = collate([ds[i] for i in range(len(ds))])
+    assert batch["images"].shape == (5, 32, 128, 3) and batch["texts"] == ["A123BC77"] * 5
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "bad.png" in warnings[0]  # not once per repeat

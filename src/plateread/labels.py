@@ -26,10 +26,10 @@ class FilterReport:
         head = f"kept {self.kept} of {self.total}"
         if not self.dropped:
             return head
-        parts = [
-            f"{n} {why} (e.g. {', '.join(map(repr, self.examples[why][:3]))})"
-            for why, n in self.dropped.most_common()
-        ]
+        parts = []
+        for why, n in self.dropped.most_common():
+            distinct = list(dict.fromkeys(self.examples[why]))[:3]  # a repeated dataset repeats
+            parts.append(f"{n} labels: {why} (e.g. {', '.join(map(repr, distinct))})")
         return head + "; dropped " + "; ".join(parts)
 
 

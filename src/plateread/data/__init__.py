@@ -44,7 +44,10 @@ class Dataset:
             f"{len(self.samples)} samples" + (f" ({self.report})" if self.report.total else "")
         ]
         if self.problems:
-            lines.append(f"{len(self.problems)} problems, e.g.: " + "; ".join(self.problems[:3]))
+            n = len(self.problems)
+            lines.append(
+                f"{n} unreadable entr{'y' if n == 1 else 'ies'}: " + "; ".join(self.problems[:3])
+            )
         return "\n".join(lines)
 
 

@@ -48,6 +48,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         self.seed = seed
         self.real_strength = real_strength
         self.epoch = 0
+        self._warned: set[str] = set()
 
     def set_epoch(self, epoch: int) -> None:
         """Change the augmentation draw (call before each epoch; workers see it on restart)."""
@@ -64,7 +65,9 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         try:
             img = source.load()
         except ImageError as e:
-            log.warning("skipping %s: %s", s.id, e)
+            if s.id not in self._warned:  # once per file (and process), not at every repeat
+                self._warned.add(s.id)
+                log.warning("skipping %s: %s", s.id, e)
             return None
         if self.augment and not hasattr(source, "seed"):
             from plateread.synth.augment import augment_real
