@@ -169,6 +169,13 @@ def test_read_folder_takes_every_image_kind_and_skips_other_files(
     assert files == ["plate.bmp", "plate.gif", "plate.png", "plate.webp"]
 
 
+def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("0", "1,x", ""):
+        with pytest.raises(SystemExit) as e:
+            main(["bench", "--model", "ru", "--batch-sizes", bad])
+        assert e.value.code == 2 and "expected positive integers" in capsys.readouterr().err
+
+
 def test_peak_memory_where_the_platform_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:
     from plateread.bench import peak_rss_mb
 

@@ -184,3 +184,18 @@ def test_filter_report_names_distinct_examples() -> None:
     assert str(report) == (
         "kept 20 of 41; dropped 21 labels: characters outside the alphabet (e.g. 'Ж123BC77', 'Щ1')"
     )
+
+
+def test_spec_options_are_checked(json_dataset: Path) -> None:
+    for query, message in (
+        ("split=val&holdot=0.3", r"unknown option holdot \(json takes \['holdout', 'limit'"),
+        ("split=val&holdout=2", "holdout in"),
+        ("holdout=0", "holdout in"),
+        ("repeat=0", "repeat must be at least 1"),
+        ("limit=-1", "limit 0 or more"),
+    ):
+        with pytest.raises(DataSpecError, match=message):
+            read_spec(f"json:{json_dataset}?{query}")
+    with pytest.raises(DataSpecError, match="unknown option rectify"):
+        read_spec("synth:ru?n=2&rectify=1")
+    assert len(read_spec("synth:ru?n=2&seed=1&augment=0&repeat=2").samples) == 4

@@ -32,6 +32,17 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    """``1,32`` -> ``(1, 32)``; argparse reports anything else as a usage error."""
+    try:
+        sizes = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 1,32, got {text!r}")
+    return sizes
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
@@ -203,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and model size, on ONNX Runtime.",
     )
     b.add_argument("--model", default="ru", help="ru, ru_all, cn or an .onnx file")
-    b.add_argument("--batch-sizes", default="1,32")
+    b.add_argument(
+        "--batch-sizes",
+        type=_batch_sizes,
+        default=(1, 32),
+        help="comma-separated batch sizes to time (default 1,32)",
+    )
     b.add_argument(
         "--data", action="append", help="data spec for the images (default: random crops)"
     )

@@ -169,8 +169,7 @@ def run_bench(a: argparse.Namespace) -> int:
     else:
         rng = np.random.default_rng(0)
         images = [rng.integers(0, 256, (48, 200, 3), dtype=np.uint8) for _ in range(64)]
-    sizes = tuple(int(b) for b in a.batch_sizes.split(","))
-    figures = bench_reader(reader, images, sizes, seconds=a.seconds)
+    figures = bench_reader(reader, images, a.batch_sizes, seconds=a.seconds)
     figures["threads"] = a.threads
     if a.json:
         print(json.dumps(figures))

@@ -107,6 +107,16 @@ def read_spec(spec: str) -> ReadResult:
     split = opts.pop("split", "")
     if split not in ("", "train", "val"):
         raise DataSpecError(f"{spec}: split must be train or val")
+    unknown = sorted(set(opts) - READER_OPTIONS[kind])
+    if unknown:  # a misspelt option would otherwise be ignored, e.g. the holdout of a split
+        allowed = sorted(
+            READER_OPTIONS[kind] | {"split", "holdout", "split_seed", "limit", "repeat"}
+        )
+        raise DataSpecError(f"{spec}: unknown option {', '.join(unknown)} ({kind} takes {allowed})")
+    if repeat < 1 or limit < 0 or not 0.0 < holdout < 1.0:
+        raise DataSpecError(
+            f"{spec}: repeat must be at least 1, limit 0 or more, holdout in (0, 1)"
+        )
     result: ReadResult = READERS[kind](path, opts)
     if split:  # the same text-based split as split_by_text, chosen in the spec
         want_val = split == "val"
@@ -117,7 +127,7 @@ def read_spec(spec: str) -> ReadResult:
         ranked = sorted(result.samples, key=lambda s: text_bucket(s.text + s.id, split_seed + 1))
         keep = {id(s) for s in ranked[:limit]}
         result.samples = [s for s in result.samples if id(s) in keep]
-    result.samples *= max(1, repeat)  # oversample scarce real data in a mix
+    result.samples *= repeat  # oversample scarce real data in a mix
     return result
 
 
@@ -247,6 +257,15 @@ def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
     return ReadResult(samples=synth_samples(path, n=n, seed=seed, augment=augment))
 
 
+# the options each reader takes besides the common ones (split, holdout, split_seed, limit, repeat)
+READER_OPTIONS: dict[str, set[str]] = {
+    "json": set(),
+    "csv": set(),
+    "dir": set(),
+    "ccpd": {"rectify"},
+    "zip": {"rectify"},
+    "synth": {"n", "seed", "augment"},
+}
 READERS: dict[str, Any] = {
     "json": _read_json,
     "csv": _read_csv,

@@ -86,6 +86,10 @@ class TrainConfig:
             raise ConfigError(
                 "no training data: give --data (e.g. synth:ru?n=20000) or a config file"
             )
+        from plateread.models import REGISTRY
+
+        if self.arch not in REGISTRY:
+            raise ConfigError(f"unknown arch {self.arch!r}; registered: {sorted(REGISTRY)}")
         if self.optimizer not in ("adam", "adamw"):
             raise ConfigError(f"optimizer must be adam or adamw, not {self.optimizer!r}")
         if self.schedule not in ("onecycle", "cosine", "constant"):
