@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from plateread.formats import (
     CN,
@@ -110,3 +111,35 @@ def test_bad_formats_are_clear(tmp_path: Path) -> None:
         PlateFormat("x", "AB", prefixes=("AC",))
     with pytest.raises(FormatError, match="repeated"):
         PlateFormat("x", "AA")
+
+
+def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
+    base = "name: x\nalphabet: 0-9\nclasses: {D: 0-9}\ntemplates: [DDD]\n"
+    for i, (extra, message) in enumerate(
+        (
+            ("clases: {D: 0-9}\n", r"unknown key \['clases'\]"),
+            ("style: {tlt: 2}\n", r"unknown style key \['tlt'\]"),
+            ("templates: [DDD\n", "not valid YAML"),
+        )
+    ):
+        f = tmp_path / f"bad{i}.yaml"
+        f.write_text(base + extra)
+        with pytest.raises(FormatError, match=message):
+            load_format(str(f))
+    # every key the package itself writes or documents is known
+    for fmt in (load_format("ru_all"), load_format("cn")):
+        f = tmp_path / f"{fmt.name}.yaml"
+        f.write_text(yaml.safe_dump(fmt.to_dict(), allow_unicode=True))
+        assert load_format(str(f)).templates == fmt.templates
+    uz = Path(__file__).resolve().parents[1] / "examples" / "uz.yaml"
+    assert load_format(str(uz)).prefixes
+
+
+def test_bad_style_colour_is_a_format_error() -> None:
+    import numpy as np
+
+    from plateread.synth.render import render_plate
+
+    fmt = PlateFormat("x", "0123456789", {"D": "0123456789"}, ("DDD",), style={"background": "red"})
+    with pytest.raises(FormatError, match=r"style background must be an \[R, G, B\] colour"):
+        render_plate(fmt, "123", np.random.default_rng(0))

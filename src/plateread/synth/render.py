@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from plateread.errors import FormatError
 from plateread.formats import PlateFormat, template_of
 from plateread.styles import SceneStyle
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
@@ -75,7 +76,13 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
 
 def _color(style: Any, key: str, default: Color) -> Color:
     value = style.get(key, default)
-    return (float(value[0]), float(value[1]), float(value[2]))
+    try:
+        r, g, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise FormatError(
+            f"style {key} must be an [R, G, B] colour, 0-255, got {value!r}"
+        ) from None
+    return (r, g, b)
 
 
 def _blank(
@@ -156,7 +163,7 @@ def _flag(
     """The style's ``flag`` stripes in a ``w`` x ``h`` mm box, with ``flag_text`` under it."""
     stripes = style["flag"]
     for k, col in enumerate(stripes):
-        c.rect(x, y + k * h / len(stripes), w, h / len(stripes), _color({"c": col}, "c", bg))
+        c.rect(x, y + k * h / len(stripes), w, h / len(stripes), _color({"flag": col}, "flag", bg))
     if style.get("flag_text"):
         mask = text_mask(str(style["flag_text"]), latin_font("SemiBold"), 20)
         c.mask(mask, x, y + h + 6, w, text_h, ink)
