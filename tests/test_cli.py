@@ -103,6 +103,21 @@ def test_user_errors_exit_2_with_a_message(
     assert "bad data spec" in capsys.readouterr().err
     assert main(["synth", "--format", "mars", "--out", str(tmp_path / "x")]) == 2
     assert "unknown format" in capsys.readouterr().err
+    err_lines = capsys.readouterr  # each message below is one line, not a torch traceback
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    assert main(["export", "--model", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "x")]) == 2
+    err = err_lines().err
+    assert "an exported ONNX model; this needs a training checkpoint (.pt)" in err
+    (tmp_path / "c.yaml").write_text("data: [synth:ru\n")
+    assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 2
+    assert "not valid YAML" in err_lines().err
+    (tmp_path / "c.yaml").write_text("data: synth:ru\nepochs: two\n")
+    assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 2
+    assert "config epochs must be int, got 'two'" in err_lines().err
+    assert main(["train", "--data", "synth:ru", "--lr", "-1"]) == 2
+    assert "lr must be above 0" in err_lines().err
+    assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
+    assert len(err_lines().err.strip().splitlines()) == 1
 
 
 def test_console_script_entry_point() -> None:

@@ -50,3 +50,13 @@ def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
     with torch.no_grad():
         ref = model(torch.from_numpy(batch)).numpy()
     assert np.abs(reader.predictor.logits(batch) - ref).max() < 1e-3
+
+
+def test_export_takes_a_shipped_readers_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plateread.cli import main
+
+    assert main(["export", "--model", "cn", "--out", str(tmp_path / "cn.onnx")]) == 0
+    assert "same readings 100%" in capsys.readouterr().out
+    assert PlateReader(tmp_path / "cn.onnx").format.name == "cn"

@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export to ONNX with metadata inside; fails if ONNX Runtime "
         "and torch disagree.",
     )
-    x.add_argument("--model", required=True, help="checkpoint (.pt)")
+    x.add_argument(
+        "--model", required=True, help="checkpoint (.pt), or a shipped reader's name for its .pt"
+    )
     x.add_argument("--out", required=True, help="output .onnx file")
     x.add_argument(
         "--calibrate",

@@ -59,10 +59,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix.lower() == ".onnx":
+        raise ValueError(f"{path}: an exported ONNX model; this needs a training checkpoint (.pt)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, truncated files, foreign formats
-        raise ValueError(f"{path}: not a readable checkpoint ({e})") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path}: not a readable checkpoint ({first})") from None
     if not isinstance(state, dict) or "plateread_checkpoint" not in state:
         raise ValueError(f"{path}: not a plateread checkpoint")
     return state  # type: ignore[no-any-return]

@@ -96,6 +96,8 @@ class TrainConfig:
             raise ConfigError(
                 f"schedule must be onecycle, cosine or constant, not {self.schedule!r}"
             )
+        if self.lr <= 0 or self.weight_decay < 0 or self.max_minutes < 0:
+            raise ConfigError("lr must be above 0, weight_decay and max_minutes at least 0")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.real_augment < 0:
@@ -121,7 +123,31 @@ class TrainConfig:
         for key in ("data", "val_data"):
             if isinstance(d.get(key), str):
                 d[key] = [d[key]]
+        for f in fields(cls):
+            if f.name in d:
+                d[f.name] = _typed(f.name, d[f.name], str(f.type))
         return cls(**d)
+
+
+def _typed(key: str, value: Any, kind: str) -> Any:
+    """``value`` as the field's type (``int``, ``float``, …), or a ConfigError naming the key."""
+    simple: dict[str, type] = {"int": int, "float": float, "str": str}
+    ok = {
+        "bool": isinstance(value, bool),
+        "list[str]": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "list[int]": isinstance(value, list) and all(_is_int(v) for v in value),
+        "dict[str, Any]": isinstance(value, dict),
+        "int": _is_int(value),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ConfigError(f"config {key} must be {kind}, got {value!r}")
+    return simple[kind](value) if kind in simple else value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConfig:
@@ -131,7 +157,10 @@ def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConf
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file not found: {p}")
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML ({e})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{p}: a config file must hold a mapping")
         base.update(loaded)
