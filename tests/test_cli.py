@@ -118,6 +118,22 @@ def test_user_errors_exit_2_with_a_message(
     assert "lr must be above 0" in err_lines().err
     assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
     assert len(err_lines().err.strip().splitlines()) == 1
+    synth = ["synth", "--format", "ru", "-n", "3", "--out", str(tmp_path / "s")]
+    assert main(synth) == 0 and main(synth[:4] + ["2"] + synth[5:]) == 0  # its own set: replaced
+    assert sorted(p.name for p in (tmp_path / "s" / "images").iterdir()) == [
+        "000000.png",
+        "000001.png",
+    ]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "config.json").write_text("[]")  # someone's real labels: left alone
+    assert main(synth[:-1] + [str(tmp_path / "real")]) == 2
+    assert "did not write" in err_lines().err
+    args = build_parser().parse_args(["train", "--data", "synth:ru", "--input-size", "32X192"])
+    assert args.input_size == [32, 192]
+    for bad in ("32x", "32-128", "0x128"):
+        with pytest.raises(SystemExit):
+            main(["train", "--data", "synth:ru", "--input-size", bad])
+        assert "expected HEIGHTxWIDTH like 32x128" in err_lines().err
 
 
 def test_console_script_entry_point() -> None:

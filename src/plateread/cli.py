@@ -29,6 +29,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ModelFileError,
     ImageError,
     FileNotFoundError,
+    FileExistsError,
 )
 
 
@@ -41,6 +42,17 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers like 1,32, got {text!r}")
     return sizes
+
+
+def _input_size(text: str) -> list[int]:
+    """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        h = w = 0
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH like 32x128, got {text!r}")
+    return [h, w]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--input-size", help="HxW, e.g. 32x128")
+    t.add_argument("--input-size", type=_input_size, help="HxW, e.g. 32x128")
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
     t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")

@@ -33,7 +33,6 @@ def run_train(a: argparse.Namespace) -> int:
     from plateread.train.config import load_config
     from plateread.train.loop import train
 
-    size = [int(v) for v in a.input_size.lower().split("x")] if a.input_size else None
     overrides: dict[str, Any] = {
         "data": a.data,
         "val_data": a.val_data,
@@ -48,7 +47,7 @@ def run_train(a: argparse.Namespace) -> int:
         "workers": a.workers,
         "threads": a.threads,
         "seed": a.seed,
-        "input_size": size,
+        "input_size": a.input_size,
         "backbone_weights": a.backbone_weights,
         "init": a.init,
         "ema": a.ema,

@@ -158,9 +158,29 @@ def write_dataset(
 
     Returns:
         The path of ``config.json``.
+
+    A set this function wrote before (marked by ``out/synth.json``) is replaced, its images
+    removed first; any other ``config.json`` in ``out`` is left alone.
+
+    Raises:
+        FileExistsError: ``out`` holds a data set that is not a synthetic one written here.
     """
     out = Path(out)
+    marker = out / "synth.json"
+    if (out / "config.json").exists():
+        if not marker.exists():
+            raise FileExistsError(
+                f"{out} holds a data set that plateread synth did not write: choose another --out"
+            )
+        try:
+            old = [str(e["file"]) for e in json.loads((out / "config.json").read_text("utf-8"))]
+        except (ValueError, TypeError, KeyError):
+            old = []  # an unreadable old list: its images stay, the new list replaces it
+        for file in old:  # only the images the old set lists in images/, which are ours
+            if Path(file).parent == Path("images"):
+                (out / file).unlink(missing_ok=True)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"format": str(fmt), "n": n, "seed": seed}), encoding="utf-8")
     samples = synth_samples(fmt, n, seed)
     config: list[dict[str, Any]] = []
     images: list[np.ndarray] = []
