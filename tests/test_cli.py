@@ -128,6 +128,10 @@ def test_user_errors_exit_2_with_a_message(
     (tmp_path / "real" / "config.json").write_text("[]")  # someone's real labels: left alone
     assert main(synth[:-1] + [str(tmp_path / "real")]) == 2
     assert "did not write" in err_lines().err
+    (tmp_path / "bad.csv").write_text("file,text\nx.png,Ж1\n")
+    (tmp_path / "x.png").write_bytes((tmp_path / "s" / "images" / "000000.png").read_bytes())
+    assert main(["eval", "--model", "ru", "--data", f"csv:{tmp_path / 'bad.csv'}"]) == 2
+    assert "no plates to evaluate" in (err := err_lines().err) and "outside the alphabet" in err
     args = build_parser().parse_args(["train", "--data", "synth:ru", "--input-size", "32X192"])
     assert args.input_size == [32, 192]
     for bad in ("32x", "32-128", "0x128"):

@@ -68,6 +68,10 @@ def run_eval(a: argparse.Namespace) -> int:
 
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
+    if not data.samples:  # a 0% score for nothing read would look like a result
+        from plateread.data import DataSpecError
+
+        raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}")
     ev = evaluate(predictor, data, a.batch_size, a.decoder, two_row_below=a.two_row_below)
     if a.report:
         from plateread.report import write_report
