@@ -77,7 +77,7 @@ def test_calibration_is_stored_and_applied(
     onnx_model: Path, tmp_path: Path, synth_ru: Path
 ) -> None:
     from plateread.calibrate import calibrate_onnx, char_correct
-    from plateread.data import load_dataset
+    from plateread.data import Dataset, DataSpecError, load_dataset
 
     assert char_correct("A12", "A13") == [True, True, False]
     assert char_correct("A123", "A12") == [True, True, True, False]
@@ -89,6 +89,10 @@ def test_calibration_is_stored_and_applied(
     reader = PlateReader(model)
     assert reader.predictor.calibration is not None
     assert {"plate", "char"} <= set(reader.predictor.calibration)
+    before = model.read_bytes()
+    with pytest.raises(DataSpecError, match="no plates to calibrate on"):
+        calibrate_onnx(model, Dataset([]))  # e.g. every label dropped
+    assert model.read_bytes() == before  # the model keeps its curves
 
 
 def test_read_and_bench_cli(

@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from plateread.calibration import apply_curve, expected_calibration_error, fit_isotonic
-from plateread.data import Dataset, load_dataset
+from plateread.data import Dataset, DataSpecError, load_dataset
 from plateread.evaluate import evaluate
 from plateread.reader import PlateReader
 
@@ -61,6 +61,8 @@ def calibrate_onnx(path: str | Path, data: Dataset | Sequence[str]) -> dict[str,
     if not isinstance(data, Dataset):
         specs = [data] if isinstance(data, str) else list(data)
         data = load_dataset(specs, reader.format, require_template=False)
+    if not data.samples:  # empty curves would be written into the model
+        raise DataSpecError(f"no plates to calibrate on: {data.summary()}")
     c = collect(reader, data)
     plate = fit_isotonic(c["plate_conf"], c["plate_ok"])
     char = fit_isotonic(c["char_conf"], c["char_ok"])
