@@ -132,6 +132,9 @@ def test_user_errors_exit_2_with_a_message(
     (tmp_path / "x.png").write_bytes((tmp_path / "s" / "images" / "000000.png").read_bytes())
     assert main(["eval", "--model", "ru", "--data", f"csv:{tmp_path / 'bad.csv'}"]) == 2
     assert "no plates to evaluate" in (err := err_lines().err) and "outside the alphabet" in err
+    bad_val = ["--val-data", f"csv:{tmp_path / 'bad.csv'}", "--out", str(tmp_path / "r")]
+    assert main(["train", "--data", "synth:ru?n=8", *bad_val]) == 2
+    assert "no valid validation samples" in err_lines().err
     args = build_parser().parse_args(["train", "--data", "synth:ru", "--input-size", "32X192"])
     assert args.input_size == [32, 192]
     for bad in ("32x", "32-128", "0x128"):

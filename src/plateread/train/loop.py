@@ -73,6 +73,8 @@ def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, 
         print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
     if not train.samples:
         raise ConfigError("no valid training samples left after filtering")
+    if cfg.val_data and not val.samples:  # asked for, yet nothing to choose best.pt on
+        raise ConfigError("no valid validation samples left after filtering (val_data)")
     return train, val
 
 
