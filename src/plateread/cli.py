@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "synth",
         help="render synthetic plates",
         description="Render synthetic plates "
-        "to DIR/images + DIR/config.json (deterministic for a seed).",
+        "to DIR/images + DIR/config.json (deterministic for a seed). A set written here before "
+        "is replaced; a folder holding another data set is refused.",
     )
     s.add_argument(
         "--format", default="ru", help="ru, ru_all, cn, generic or a format .yaml (default ru)"
