@@ -137,6 +137,10 @@ def test_user_errors_exit_2_with_a_message(
     assert "no valid validation samples" in err_lines().err
     args = build_parser().parse_args(["train", "--data", "synth:ru", "--input-size", "32X192"])
     assert args.input_size == [32, 192]
+    for verb in (["read", "x.png"], ["bench"], ["train", "--workers", "1"]):
+        with pytest.raises(SystemExit):
+            main([*verb, "--threads", "-1"])
+        assert "expected 0 or a positive integer" in err_lines().err
     for bad in ("32x", "32-128", "0x128"):
         with pytest.raises(SystemExit):
             main(["train", "--data", "synth:ru", "--input-size", bad])

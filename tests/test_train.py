@@ -135,6 +135,8 @@ def test_config_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "x.yaml", {})
     with pytest.raises(ConfigError, match="real_augment"):
         load_config(None, {"data": ["synth:ru"], "real_augment": -1})
+    with pytest.raises(ConfigError, match="workers and threads"):
+        load_config(None, {"data": ["synth:ru"], "workers": -1})
     with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):
         load_config(None, {"data": ["synth:ru"], "arch": "crnn_huge"})
 

@@ -44,6 +44,17 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _count(text: str) -> int:
+    """A thread or process count: an integer, 0 or more (0: the default)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
+    return n
+
+
 def _input_size(text: str) -> list[int]:
     """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
     try:
@@ -104,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
     t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")
-    t.add_argument("--workers", type=int, help="data-loading processes (default 1)")
+    t.add_argument("--workers", type=_count, help="data-loading processes (default 1)")
     t.add_argument(
-        "--threads", type=int, help="torch threads (default: cores left after the workers)"
+        "--threads", type=_count, help="torch threads (default: cores left after the workers)"
     )
     t.add_argument("--seed", type=int)
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
@@ -142,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write report.html, summary.json, errors.csv and figures into DIR",
     )
     e.add_argument("--batch-size", type=int, default=64)
-    e.add_argument("--threads", type=int, default=None)
+    e.add_argument("--threads", type=_count, default=None)
     e.add_argument(
         "--decoder",
         default="auto",
@@ -185,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark readings below this calibrated confidence as rejected",
     )
     r.add_argument("--decoder", default="auto", choices=DECODERS)
-    r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--threads", type=_count, default=None)
     r.add_argument("--two-row-below", type=float, default=REREAD_BELOW, help=TWO_ROW_HELP)
     r.set_defaults(func=commands.run_read)
 
@@ -202,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="ru, ru_all, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: all shipped)",
     )
-    v.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per model")
+    v.add_argument("--threads", type=_count, default=None, help="ONNX Runtime threads per model")
     v.add_argument("--max-body-mb", type=int, default=16, help="largest request body (MB)")
     v.add_argument("--max-images", type=int, default=64, help="most images per request")
     v.set_defaults(func=commands.run_serve)
@@ -238,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--data", action="append", help="data spec for the images (default: random crops)"
     )
-    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--threads", type=_count, default=2)
     b.add_argument("--seconds", type=float, default=3.0, help="time per batch size")
     b.add_argument("--decoder", default="auto", choices=DECODERS)
     b.add_argument("--json", action="store_true")

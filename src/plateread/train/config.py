@@ -98,6 +98,8 @@ class TrainConfig:
             )
         if self.lr <= 0 or self.weight_decay < 0 or self.max_minutes < 0:
             raise ConfigError("lr must be above 0, weight_decay and max_minutes at least 0")
+        if self.workers < 0 or self.threads < 0:
+            raise ConfigError("workers and threads must be at least 0")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.real_augment < 0:
