@@ -135,6 +135,9 @@ def test_config_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "x.yaml", {})
     with pytest.raises(ConfigError, match="real_augment"):
         load_config(None, {"data": ["synth:ru"], "real_augment": -1})
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()  # every field type
+    with pytest.raises(ConfigError, match="config epochs must be int, got True"):
+        TrainConfig.from_dict({"epochs": True})
     with pytest.raises(ConfigError, match="workers and threads"):
         load_config(None, {"data": ["synth:ru"], "workers": -1})
     with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):

@@ -156,11 +156,11 @@ def write_dataset(
 ) -> Path:
     """Render ``n`` plates to ``out/images`` and ``out/config.json`` (the course layout).
 
-    Returns:
-        The path of ``config.json``.
-
     A set this function wrote before (marked by ``out/synth.json``) is replaced, its images
     removed first; any other ``config.json`` in ``out`` is left alone.
+
+    Returns:
+        The path of ``config.json``.
 
     Raises:
         FileExistsError: ``out`` holds a data set that is not a synthetic one written here.
