@@ -91,6 +91,7 @@ def create_app(
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
     def reader_for(name: str | None) -> PlateReader:
+        """The loaded reader of that name, the default one for none (404 for an unknown name)."""
         if name in (None, ""):
             return readers[default]
         if name not in readers:
@@ -100,6 +101,7 @@ def create_app(
     def read(
         images: list[tuple[str, bytes]], model: str | None, min_confidence: float
     ) -> dict[str, Any]:
+        """Read a request's images as one batch (4xx for too many or unreadable ones)."""
         if not images:
             raise HTTPException(
                 422, "no images: send multipart 'file' fields or JSON {'images': [...]}"
@@ -161,6 +163,7 @@ def create_app(
 
     @app.get("/v1/models", summary="Loaded readers")
     def list_models() -> dict[str, Any]:
+        """The loaded readers (format, alphabet, templates, input size, decoder) and limits."""
         return {
             "default": default,
             "models": [
@@ -179,10 +182,12 @@ def create_app(
 
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict[str, str]:
+        """Liveness: ok once the models are loaded."""
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
+        """A page to drop plate images on and see the readings."""
         return (resources.files("plateread.serve") / "page.html").read_text(encoding="utf-8")
 
     return app

@@ -194,6 +194,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     last_ckpt = time.time()
 
     def checkpoint(epoch_: int, step_: int, metrics: dict[str, Any] | None = None) -> None:
+        """Save ``last.pt`` at this position (for resuming), with the EMA weights if any."""
         save_checkpoint(
             run_dir / "last.pt",
             model,
