@@ -99,12 +99,9 @@ def run_eval(a: argparse.Namespace) -> int:
 def run_export(a: argparse.Namespace) -> int:
     """Export a checkpoint to ONNX, check parity, optionally calibrate."""
     from plateread.export import export_onnx
-    from plateread.train.checkpoint import shipped_checkpoint
+    from plateread.train.checkpoint import resolve_checkpoint
 
-    model = a.model
-    if not Path(model).suffix and not Path(model).exists():  # a shipped reader's name
-        model = shipped_checkpoint(model) or model
-    figures = export_onnx(model, a.out)
+    figures = export_onnx(resolve_checkpoint(a.model) or a.model, a.out)
     print(
         f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
         f"{figures['max_abs_diff']:.1e}, same readings {figures['same_text']:.0%}"

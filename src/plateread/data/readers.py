@@ -109,9 +109,7 @@ def read_spec(spec: str) -> ReadResult:
         raise DataSpecError(f"{spec}: split must be train or val")
     unknown = sorted(set(opts) - READER_OPTIONS[kind])
     if unknown:  # a misspelt option would otherwise be ignored, e.g. the holdout of a split
-        allowed = sorted(
-            READER_OPTIONS[kind] | {"split", "holdout", "split_seed", "limit", "repeat"}
-        )
+        allowed = sorted(READER_OPTIONS[kind] | COMMON_OPTIONS)
         raise DataSpecError(f"{spec}: unknown option {', '.join(unknown)} ({kind} takes {allowed})")
     if repeat < 1 or limit < 0 or not 0.0 < holdout < 1.0:
         raise DataSpecError(
@@ -257,7 +255,8 @@ def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
     return ReadResult(samples=synth_samples(path, n=n, seed=seed, augment=augment))
 
 
-# the options each reader takes besides the common ones (split, holdout, split_seed, limit, repeat)
+# the options every spec takes (read above), and those each reader takes besides them
+COMMON_OPTIONS = frozenset({"split", "holdout", "split_seed", "limit", "repeat"})
 READER_OPTIONS: dict[str, set[str]] = {
     "json": set(),
     "csv": set(),

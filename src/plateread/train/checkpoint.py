@@ -86,6 +86,12 @@ def shipped_checkpoint(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def resolve_checkpoint(source: str | Path) -> Path | None:
+    """An existing checkpoint file, else a shipped reader's ``.pt`` by name (``ru``), else None."""
+    path = Path(source)
+    return path if path.exists() else shipped_checkpoint(str(source))
+
+
 def init_from(
     model: nn.Module, source: str | Path, alphabet: str | None = None
 ) -> dict[str, list[str]]:
@@ -106,7 +112,7 @@ def init_from(
         ``{"loaded": [...], "mapped": [...], "reinitialised": [...]}`` parameter names, and
         ``"shared": [...]`` the characters whose output rows were carried over.
     """
-    path = shipped_checkpoint(str(source)) if not Path(source).exists() else Path(source)
+    path = resolve_checkpoint(source)
     if path is None:
         raise FileNotFoundError(f"--init {source}: neither a checkpoint file nor a shipped reader")
     state = read_checkpoint(path)
