@@ -189,3 +189,34 @@ def test_train_help_names_every_registered_architecture() -> None:
     assert arch_help is not None
     for name in REGISTRY:
         assert name in arch_help, name
+
+
+def _main_without(module: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``plateread ARGV`` in a fresh interpreter where ``module`` cannot be imported."""
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        f"from plateread.cli import main; sys.exit(main({argv!r}))"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_verbs_name_the_extra_a_missing_package_comes_with(tmp_path: Path) -> None:
+    out = _main_without("torch", ["train", "--data", "synth:ru?n=4", "--out", str(tmp_path)])
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "pip install torch==2.13.0 first, then pip install 'plateread[train]'" in out.stderr
+    out = _main_without("uvicorn", ["serve"])
+    assert out.returncode == 2 and "pip install 'plateread[serve]'" in out.stderr
+    # a module that no extra installs is a bug, not a missing extra: the traceback stays
+    out = _main_without("plateread.bench", ["bench"])
+    assert out.returncode == 1 and "ModuleNotFoundError" in out.stderr
+
+
+def test_synth_without_its_fonts_says_what_to_install(tmp_path: Path) -> None:
+    out = _main_without(
+        "fontpkg_barlow_condensed", ["synth", "-n", "20", "--out", str(tmp_path / "s")]
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert (
+        "font package 'fontpkg_barlow_condensed' is missing: pip install 'plateread[train]'"
+        in out.stderr
+    )

@@ -10,10 +10,11 @@ import pytest
 
 from conftest import plate_like, untrained_onnx
 from plateread.cli import main
-from plateread.formats import RU
+from plateread.formats import RU, load_format
 from plateread.imaging import ImageError
 from plateread.predict import ModelFileError, resolve_model
 from plateread.reader import PlateReader, load_image
+from plateread.synth import synth_samples
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +145,7 @@ def test_read_and_bench_cli(
         == 0
     )
     figures = json.loads(capsys.readouterr().out)
+    assert figures["images"] == "64 synthetic ru plates (no --data given)"
     assert set(figures["batches"]) == {"1", "4"} and figures["batches"]["4"]["plates_per_s"] > 0
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
     stages = figures["batches"]["4"]["stages_ms_per_plate"]
@@ -178,6 +180,32 @@ def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixtu
         with pytest.raises(SystemExit) as e:
             main(["bench", "--model", "ru", "--batch-sizes", bad])
         assert e.value.code == 2 and "expected positive integers" in capsys.readouterr().err
+
+
+def test_bench_reads_plates_of_the_models_format_without_data() -> None:
+    from plateread.bench import synthetic_plates
+
+    fmt = load_format("cn")
+    first, again = synthetic_plates(fmt, n=3, seed=5), synthetic_plates(fmt, n=3, seed=5)
+    assert len(first) == 3 and all(a.dtype == np.uint8 and a.shape[2] == 3 for a in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # the same plates each run
+    # the generator's plates of that format, unaugmented (as a detector hands over a clear plate)
+    plates = synth_samples(fmt, n=3, seed=5, augment=False)
+    assert all(np.array_equal(a, s.load()) for a, s in zip(first, plates))
+    assert all(fmt.is_valid(s.text) for s in plates)
+
+
+def test_bench_times_every_image_of_data_whatever_its_name(
+    onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("IMG_0001.png", "photo 2.png", "A123BC77.png"):  # one name is a plate's text
+        cv2.imwrite(str(tmp_path / name), plate_like())
+    args = ["bench", "--model", str(onnx_model), "--seconds", "0.1", "--batch-sizes", "1"]
+    assert main([*args, "--data", f"dir:{tmp_path}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == f"3 plates of dir:{tmp_path}"
+    (tmp_path / "empty").mkdir()
+    assert main([*args, "--data", f"dir:{tmp_path / 'empty'}"]) == 2
+    assert "no images in dir:" in capsys.readouterr().err
 
 
 def test_peak_memory_where_the_platform_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:

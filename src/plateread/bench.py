@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from plateread.formats import PlateFormat
 from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
 
@@ -24,6 +26,23 @@ def peak_rss_mb() -> float | None:
         return None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def _render(fmt: PlateFormat, n: int, seed: int) -> list[np.ndarray]:
+    from plateread.synth import synth_samples  # needs the fonts of plateread[train]
+
+    return [s.load() for s in synth_samples(fmt, n=n, seed=seed, augment=False)]
+
+
+def synthetic_plates(fmt: PlateFormat, n: int = 64, seed: int = 0) -> list[np.ndarray]:
+    """``n`` plates of ``fmt`` drawn by the generator without augmentation, rendered in a child
+    process so that the fonts and renderer do not count in this process's peak memory.
+
+    Raises:
+        FontError: the generator's fonts are not installed.
+    """
+    with ProcessPoolExecutor(1) as pool:
+        return pool.submit(_render, fmt, n, seed).result()
 
 
 def stage_times(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from plateread import commands
 from plateread.data import DataSpecError
 from plateread.decoding import DECODERS
+from plateread.errors import FontError
 from plateread.formats import FormatError
 from plateread.imaging import ImageError
 from plateread.predict import ModelFileError
@@ -30,7 +31,31 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ImageError,
     FileNotFoundError,
     FileExistsError,
+    FontError,
 )
+# optional packages -> the extra that installs them (the base install reads plates only)
+EXTRAS = {
+    "torch": "train",
+    "onnx": "train",
+    "albumentations": "train",
+    "tqdm": "train",
+    "matplotlib": "report",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+}
+
+
+def missing_extra(err: ModuleNotFoundError) -> str | None:
+    """What to install when an optional package is missing, or None for any other module."""
+    top = (err.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return None
+    install = f"pip install 'plateread[{extra}]'"
+    if extra == "train":  # an unpinned torch would pull gigabytes of CUDA packages
+        install = f"pip install torch==2.13.0 first, then {install}"
+    return f"this needs {top}, which the base install leaves out: {install}"
 
 
 def _batch_sizes(text: str) -> tuple[int, ...]:
@@ -247,7 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated batch sizes to time (default 1,32)",
     )
     b.add_argument(
-        "--data", action="append", help="data spec for the images (default: random crops)"
+        "--data",
+        action="append",
+        help="data spec for the images (default: 64 synthetic plates of the model's format; "
+        "real plates give the figures to quote)",
     )
     b.add_argument("--threads", type=_count, default=2)
     b.add_argument("--seconds", type=float, default=3.0, help="time per batch size")
@@ -267,6 +295,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ValueError as err:  # config errors, bad checkpoints
         print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        hint = missing_extra(err)
+        if hint is None:
+            raise
+        print(f"plateread {args.verb}: error: {hint}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `plateread read ... | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

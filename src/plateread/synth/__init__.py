@@ -90,7 +90,7 @@ def _region_code(codes: Any, rng: np.random.Generator) -> str:
 class SynthImage:
     """A synthetic plate image, rendered on demand (cheap to pickle to data-loader workers)."""
 
-    format: str
+    format: str | PlateFormat  # a name or YAML path (what data-loader workers get) or the format
     text: str
     seed: int
     augment: bool = True
@@ -130,8 +130,11 @@ def _height_scale(fmt: PlateFormat) -> float:
     return two / one
 
 
-def synth_samples(fmt: str, n: int, seed: int = 0, augment: bool = True) -> list[Sample]:
-    """``n`` synthetic samples of format ``fmt`` (a name or a YAML path), deterministic per seed.
+def synth_samples(
+    fmt: str | PlateFormat, n: int, seed: int = 0, augment: bool = True
+) -> list[Sample]:
+    """``n`` synthetic samples of format ``fmt`` (a name, a YAML path or a loaded format, such as
+    an exported model's), deterministic per seed.
 
     With ``two_row`` layouts in the format, a share of the plates (style ``two_row_share``, 0.05)
     whose template has a layout is drawn on two rows.

@@ -9,13 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from plateread.errors import FontError
 from plateread.formats import FormatError
 
 _BASE_SIZE = 96  # glyphs are rasterised once at this size, then resized into their cells
-
-
-class FontError(RuntimeError):
-    """A font package needed for rendering is not installed."""
 
 
 def _package_dir(name: str) -> Path:
