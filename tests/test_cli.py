@@ -19,6 +19,14 @@ def test_every_verb_has_help(verb: str, capsys: pytest.CaptureFixture[str]) -> N
     assert "usage: plateread " + verb in capsys.readouterr().out
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from plateread import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"plateread {__version__}"
+
+
 def test_synth_train_eval_export_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d, r = tmp_path / "D", tmp_path / "R"
     assert (

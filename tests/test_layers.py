@@ -21,7 +21,7 @@ p = load_predictor({str(model)!r})
 ev = evaluate(p, load_dataset('json:{synth_ru}', p.format))
 assert ev.metrics['n'] == 48, ev.metrics
 main(['eval', '--model', {str(model)!r}, '--data', 'json:{synth_ru}', '--json'])
-from plateread.reader import PlateReader
+from plateread import PlateReader
 samples = load_dataset('json:{synth_ru}', p.format).samples[:4]
 assert len(PlateReader({str(model)!r}).read_batch([s.load() for s in samples])) == 4
 main(['read', '{synth_ru}/images', '--model', {str(model)!r}])

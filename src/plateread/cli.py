@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from plateread import commands
+from plateread import __version__, commands
 from plateread.data import DataSpecError
 from plateread.decoding import DECODERS
 from plateread.errors import FontError
@@ -94,6 +94,7 @@ def _input_size(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
+    p.add_argument("--version", action="version", version=f"plateread {__version__}")
     sub = p.add_subparsers(dest="verb", required=True)
 
     s = sub.add_parser(
