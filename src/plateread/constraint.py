@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # formats.py builds and caches these (``PlateFormat.automaton``)
+if TYPE_CHECKING:  # formats/core.py builds and caches these (``PlateFormat.automaton``)
     from plateread.formats import PlateFormat
 
 # (characters read so far, templates still matching, prefixes still matching), as bit masks
