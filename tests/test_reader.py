@@ -161,6 +161,41 @@ def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
         assert np.abs(load_image(tmp_path / name).astype(int) - img).max() <= 1, name
 
 
+@pytest.mark.parametrize("kind", ["PNG", "TIFF", "WEBP"])
+def test_exif_orientation_is_honoured(kind: str, tmp_path: Path) -> None:
+    """TIFF: OpenCV turns the picture itself; JPEG, PNG, WebP: turned here."""
+    import io
+
+    from PIL import Image
+
+    upright = plate_like(20, 50)
+    # how a camera stores the picture for each orientation tag (Pillow's own inverse)
+    stored_as = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
+    for tag, transpose in stored_as.items():
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        buf = io.BytesIO()
+        opts = {"lossless": True} if kind == "WEBP" else {}
+        Image.fromarray(upright).transpose(transpose).save(
+            buf, format=kind, exif=exif.tobytes(), **opts
+        )
+        assert np.array_equal(load_image(buf.getvalue()), upright), (kind, tag)
+    # a phone photo of a plate saved on its side (JPEG, tag 6) reads upright from its file
+    path = tmp_path / "side.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif.tobytes())
+    assert load_image(path).shape == upright.shape
+
+
 def test_read_folder_takes_every_image_kind_and_skips_other_files(
     onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

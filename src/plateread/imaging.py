@@ -6,12 +6,16 @@ model (and so inside the exported ONNX graph). This module only decodes and resi
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 MAX_PIXELS = 40_000_000  # refuse larger images (decompression bombs)
+_ORIENTATION = 0x0112  # the EXIF tag
+_EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # its block in JPEG, PNG and WebP files
 
 
 class ImageError(ValueError):
@@ -19,7 +23,8 @@ class ImageError(ValueError):
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, BMP, WebP, …) to an RGB ``uint8`` array.
+    """Decode encoded image bytes (PNG, JPEG, BMP, WebP, …) to an RGB ``uint8`` array, turned
+    upright as an EXIF orientation tag says (phones often save pictures on their side with one).
 
     Raises:
         ImageError: empty, corrupt, unsupported or oversized data.
@@ -27,10 +32,40 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if not data:
         raise ImageError(f"{name}: empty file")
     buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
     if img is None or img.size == 0:
         raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)")
-    return to_rgb(img, name)
+    return to_rgb(apply_orientation(img, exif_orientation(data)), name)
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation tag of encoded image bytes (1, upright, when there is none)."""
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return 1  # TIFF: OpenCV's decoder already turns the picture as its header says
+    if not any(marker in data for marker in _EXIF_MARKERS):
+        return 1  # most files: no EXIF block at all, and Pillow would parse a PNG for 0.5 ms
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:  # Pillow cannot parse what OpenCV decoded: no tag to honour
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn a decoded ``[H, W, ...]`` array upright as its EXIF ``orientation`` (1-8) says,
+    as a camera or phone expects its pictures to be shown.
+    """
+    if orientation in (5, 6, 7, 8):  # the stored picture lies on its side
+        # 5: transpose, 6: a quarter turn clockwise, 7: transverse, 8: anticlockwise
+        img = np.rot90(img, k={5: 0, 6: -1, 7: 2, 8: 1}[orientation])
+        if orientation in (5, 7):
+            img = img.swapaxes(0, 1)
+    elif orientation in (2, 3, 4):  # 2: mirrored, 3: upside down, 4: flipped vertically
+        img = img[:: -1 if orientation > 2 else 1, :: -1 if orientation < 4 else 1]
+    else:
+        return img
+    return np.ascontiguousarray(img)
 
 
 def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
