@@ -157,7 +157,9 @@ def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
     cv2.imwrite(str(tmp_path / "f.tiff"), bgr.astype(np.float32) / 255)  # OpenCV's [0, 1] floats
     cv2.imwrite(str(tmp_path / "u16.png"), bgr.astype(np.uint16) * 257)
-    for name in ("f.tiff", "u16.png"):
+    cv2.imwrite(str(tmp_path / "f255.tiff"), bgr.astype(np.float32))  # Pillow's 0-255 floats
+    cv2.imwrite(str(tmp_path / "u16_8bit.png"), bgr.astype(np.uint16))  # 8-bit values, 16 bits
+    for name in ("f.tiff", "u16.png", "f255.tiff", "u16_8bit.png"):
         assert np.abs(load_image(tmp_path / name).astype(int) - img).max() <= 1, name
 
 

@@ -70,16 +70,19 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
 
 def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Convert a decoded OpenCV array (gray, BGR, BGRA; 8-bit, 16-bit, or float in [0, 1] as
-    OpenCV decodes floating-point TIFFs) to RGB ``uint8``.
+    OpenCV decodes floating-point TIFFs, or in 0-255 as Pillow writes them) to RGB ``uint8``.
     """
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageError(f"{name}: unexpected image shape {img.shape}")
     if img.shape[0] * img.shape[1] > MAX_PIXELS:
         raise ImageError(f"{name}: {img.shape[1]}x{img.shape[0]} exceeds {MAX_PIXELS} pixels")
     if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
+        # 8-bit values kept in 16-bit files (some tools write them so) would shift to black
+        img = (img if img.max() < 256 else img >> 8).astype(np.uint8)
     elif img.dtype.kind == "f":
-        img = np.clip(np.nan_to_num(img) * 255 + 0.5, 0, 255).astype(np.uint8)
+        img = np.nan_to_num(img)
+        scale = 255.0 if img.max() <= 1.0 else 1.0  # [0, 1] (OpenCV's convention) or 0-255
+        img = np.clip(img * scale + 0.5, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         img = np.clip(img, 0, 255).astype(np.uint8)
     if img.ndim == 2 or img.shape[2] == 1:
