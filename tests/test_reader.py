@@ -105,8 +105,12 @@ def test_read_and_bench_cli(
     finally:
         (synth_ru / "images" / "broken.png").unlink()
     captured = capsys.readouterr()
-    assert code == 1 and "broken.png: error" in captured.err
+    assert code == 1 and "error: " in captured.err and "broken.png: not a readable" in captured.err
     lines = [json.loads(line) for line in captured.out.splitlines()]
+    # read in batches (48 crops: two), one line per readable file, in the folder's order
+    assert [Path(r["file"]).name for r in lines] == sorted(
+        p.name for p in (synth_ru / "images").glob("*.png")
+    )
     assert len(lines) == 48 and {
         "file",
         "text",
@@ -150,6 +154,21 @@ def test_read_and_bench_cli(
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
     stages = figures["batches"]["4"]["stages_ms_per_plate"]
     assert set(stages) == {"prepare", "model", "decode"} and min(stages.values()) > 0
+
+
+def test_read_cli_sends_crops_to_the_model_in_batches(
+    onnx_model: Path, synth_ru: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    read_batch = PlateReader.read_batch
+
+    def recording(self: PlateReader, images: list) -> list:  # type: ignore[type-arg]
+        sizes.append(len(images))
+        return read_batch(self, images)
+
+    monkeypatch.setattr(PlateReader, "read_batch", recording)
+    assert main(["read", str(synth_ru / "images"), "--model", str(onnx_model)]) == 0
+    assert sizes == [32, 16]  # 48 crops
 
 
 def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:

@@ -8,13 +8,19 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from plateread.errors import FontError
 from plateread.imaging import ImageError
 
+if TYPE_CHECKING:  # the reader loads ONNX Runtime: imported by the verbs that read
+    from plateread.reader import PlateResult
+
 BENCH_SYNTH = 64  # synthetic plates `bench` reads when no --data is given
 BENCH_MAX = 256  # the most images of --data it reads
+READ_CHUNK = 32  # images `read` loads and sends to the model at once
 
 
 def run_synth(a: argparse.Namespace) -> int:
@@ -134,31 +140,36 @@ def image_paths(paths: Sequence[str]) -> list[Path]:
 
 def run_read(a: argparse.Namespace) -> int:
     """Read plate crops and print one line (or JSON line) per image."""
-    from plateread.reader import PlateReader
+    from plateread.reader import PlateReader, load_image
 
     reader = PlateReader(
         a.model, decoder=a.decoder, threads=a.threads, two_row_below=a.two_row_below
     )
     failed = 0
-    for path in image_paths(a.paths):
-        try:
-            res = reader.read(path)
-        except ImageError as e:
-            failed += 1
-            print(f"{path}: error: {e}", file=sys.stderr)
-            continue
-        accepted = res.confidence >= a.min_confidence
-        if a.json:
-            print(
-                json.dumps(
-                    {"file": str(path), **res.to_dict(), "accepted": accepted}, ensure_ascii=False
-                )
-            )
-        else:
-            text = res.text if accepted else f"({res.text}: rejected)"
-            flag = "" if res.valid else "  [no template]"
-            print(f"{path}\t{text}\t{res.confidence:.3f}{flag}")
+    paths = image_paths(a.paths)
+    for start in range(0, len(paths), READ_CHUNK):  # crops go through the model in batches
+        loaded: list[tuple[Path, np.ndarray]] = []
+        for path in paths[start : start + READ_CHUNK]:
+            try:
+                loaded.append((path, load_image(path)))
+            except ImageError as e:  # its message names the file
+                failed += 1
+                print(f"plateread read: error: {e}", file=sys.stderr)
+        results = reader.read_batch([image for _, image in loaded])
+        for (path, _), res in zip(loaded, results):
+            _print_reading(path, res, a.min_confidence, a.json)
     return 1 if failed else 0
+
+
+def _print_reading(path: Path, res: PlateResult, min_confidence: float, as_json: bool) -> None:
+    accepted = res.confidence >= min_confidence
+    if as_json:
+        record = {"file": str(path), **res.to_dict(), "accepted": accepted}
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        text = res.text if accepted else f"({res.text}: rejected)"
+        flag = "" if res.valid else "  [no template]"
+        print(f"{path}\t{text}\t{res.confidence:.3f}{flag}")
 
 
 def run_bench(a: argparse.Namespace) -> int:
