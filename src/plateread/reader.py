@@ -117,10 +117,10 @@ class PlateReader:
         With a format that has two-row layouts, crops read with a raw confidence under
         ``two_row_below`` are read again through the two-row view.
         """
-        arrays = [load_image(im) for im in images]
         out: list[PlateResult] = []
-        for i in range(0, len(arrays), self.batch_size):
-            crops = arrays[i : i + self.batch_size]
+        for i in range(0, len(images), self.batch_size):
+            # loaded batch by batch: a long list of paths never sits in memory decoded
+            crops = [load_image(im) for im in images[i : i + self.batch_size]]
             decoded = self.decode(self.predictor.logits(prepare_batch(crops, self.input_size)))
             decoded = reread_two_row(
                 self.predictor.logits, crops, decoded, self.format, self.input_size,
