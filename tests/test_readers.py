@@ -42,6 +42,28 @@ def test_csv_reader(tmp_path: Path) -> None:
         read_spec(f"csv:{tmp_path / 'bad.csv'}")
 
 
+def test_csv_and_json_as_spreadsheets_and_windows_tools_save_them(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png", plate_like())
+    variants = {  # a byte-order mark, semicolons or tabs, capitalised headers, CRLF line ends
+        "bom.csv": b"\xef\xbb\xbffile,text\r\na.png,01A123BC\r\n",
+        "semicolon.csv": b"file;text\na.png;01A123BC\n",
+        "tab.csv": b"text\tfile\n01A123BC\ta.png\n",
+        "caps.csv": b"File, Text\na.png,01A123BC\n",
+    }
+    for name, data in variants.items():
+        (tmp_path / name).write_bytes(data)
+        res = read_spec(f"csv:{tmp_path / name}")
+        assert [s.text for s in res.samples] == ["01A123BC"] and not res.problems, name
+    (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf[{"file": "a.png", "text": "01A123BC"}]')
+    assert len(read_spec(f"json:{tmp_path / 'bom.json'}").samples) == 1
+    # a Russian spreadsheet's default encoding: a clear error naming the file
+    (tmp_path / "cp1251.csv").write_bytes("file,text\na.png,А123ВС77\n".encode("cp1251"))
+    (tmp_path / "cp1251.json").write_bytes('[{"file": "a.png", "text": "А"}]'.encode("cp1251"))
+    for name in ("cp1251.csv", "cp1251.json"):
+        with pytest.raises(DataSpecError, match=f"{name}: not UTF-8 text"):
+            read_spec(f"{name.split('.')[1]}:{tmp_path / name}")
+
+
 def test_dir_reader_uses_file_stem(tmp_path: Path) -> None:
     write_png(tmp_path / "皖A12345.jpg", plate_like())
     write_png(tmp_path / "苏E7R5Y0_2.png", plate_like())

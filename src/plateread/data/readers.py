@@ -139,9 +139,11 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
     cfg = p / "config.json" if p.is_dir() else p
     try:
-        items = json.loads(cfg.read_text(encoding="utf-8"))
+        items = json.loads(cfg.read_text(encoding="utf-8-sig"))  # a BOM, as Windows tools write
     except (OSError, json.JSONDecodeError) as e:
         raise DataSpecError(f"{cfg}: cannot read the config ({e})") from None
+    except UnicodeDecodeError:
+        raise DataSpecError(f"{cfg}: not UTF-8 text (save it as UTF-8)") from None
     if not isinstance(items, list):
         raise DataSpecError(f"{cfg}: expected a list of {{'file', 'text'}} objects")
     res = ReadResult()
@@ -155,13 +157,22 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
 
 def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
+    try:  # utf-8-sig: spreadsheets often start the file with a byte-order mark
+        lines = p.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise DataSpecError(f"{p}: not UTF-8 text (save the CSV as UTF-8)") from None
+    # commas, or the semicolons and tabs that spreadsheets write in many locales
+    delimiter = max(",;\t", key=lambda d: lines[0].count(d)) if lines else ","
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader, [])]
+    if not {"file", "text"} <= set(header):
+        raise DataSpecError(
+            f"{p}: a CSV needs a header with 'file' and 'text' columns, found {header}"
+        )
     res = ReadResult()
-    with p.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"file", "text"} <= set(reader.fieldnames):
-            raise DataSpecError(f"{p}: a CSV needs a header with 'file' and 'text' columns")
-        for row in reader:
-            _add_file(res, p.parent, row["file"] or "", row["text"] or "", row.get("rows"))
+    for cells in reader:
+        row = dict(zip(header, cells))
+        _add_file(res, p.parent, row.get("file", ""), row.get("text", ""), row.get("rows"))
     return res
 
 
