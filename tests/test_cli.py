@@ -119,6 +119,9 @@ def test_user_errors_exit_2_with_a_message(
     (tmp_path / "c.yaml").write_text("data: [synth:ru\n")
     assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 2
     assert "not valid YAML" in err_lines().err
+    (tmp_path / "c.yaml").write_bytes("data: synth:ru  # русский\n".encode("cp1251"))
+    assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 2
+    assert "c.yaml: not UTF-8 text" in err_lines().err
     (tmp_path / "c.yaml").write_text("data: synth:ru\nepochs: two\n")
     assert main(["train", "--config", str(tmp_path / "c.yaml")]) == 2
     assert "config epochs must be int, got 'two'" in err_lines().err

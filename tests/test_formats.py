@@ -126,6 +126,9 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
         f.write_text(base + extra)
         with pytest.raises(FormatError, match=message):
             load_format(str(f))
+    (tmp_path / "cp1251.yaml").write_bytes((base + "# номера\n").encode("cp1251"))
+    with pytest.raises(FormatError, match="cp1251.yaml: not UTF-8 text"):
+        load_format(str(tmp_path / "cp1251.yaml"))
     # every key the package itself writes or documents is known
     for fmt in (load_format("ru_all"), load_format("cn")):
         f = tmp_path / f"{fmt.name}.yaml"

@@ -23,6 +23,8 @@ def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise FormatError(f"{path}: not valid YAML ({e})") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
     if not isinstance(data, Mapping):
         raise FormatError(f"{path}: a format file must hold a mapping")
     _check_keys(data, path)

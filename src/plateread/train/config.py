@@ -163,6 +163,8 @@ def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConf
             loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"{p}: not valid YAML ({e})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{p}: a config file must hold a mapping")
         base.update(loaded)
