@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import path_logits
-from plateread.decoding import greedy_decode
+from plateread.decoding import beam_decode, greedy_decode
 from plateread.metrics import edit_distance, score
 
 
@@ -139,3 +139,43 @@ def test_text_changing_mass_ignores_boundary_splits_but_not_rival_characters() -
     r[0, 1, [0, 1]] = [0.9, 0.1]  # the blank separating "A A": filling it merges them
     r[0, 2, 1] = 1.0
     assert text_changing_mass(r)[0] == pytest.approx(0.1)
+
+
+def _mass_reference(probs: np.ndarray) -> np.ndarray:
+    """text_changing_mass written with whole-array numpy operations, step by step as defined."""
+    n, t, _ = probs.shape
+    top = probs.argmax(-1)
+    prev = np.concatenate([np.full((n, 1), -1), top[:, :-1]], axis=1)
+    nxt = np.concatenate([top[:, 1:], np.full((n, 1), -1)], axis=1)
+    rows, cols = np.arange(n)[:, None], np.arange(t)[None, :]
+    harmless = probs[rows, cols, top].copy()
+    blank = top == 0
+    harmless += np.where(~blank & ((prev == top) | (nxt == top)), probs[..., 0], 0.0)
+    separates = blank & (prev == nxt) & (prev > 0)
+    for nb in (prev, nxt):
+        harmless += np.where(blank & ~separates & (nb > 0), probs[rows, cols, np.maximum(nb, 0)], 0)
+    return (1.0 - harmless).max(-1)  # type: ignore[no-any-return]
+
+
+def test_text_changing_mass_and_the_search_skip_match_the_definition() -> None:
+    from plateread.decoding import _probs, text_changing_mass
+    from plateread.formats import RU
+
+    rng = np.random.default_rng(3)
+    alphabet = RU.alphabet
+    for scale in (1.0, 4.0, 8.0, 16.0):  # from flat to peaked steps, as real plates have
+        logits = (rng.normal(size=(300, 24, len(alphabet) + 1)) * scale).astype(np.float32)
+        logits[:, ::3, 0] += scale  # blanks between characters, as CTC models emit them
+        probs = _probs(logits, alphabet)
+        mass = _mass_reference(probs)
+        assert np.allclose(text_changing_mass(probs), mass, atol=1e-6)
+        # the search is skipped exactly for plates at or under 1 - sure (greedy reading kept)
+        greedy = greedy_decode(logits, alphabet)
+        searched = beam_decode(logits, alphabet, sure=0.9)
+        full = beam_decode(logits, alphabet, sure=1.1)  # every plate searched
+        for i, m in enumerate(mass):
+            assert searched[i] == (full[i] if m > 0.1 else greedy[i]), (scale, i)
+    # two steps of blank 0.6 / "0" 0.4: the best path is empty, the best text "0" (0.64)
+    two = np.log(np.tile([0.6, 0.4] + [1e-9] * (len(alphabet) - 1), (1, 2, 1)))
+    assert greedy_decode(two, alphabet)[0].text == ""
+    assert beam_decode(two, alphabet, sure=0.9)[0].text == "0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,21 +57,22 @@ def greedy_decode(logits: np.ndarray, alphabet: str) -> list[Decoded]:
 def _greedy(probs: np.ndarray, alphabet: str) -> list[Decoded]:
     """:func:`greedy_decode` from step probabilities ``[N, T, C]``."""
     best = probs.argmax(-1)  # [N, T]
-    best_p = np.take_along_axis(probs, best[..., None], -1)[..., 0]
-    out = []
-    for cls, p in zip(best.tolist(), best_p.tolist()):
-        chars: list[str] = []
-        confs: list[float] = []
-        prev = 0
-        for k, pk in zip(cls, p):
-            if k != 0 and k != prev:
-                chars.append(alphabet[k - 1])
-                confs.append(pk)
-            elif k != 0 and pk > confs[-1]:
-                confs[-1] = pk
-            prev = k
-        out.append(Decoded("".join(chars), math.prod(confs) if confs else 0.0, tuple(confs)))
-    return out
+    return [_collapse(c, p, alphabet) for c, p in zip(best.tolist(), probs.max(-1).tolist())]
+
+
+def _collapse(cls: list[int], p: list[float], alphabet: str) -> Decoded:
+    """One plate's best path (class and its probability per step) to text and confidences."""
+    chars: list[str] = []
+    confs: list[float] = []
+    prev = 0
+    for k, pk in zip(cls, p):
+        if k != 0 and k != prev:
+            chars.append(alphabet[k - 1])
+            confs.append(pk)
+        elif k != 0 and pk > confs[-1]:
+            confs[-1] = pk
+        prev = k
+    return Decoded("".join(chars), math.prod(confs) if confs else 0.0, tuple(confs))
 
 
 def text_changing_mass(probs: np.ndarray) -> np.ndarray:
@@ -81,22 +83,33 @@ def text_changing_mass(probs: np.ndarray) -> np.ndarray:
     the same character also wins a neighbouring step, and for a neighbour's character when the
     step is a blank that does not separate a doubled character. Everything else counts.
     """
-    n, t, _ = probs.shape
-    top = probs.argmax(-1)  # [N, T]
-    prev = np.concatenate([np.full((n, 1), -1), top[:, :-1]], axis=1)
-    nxt = np.concatenate([top[:, 1:], np.full((n, 1), -1)], axis=1)
-    rows, cols = np.arange(n)[:, None], np.arange(t)[None, :]
-    harmless = probs[rows, cols, top].copy()
-    is_char = top != 0
-    repeated = is_char & ((prev == top) | (nxt == top))
-    harmless += np.where(repeated, probs[..., 0], 0.0)
-    blank = ~is_char
-    separates = blank & (prev == nxt) & (prev > 0)
-    # equal character neighbours make the blank ``separates``, so the two added here always differ
-    for nb in (prev, nxt):
-        ok = blank & ~separates & (nb > 0)
-        harmless += np.where(ok, probs[rows, cols, np.maximum(nb, 0)], 0.0)
-    return (1.0 - harmless).max(-1)  # type: ignore[no-any-return]
+    best, best_p = probs.argmax(-1).tolist(), probs.max(-1).tolist()
+    steps = range(probs.shape[1])
+    return np.array([_plate_mass(p, c, q, steps) for p, c, q in zip(probs, best, best_p)])
+
+
+def _plate_mass(p: np.ndarray, best: list[int], best_p: list[float], steps: Iterable[int]) -> float:
+    """:func:`text_changing_mass` of one plate (``p``: ``[T, C]``, its best path ``best`` and
+    their probabilities ``best_p``) over ``steps``. Plain Python: few steps are uncertain.
+    """
+    worst = 0.0
+    last = len(best) - 1
+    for t in steps:
+        k, pk = best[t], best_p[t]
+        if 1.0 - pk <= worst:  # the best class alone leaves no more than that
+            continue
+        prev = best[t - 1] if t > 0 else -1
+        nxt = best[t + 1] if t < last else -1
+        harmless = pk
+        if k != 0:
+            if prev == k or nxt == k:  # a repeat: the blank here changes nothing
+                harmless += float(p[t, 0])
+        elif not (prev == nxt and prev > 0):  # a blank that does not separate a doubled character
+            harmless += (float(p[t, prev]) if prev > 0 else 0.0) + (
+                float(p[t, nxt]) if nxt > 0 else 0.0
+            )
+        worst = max(worst, 1.0 - harmless)
+    return worst
 
 
 def beam_decode(
@@ -126,12 +139,17 @@ def beam_decode(
         they mean the same whichever decoder produced them.
     """
     probs = _probs(logits, alphabet)
-    greedy = _greedy(probs, alphabet)
-    risky = text_changing_mass(probs) > 1.0 - sure
+    top = probs.max(-1)  # [N, T]
+    best, best_p = probs.argmax(-1).tolist(), top.tolist()
+    # only steps whose best class has less than `sure` can put more than 1 - sure elsewhere
+    unsure: list[list[int]] = [[] for _ in best]
+    for i, t in zip(*(idx.tolist() for idx in np.nonzero(top < sure))):
+        unsure[i].append(t)
     out = []
-    for i, p in enumerate(probs):
-        g = greedy[i]
-        if not risky[i] and (fmt is None or fmt.is_valid(g.text)):
+    for p, cls, cls_p, steps in zip(probs, best, best_p, unsure):
+        g = _collapse(cls, cls_p, alphabet)
+        risky = bool(steps) and _plate_mass(p, cls, cls_p, steps) > 1.0 - sure
+        if not risky and (fmt is None or fmt.is_valid(g.text)):
             out.append(g)
             continue
         text = _beam_one(p, alphabet, beam, fmt, prune)
