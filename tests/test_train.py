@@ -14,7 +14,13 @@ import torch
 from plateread.train.checkpoint import read_checkpoint
 from plateread.train.config import ConfigError, TrainConfig, load_config
 from plateread.train.loop import train
-from plateread.train.runs import EpochSampler, lr_factor, new_run_dir, training_threads
+from plateread.train.runs import (
+    EpochSampler,
+    lr_factor,
+    new_run_dir,
+    resolve_device,
+    training_threads,
+)
 
 
 def _cfg(tmp_path: Path, data: Path, **kw: object) -> TrainConfig:
@@ -97,9 +103,28 @@ def test_resume_after_a_hard_kill(tmp_path: Path, synth_ru: Path) -> None:
 
 
 def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:
-    run = train(_cfg(tmp_path, synth_ru))
-    train(TrainConfig(resume=str(run)), epochs=2)
+    run = train(_cfg(tmp_path, synth_ru, device="cpu"))
+    train(TrainConfig(resume=str(run)), epochs=2)  # the device given now (auto), not the saved
     assert [e["epoch"] for e in _log(run)] == [1, 2]
+    weights = read_checkpoint(run / "last.pt")["state_dict"].values()
+    assert all(t.device.type == "cpu" for t in weights)  # checkpoints load on any machine
+
+
+def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="torch sees no CUDA GPU here; use --device cpu"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("auto") == torch.device("cuda", 0)
+    assert resolve_device("auto", local_rank=1) == torch.device("cuda", 1)  # torchrun's rank
+    assert resolve_device("cuda", local_rank=1) == torch.device("cuda", 1)
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="only 2 GPU"):
+        resolve_device("cuda:2")
+    with pytest.raises(ConfigError, match="device must be auto, cpu, cuda or cuda:N"):
+        load_config(None, {"data": ["synth:ru"], "device": "gpu"})
 
 
 def test_sampler_and_schedule() -> None:

@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--threads", type=_count, help="torch threads (default: cores left after the workers)"
     )
+    t.add_argument(
+        "--device",
+        help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N; "
+        "a resumed run uses the device given now",
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
     t.add_argument(

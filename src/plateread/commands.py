@@ -61,6 +61,7 @@ def run_train(a: argparse.Namespace) -> int:
         "ema": a.ema,
         "real_augment": a.real_augment,
         "augment": False if a.no_augment else None,
+        "device": a.device,
     }
     cfg = load_config(a.config, overrides)
     run = train(cfg, epochs=a.epochs)

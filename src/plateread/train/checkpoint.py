@@ -42,7 +42,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], **
     """
     path = Path(path)
     core = getattr(model, "module", model)
-    state = {**meta, "state_dict": core.state_dict(), **extra}
+    weights = {k: v.detach().cpu() for k, v in core.state_dict().items()}  # loads anywhere
+    state = {**meta, "state_dict": weights, **extra}
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ class TrainConfig:
             kept, the rest (a new alphabet's output layer) is re-initialised.
         ema: Decay of an exponential moving average of the weights (e.g. 0.999), which is then
             validated and saved in ``best.pt`` instead of the raw weights (0: off).
+        device: ``auto`` (a CUDA GPU when torch sees one, else the CPU), ``cpu``, ``cuda`` or
+            ``cuda:N``. Not part of a run's identity: a resumed run uses the device it is given.
     """
 
     data: list[str] = field(default_factory=list)
@@ -75,6 +78,7 @@ class TrainConfig:
     backbone_weights: str = ""
     init: str = ""
     ema: float = 0.0
+    device: str = "auto"
 
     def validate(self) -> TrainConfig:
         """Check values that would otherwise fail late.
@@ -108,6 +112,8 @@ class TrainConfig:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and len(self.input_size) != 2:
             raise ConfigError("input_size is [height, width]")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

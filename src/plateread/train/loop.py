@@ -37,16 +37,20 @@ from plateread.train.runs import (
     lr_factor,
     new_run_dir,
     plot_curves,
+    resolve_device,
     training_threads,
 )
 
 
 @torch.no_grad()
 def validate(
-    model: nn.Module, batches: Iterable[dict[str, Any]], fmt: PlateFormat
+    model: nn.Module,
+    batches: Iterable[dict[str, Any]],
+    fmt: PlateFormat,
+    device: torch.device | None = None,
 ) -> dict[str, float]:
     """Exact match, character accuracy and CER of greedy readings over ``batches`` (of
-    :func:`~plateread.train.data.collate`).
+    :func:`~plateread.train.data.collate`), run on ``device`` (the CPU by default).
     """
     was_training = model.training
     model.eval()
@@ -55,7 +59,7 @@ def validate(
     for batch in batches:
         if batch["images"] is None:
             continue
-        logits = model(batch["images"]).numpy()
+        logits = model(batch["images"].to(device or "cpu")).float().cpu().numpy()
         preds.extend(d.text for d in greedy_decode(logits, fmt.alphabet))
         targets.extend(batch["texts"])
     model.train(was_training)
@@ -123,8 +127,6 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo")
 
     state: dict[str, Any] | None = None
     if cfg.resume:
@@ -133,7 +135,16 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         state = read_checkpoint(ckpt)
         saved = TrainConfig.from_dict(state["config"])
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
+        saved.device = cfg.device  # the machine resuming may have another GPU, or none
         cfg, run_dir = saved, ckpt.parent
+    device = resolve_device(cfg.device, int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if rank == 0:
+        gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+        print(f"device: {device}{gpu}", file=sys.stderr)
     # after a resume has replaced cfg, so the threads follow the run's own workers
     torch.set_num_threads(training_threads(cfg.threads, cfg.workers, world))
     torch.manual_seed(cfg.seed)
@@ -142,7 +153,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
     )
     train_set, val_set = _load_data(cfg, fmt, rank)
-    model = _build_model(cfg, fmt, size, rank, fresh=state is None)
+    model = _build_model(cfg, fmt, size, rank, fresh=state is None).to(device)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -164,7 +175,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     if ema is not None and state is not None and state.get("ema"):
         ema.load_state_dict(state["ema"])
     if world > 1:
-        model = nn.parallel.DistributedDataParallel(model)
+        ids = [device.index] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
     weights = None
     if getattr(model if world == 1 else model.module, "province_classes", None) is not None:
@@ -221,6 +233,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             collate_fn=collate,
             num_workers=cfg.workers,
             drop_last=False,
+            pin_memory=device.type == "cuda",
         )
         bar = tqdm(
             loader,
@@ -240,7 +253,10 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
                 progress = max(done / total_steps, elapsed / budget if budget else 0.0)
                 for g in optimizer.param_groups:
                     g["lr"] = cfg.lr * lr_factor(cfg.schedule, progress)
-                loss = loss_fn(model(batch["images"]), batch["targets"], batch["lengths"])
+                images, targets, lengths = (
+                    batch[k].to(device, non_blocking=True) for k in ("images", "targets", "lengths")
+                )
+                loss = loss_fn(model(images), targets, lengths)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.clip_grad:
@@ -256,7 +272,9 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
                 elapsed += now - tick
                 tick = now
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-                flag = torch.tensor(float(stopper.requested or (budget > 0 and elapsed >= budget)))
+                flag = torch.tensor(
+                    float(stopper.requested or (budget > 0 and elapsed >= budget)), device=device
+                )
                 if world > 1:
                     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
                 if flag.item():
@@ -271,7 +289,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         finished = step >= per_rank and not stopper.requested
         if rank == 0:
             kept = ema.model if ema is not None else getattr(model, "module", model)
-            metrics = validate(kept, val_batches, fmt) if len(vds) else {}
+            metrics = validate(kept, val_batches, fmt, device) if len(vds) else {}
             entry = {
                 "epoch": epoch + 1,
                 "step": epoch * steps_per_epoch + step // cfg.batch_size,

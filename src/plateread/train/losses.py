@@ -37,10 +37,12 @@ class PlateLoss(nn.Module):
             return ctc(logits, targets, lengths)
         starts = torch.cumsum(lengths, 0) - lengths
         first = targets[starts]  # province class of each label
-        lookup = torch.full((int(self.province.max()) + 1,), -1, dtype=torch.long)
-        lookup[self.province] = torch.arange(len(self.province))
-        prov_logits = logits[:, 0, self.province]
-        ce = F.cross_entropy(prov_logits, lookup[first], weight=self.weights)
+        province = self.province.to(targets.device)
+        lookup = torch.full((int(province.max()) + 1,), -1, dtype=torch.long, device=targets.device)
+        lookup[province] = torch.arange(len(province), device=targets.device)
+        prov_logits = logits[:, 0, province.to(logits.device)]
+        weights = None if self.weights is None else self.weights.to(logits.device)
+        ce = F.cross_entropy(prov_logits, lookup[first].to(logits.device), weight=weights)
         keep = torch.ones_like(targets, dtype=torch.bool)
         keep[starts] = False
         return ce + ctc(logits[:, 1:], targets[keep], lengths - 1)

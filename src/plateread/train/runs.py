@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
+from plateread.train.config import ConfigError
+
 
 class EpochSampler(Sampler[int]):
     """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
@@ -58,6 +60,27 @@ def training_threads(threads: int, workers: int, world: int = 1) -> int:
         return threads
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) // world - workers)
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """The torch device a run trains on: ``auto`` is the process's GPU when torch sees one
+    (``cuda:LOCAL_RANK`` under torchrun), else the CPU.
+
+    Raises:
+        ConfigError: a GPU was asked for and torch sees none.
+    """
+    has_gpu = torch.cuda.is_available()
+    if name == "auto":
+        return torch.device("cuda", local_rank) if has_gpu else torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not has_gpu:
+            raise ConfigError(f"device {name}: torch sees no CUDA GPU here; use --device cpu")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {name}: only {torch.cuda.device_count()} GPU(s) here")
+    return device
 
 
 def lr_factor(schedule: str, progress: float) -> float:
