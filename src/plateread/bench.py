@@ -4,6 +4,7 @@ Runs on ONNX Runtime only (no torch).
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -41,7 +42,8 @@ def synthetic_plates(fmt: PlateFormat, n: int = 64, seed: int = 0) -> list[np.nd
     Raises:
         FontError: the generator's fonts are not installed.
     """
-    with ProcessPoolExecutor(1) as pool:
+    # spawned, not forked: this process already runs ONNX Runtime's threads
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(_render, fmt, n, seed).result()
 
 
