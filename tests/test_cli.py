@@ -231,3 +231,28 @@ def test_synth_without_its_fonts_says_what_to_install(tmp_path: Path) -> None:
         "font package 'fontpkg_barlow_condensed' is missing: pip install 'plateread[train]'"
         in out.stderr
     )
+
+
+def test_counts_of_things_to_make_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["synth", "-n", "0", "--out", "x"],
+        ["synth", "-n", "-3", "--out", "x"],  # wrote "-3 plates" before
+        ["eval", "--model", "ru", "--data", "dir:x", "--batch-size", "0"],
+        ["data", "dir:x", "--sample", "-1"],
+        ["serve", "--max-images", "0"],
+    ):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+
+
+def test_data_without_readable_samples_draws_no_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "A123BC77.png").write_bytes(b"not an image")
+    grid = tmp_path / "grid.png"
+    assert main(["data", f"dir:{tmp_path / 'd'}", "--format", "ru", "--grid", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert "grid: not written, no readable samples" in out and "not a readable image" in out
+    assert not grid.exists()

@@ -80,6 +80,17 @@ def _count(text: str) -> int:
     return n
 
 
+def _positive(text: str) -> int:
+    """A number of things to make: an integer, 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
 def _input_size(text: str) -> list[int]:
     """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
     try:
@@ -107,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--format", default="ru", help="ru, ru_all, cn, generic or a format .yaml (default ru)"
     )
-    s.add_argument("-n", type=int, default=1000, help="number of plates (default 1000)")
+    s.add_argument("-n", type=_positive, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--grid", help="also save a PNG grid of samples with their text")
@@ -183,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write report.html, summary.json, errors.csv and figures into DIR",
     )
-    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--batch-size", type=_positive, default=64)
     e.add_argument("--threads", type=_count, default=None)
     e.add_argument(
         "--decoder",
@@ -245,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="ru, ru_all, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: all shipped)",
     )
     v.add_argument("--threads", type=_count, default=None, help="ONNX Runtime threads per model")
-    v.add_argument("--max-body-mb", type=int, default=16, help="largest request body (MB)")
-    v.add_argument("--max-images", type=int, default=64, help="most images per request")
+    v.add_argument("--max-body-mb", type=_positive, default=16, help="largest request body (MB)")
+    v.add_argument("--max-images", type=_positive, default=64, help="most images per request")
     v.set_defaults(func=commands.run_serve)
 
     d = sub.add_parser(
@@ -260,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="ru", help="plate format the labels should follow (default ru)"
     )
     d.add_argument("--grid", help="save a PNG grid of random samples with their labels")
-    d.add_argument("--sample", type=int, default=24, help="samples in the grid")
+    d.add_argument("--sample", type=_positive, default=24, help="samples in the grid")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=commands.run_data)
 

@@ -32,7 +32,7 @@ def run_synth(a: argparse.Namespace) -> int:
     dt = time.time() - t
     print(f"wrote {a.n} plates to {path} in {dt:.1f} s ({a.n / max(dt, 1e-9):.0f} plates/s)")
     if a.grid:
-        print(f"grid: {a.grid}")
+        print(f"grid: {a.grid}" if grid else "grid: not written, no readable samples")
     return 0
 
 
@@ -230,7 +230,7 @@ def run_data(a: argparse.Namespace) -> int:
 
     info = inspect_data(a.spec, load_format(a.format), sample=a.sample)
     grid = info.pop("grid")
-    if a.grid:
+    if a.grid and grid:  # an empty picture would say nothing
         from plateread.synth.grid import save_grid
 
         save_grid([g[0] for g in grid], [g[1] for g in grid], a.grid)
@@ -250,7 +250,7 @@ def run_data(a: argparse.Namespace) -> int:
     for problem in info["unreadable"] + info["read_problems"]:
         print(f"problem: {problem}")
     if a.grid:
-        print(f"grid: {a.grid}")
+        print(f"grid: {a.grid}" if grid else "grid: not written, no readable samples")
     return 0
 
 
