@@ -32,7 +32,7 @@ def run_synth(a: argparse.Namespace) -> int:
     dt = time.time() - t
     print(f"wrote {a.n} plates to {path} in {dt:.1f} s ({a.n / max(dt, 1e-9):.0f} plates/s)")
     if a.grid:
-        print(f"grid: {a.grid}" if grid else "grid: not written, no readable samples")
+        print(f"grid: {a.grid}")
     return 0
 
 
