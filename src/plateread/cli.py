@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from plateread import __version__, commands
 from plateread.data import DataSpecError
@@ -69,26 +69,23 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _count(text: str) -> int:
-    """A thread or process count: an integer, 0 or more (0: the default)."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
-    return n
+def _at_least(minimum: int, expected: str) -> Callable[[str], int]:
+    """An argparse type for integers of at least ``minimum``; ``expected`` words the error."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = minimum - 1
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return n
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    """A number of things to make: an integer, 1 or more."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+_count = _at_least(0, "0 or a positive integer")  # threads, processes (0: the default)
+_positive = _at_least(1, "a positive integer")  # numbers of things to make
 
 
 def _input_size(text: str) -> list[int]:

@@ -19,16 +19,36 @@ def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
     """Parse a format file once per (path, modification time, size): synthetic plates call
     :func:`load_format` for every image they render.
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise FormatError(f"{path}: not valid YAML ({e})") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
-    if not isinstance(data, Mapping):
-        raise FormatError(f"{path}: a format file must hold a mapping")
+    data = read_yaml_mapping(Path(path), FormatError, "format")
     _check_keys(data, path)
     return PlateFormat.from_dict(data)
+
+
+def read_yaml_mapping(
+    path: Path, error: type[Exception], kind: str, empty_ok: bool = False
+) -> Mapping[str, Any]:
+    """A YAML file that must hold a mapping (a format file, a training config).
+
+    Args:
+        path: The file.
+        error: The exception to raise, with a message naming the file.
+        kind: What the file is, for the message (``format``, ``config``).
+        empty_ok: An empty file counts as an empty mapping.
+
+    Raises:
+        error: not UTF-8, not valid YAML, or not a mapping.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise error(f"{path}: not valid YAML ({e})") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text (save it as UTF-8)") from None
+    if empty_ok:
+        data = data or {}
+    if not isinstance(data, Mapping):
+        raise error(f"{path}: a {kind} file must hold a mapping")
+    return data
 
 
 # fmt: off

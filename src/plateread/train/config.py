@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from plateread.formats.files import read_yaml_mapping
 
 
 class ConfigError(ValueError):
@@ -165,14 +165,6 @@ def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConf
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file not found: {p}")
-        try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML ({e})") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{p}: not UTF-8 text (save it as UTF-8)") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: a config file must hold a mapping")
-        base.update(loaded)
+        base.update(read_yaml_mapping(p, ConfigError, "config", empty_ok=True))
     base.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(base).validate()
