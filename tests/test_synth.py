@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -294,3 +297,24 @@ def test_font_families_style_key(tmp_path: Path) -> None:
     for bad, match in (("[3]", "style font_families"), ("[Comic Sans]", "family 'Comic Sans'")):
         with pytest.raises(FormatError, match=match):
             draw("font_families: " + bad)
+
+
+def test_augmentation_stays_offline() -> None:
+    """albumentations asks PyPI for updates on import unless told not to; we never let it."""
+    code = """
+import socket, warnings
+def refuse(*args, **kwargs):
+    raise OSError("network refused by the test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    from plateread.synth.augment import camera
+    camera()
+tried = [str(w.message) for w in seen if "version info" in str(w.message)]
+assert not tried, tried
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-1500:]

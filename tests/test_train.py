@@ -118,7 +118,11 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert resolve_device("auto") == torch.device("cuda", 0)
-    assert resolve_device("auto", local_rank=1) == torch.device("cuda", 1)  # torchrun's rank
+    assert resolve_device("auto", local_rank=1, local_world=2) == torch.device("cuda", 1)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # torchrun, 2 processes, 1 GPU:
+    for rank in (0, 1):  # all on the CPU (gloo), as NCCL cannot share one GPU
+        assert resolve_device("auto", local_rank=rank, local_world=2) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert resolve_device("cuda", local_rank=1) == torch.device("cuda", 1)
     assert resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(ConfigError, match="only 2 GPU"):
@@ -188,6 +192,29 @@ def test_real_crops_are_augmented_with_the_configured_strength(
     PlateTorchDataset(samples, RU, (32, 128), augment=True, real_strength=2.5)[0]
     PlateTorchDataset(samples, RU, (32, 128), augment=False, real_strength=2.5)[1]
     assert seen == [2.5]
+
+
+def test_warm_up_loads_one_item_of_each_kind(
+    synth_ru: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plateread.data import load_dataset
+    from plateread.formats import RU
+    from plateread.train.data import PlateTorchDataset
+
+    real = load_dataset(f"json:{synth_ru}", RU).samples[:3]
+    rendered = load_dataset("synth:ru?n=3&seed=1", RU).samples
+    seen: list[int] = []
+    original = PlateTorchDataset.__getitem__
+
+    def spy(self, i):  # type: ignore[no-untyped-def]
+        seen.append(i)
+        return original(self, i)
+
+    monkeypatch.setattr(PlateTorchDataset, "__getitem__", spy)
+    PlateTorchDataset(real + rendered, RU, (32, 128), augment=True).warm_up()
+    PlateTorchDataset(rendered + real, RU, (32, 128), augment=True).warm_up()
+    PlateTorchDataset(real, RU, (32, 128), augment=True).warm_up()
+    assert seen == [0, 3, 0, 3, 0]
 
 
 def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:

@@ -7,6 +7,7 @@ milder geometric jitter).
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -134,6 +135,8 @@ def binarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 @lru_cache(maxsize=4)
 def camera(strength: float = 1.0) -> Any:
     """An albumentations pipeline of camera effects; ``strength`` scales probabilities."""
+    # albumentations asks PyPI for a newer version on import unless told not to (we stay offline)
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     import albumentations as A
 
     p = min(1.0, strength)

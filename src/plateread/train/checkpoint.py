@@ -42,12 +42,23 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], **
     """
     path = Path(path)
     core = getattr(model, "module", model)
-    weights = {k: v.detach().cpu() for k, v in core.state_dict().items()}  # loads anywhere
-    state = {**meta, "state_dict": weights, **extra}
+    # every tensor on the CPU (optimizer moments and averaged weights too): loads on any machine
+    state = _on_cpu({**meta, "state_dict": core.state_dict(), **extra})
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
     return path
+
+
+def _on_cpu(obj: Any) -> Any:
+    """``obj`` with every tensor inside its dicts, lists and tuples detached onto the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _on_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_on_cpu(v) for v in obj)
+    return obj
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -48,8 +48,9 @@ class TrainConfig:
             kept, the rest (a new alphabet's output layer) is re-initialised.
         ema: Decay of an exponential moving average of the weights (e.g. 0.999), which is then
             validated and saved in ``best.pt`` instead of the raw weights (0: off).
-        device: ``auto`` (a CUDA GPU when torch sees one, else the CPU), ``cpu``, ``cuda`` or
-            ``cuda:N``. Not part of a run's identity: a resumed run uses the device it is given.
+        device: ``auto`` (a CUDA GPU when torch sees one for each process, else the CPU),
+            ``cpu``, ``cuda`` or ``cuda:N``. Not part of a run's identity: a resumed run uses the
+            device it is given.
     """
 
     data: list[str] = field(default_factory=list)

@@ -57,6 +57,19 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def warm_up(self) -> None:
+        """Load one item of each kind (rendered, real) here, so that data-loading workers forked
+        from this process start with the augmentation library imported and the fonts read
+        (workers are new each epoch; importing albumentations alone takes seconds).
+        """
+        kinds: dict[bool, int] = {}
+        for i, s in enumerate(self.samples):
+            kinds.setdefault(hasattr(s.image, "seed"), i)
+            if len(kinds) == 2:
+                break
+        for i in kinds.values():
+            self[i]
+
     def __getitem__(self, i: int) -> dict[str, Any] | None:
         s = self.samples[i]
         source = s.image

@@ -24,6 +24,9 @@ class WeightAverage:
         self.model = copy.deepcopy(getattr(model, "module", model)).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
+        for m in self.model.modules():
+            if isinstance(m, nn.RNNBase):
+                m.flatten_parameters()  # a copy's weights are not one cuDNN block
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:

@@ -137,7 +137,11 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
         saved.device = cfg.device  # the machine resuming may have another GPU, or none
         cfg, run_dir = saved, ckpt.parent
-    device = resolve_device(cfg.device, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(
+        cfg.device,
+        int(os.environ.get("LOCAL_RANK", "0")),
+        int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+    )
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
@@ -190,6 +194,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         seed=cfg.seed,
         real_strength=cfg.real_augment,
     )
+    if cfg.workers:
+        tds.warm_up()
     vds = PlateTorchDataset(val_set.samples, fmt, size)
     # the validation plates are the same every epoch: decode (or render) them once
     val_batches = (

@@ -62,16 +62,18 @@ def training_threads(threads: int, workers: int, world: int = 1) -> int:
     return max(1, (cores or 1) // world - workers)
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """The torch device a run trains on: ``auto`` is the process's GPU when torch sees one
-    (``cuda:LOCAL_RANK`` under torchrun), else the CPU.
+def resolve_device(name: str, local_rank: int = 0, local_world: int = 1) -> torch.device:
+    """The torch device a run trains on: ``auto`` is the process's GPU (``cuda:LOCAL_RANK``
+    under torchrun) when torch sees one for every process of this machine (``local_world``),
+    else the CPU for all of them (NCCL cannot share a GPU between processes).
 
     Raises:
         ConfigError: a GPU was asked for and torch sees none.
     """
     has_gpu = torch.cuda.is_available()
     if name == "auto":
-        return torch.device("cuda", local_rank) if has_gpu else torch.device("cpu")
+        enough = has_gpu and local_world <= torch.cuda.device_count()
+        return torch.device("cuda", local_rank) if enough else torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda":
         if not has_gpu:
