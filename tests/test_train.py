@@ -16,6 +16,7 @@ from plateread.train.config import ConfigError, TrainConfig, load_config
 from plateread.train.loop import train
 from plateread.train.runs import (
     EpochSampler,
+    data_workers,
     lr_factor,
     new_run_dir,
     resolve_device,
@@ -151,6 +152,13 @@ def test_training_threads_leave_cores_to_the_workers(monkeypatch: pytest.MonkeyP
     assert training_threads(0, workers=1) == 3
     assert training_threads(0, workers=2, world=2) == 1  # 2 cores per process, all to workers
     assert training_threads(0, workers=8) == 1
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
+    assert data_workers(None, cpu) == 1  # the CPU's cores go to the network
+    assert data_workers(None, gpu) == 2  # a GPU waits on data: the cores less two
+    assert data_workers(None, gpu, world=2) == 1
+    assert data_workers(0, gpu) == 0 and data_workers(3, cpu) == 3  # explicit wins
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(64)), raising=False)
+    assert data_workers(None, gpu) == 16
 
 
 def test_config_errors(tmp_path: Path) -> None:

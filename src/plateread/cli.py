@@ -149,7 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
     t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")
-    t.add_argument("--workers", type=_count, help="data-loading processes (default 1)")
+    t.add_argument(
+        "--workers",
+        type=_count,
+        help="data-loading processes (default: 1 on the CPU, on a GPU the cores less 2, up to 16)",
+    )
     t.add_argument(
         "--threads", type=_count, help="torch threads (default: cores left after the workers)"
     )

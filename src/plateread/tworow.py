@@ -20,11 +20,6 @@ from plateread.imaging import prepare_batch, split_rows
 REREAD_BELOW = 0.9  # plates read with a lower (raw) confidence get the two-row reading too
 
 
-def _order(template: str, fmt: PlateFormat) -> list[int]:
-    """Label positions in the order a two-row plate of ``template`` shows them."""
-    return [i for row in fmt.two_row[template] for i in row]
-
-
 def shown_text(text: str, fmt: PlateFormat) -> str:
     """A label as a two-row plate shows it, rows side by side (the two-row view's target).
 
@@ -34,7 +29,7 @@ def shown_text(text: str, fmt: PlateFormat) -> str:
     template = fmt.match_template(text)
     if template is None or template not in fmt.two_row:
         raise ValueError(f"{text!r}: no two-row layout in format {fmt.name!r} for this text")
-    return "".join(text[i] for i in _order(template, fmt))
+    return "".join(text[i] for i in fmt.two_row_order(template))
 
 
 def from_shown(decoded: Decoded, fmt: PlateFormat) -> Decoded | None:
@@ -43,7 +38,7 @@ def from_shown(decoded: Decoded, fmt: PlateFormat) -> Decoded | None:
     """
     text = decoded.text
     for template in fmt.two_row:
-        order = _order(template, fmt)
+        order = fmt.two_row_order(template)
         if len(order) != len(text):
             continue
         chars = [""] * len(text)

@@ -117,6 +117,12 @@ class PlateFormat:
         """
         return PrefixAutomaton(self)
 
+    def two_row_order(self, template: str) -> list[int]:
+        """Positions of a ``template`` text in the order its two-row plate shows them (top row,
+        then bottom row).
+        """
+        return [i for row in self.two_row[template] for i in row]
+
     @cached_property
     def two_row_shown(self) -> PlateFormat:
         """The format of texts as this format's two-row plates show them, rows side by side
@@ -124,7 +130,7 @@ class PlateFormat:
         view (see :mod:`plateread.tworow`). Built once.
         """
         templates = tuple(
-            "".join(t[i] for row in self.two_row[t] for i in row)
+            "".join(t[i] for i in self.two_row_order(t))
             for t in self.templates
             if t in self.two_row
         )

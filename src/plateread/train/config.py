@@ -33,7 +33,8 @@ class TrainConfig:
         schedule: ``onecycle`` (warm-up then cosine), ``cosine`` or ``constant``.
         clip_grad: Gradient norm clip (0 turns it off).
         seed: Seed of the split, the augmentation and the initialisation.
-        workers: Data-loading processes (0 loads in the training process).
+        workers: Data-loading processes (0 loads in the training process; unset: 1 on the CPU,
+            and on a GPU the cores less two, at most 16: see ``runs.data_workers``).
         threads: Torch threads (0: the CPU cores left after the data-loading workers, at least 1).
         val_fraction: Held-out share when ``val_data`` is empty.
         out: Folder that receives numbered run folders.
@@ -67,7 +68,7 @@ class TrainConfig:
     schedule: str = "onecycle"
     clip_grad: float = 5.0
     seed: int = 0
-    workers: int = 1
+    workers: int | None = None
     threads: int = 0
     val_fraction: float = 0.1
     out: str = "runs"
@@ -103,7 +104,7 @@ class TrainConfig:
             )
         if self.lr <= 0 or self.weight_decay < 0 or self.max_minutes < 0:
             raise ConfigError("lr must be above 0, weight_decay and max_minutes at least 0")
-        if self.workers < 0 or self.threads < 0:
+        if (self.workers is not None and self.workers < 0) or self.threads < 0:
             raise ConfigError("workers and threads must be at least 0")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")

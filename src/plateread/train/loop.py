@@ -34,6 +34,7 @@ from plateread.train.losses import PlateLoss, province_weights
 from plateread.train.runs import (
     EpochSampler,
     StopRequest,
+    data_workers,
     lr_factor,
     new_run_dir,
     plot_curves,
@@ -146,11 +147,16 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    # after a resume has replaced cfg, so the workers and threads follow the run's own settings
+    workers = data_workers(cfg.workers, device, world)
+    torch.set_num_threads(training_threads(cfg.threads, workers, world))
     if rank == 0:
         gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
-        print(f"device: {device}{gpu}", file=sys.stderr)
-    # after a resume has replaced cfg, so the threads follow the run's own workers
-    torch.set_num_threads(training_threads(cfg.threads, cfg.workers, world))
+        print(
+            f"device: {device}{gpu}, {workers} data-loading worker(s), "
+            f"{torch.get_num_threads()} torch thread(s)",
+            file=sys.stderr,
+        )
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
     size = (
@@ -194,12 +200,12 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         seed=cfg.seed,
         real_strength=cfg.real_augment,
     )
-    if cfg.workers:
+    if workers:
         tds.warm_up()
     vds = PlateTorchDataset(val_set.samples, fmt, size)
     # the validation plates are the same every epoch: decode (or render) them once
     val_batches = (
-        list(DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(cfg.workers, 1)))
+        list(DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(workers, 1)))
         if rank == 0
         else []
     )
@@ -237,7 +243,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
             batch_size=cfg.batch_size,
             sampler=sampler,
             collate_fn=collate,
-            num_workers=cfg.workers,
+            num_workers=workers,
             drop_last=False,
             pin_memory=device.type == "cuda",
         )

@@ -58,8 +58,25 @@ def training_threads(threads: int, workers: int, world: int = 1) -> int:
     """
     if threads:
         return threads
+    return max(1, _cores() // world - workers)
+
+
+def _cores() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // world - workers)
+    return cores or 1
+
+
+def data_workers(workers: int | None, device: torch.device, world: int = 1) -> int:
+    """Data-loading processes for one training process: ``workers`` when set; else 1 on the
+    CPU (the network needs the cores) and, on a GPU, this process's share of the cores less two,
+    at most 16 (rendering and augmenting plates then sets the pace: 14 workers fed an H100 about
+    2,200 images per second, 1 worker about 150).
+    """
+    if workers is not None:
+        return workers
+    if device.type != "cuda":
+        return 1
+    return max(1, min(16, _cores() // world - 2))
 
 
 def resolve_device(name: str, local_rank: int = 0, local_world: int = 1) -> torch.device:
