@@ -354,7 +354,7 @@ def test_validation_plates_are_prepared_once(
 
 
 def test_init_message_groups_reinitialised_tensors_by_module() -> None:
-    from plateread.train.loop import _modules
+    from plateread.train.setup import _modules
 
     names = ["stn.loc.1.0.weight", "stn.loc.8.bias", "fc.weight", "fc.bias", "rnn.weight_ih_l0"]
     assert _modules(names) == "stn.loc (2 tensors), fc (2 tensors), rnn"

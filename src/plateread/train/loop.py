@@ -21,13 +21,12 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from plateread.data import Dataset, load_dataset, split_by_text
 from plateread.decoding import greedy_decode
 from plateread.formats import PlateFormat, load_format
 from plateread.metrics import score
-from plateread.models import build_model, default_input_size
-from plateread.train.checkpoint import init_from, model_meta, read_checkpoint, save_checkpoint
-from plateread.train.config import ConfigError, TrainConfig
+from plateread.models import default_input_size
+from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
+from plateread.train.config import TrainConfig
 from plateread.train.data import PlateTorchDataset, collate
 from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
@@ -41,6 +40,7 @@ from plateread.train.runs import (
     resolve_device,
     training_threads,
 )
+from plateread.train.setup import build_run_model, load_data
 
 
 @torch.no_grad()
@@ -65,58 +65,6 @@ def validate(
         targets.extend(batch["texts"])
     model.train(was_training)
     return score(targets, preds)
-
-
-def _load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, Dataset]:
-    train = load_dataset(cfg.data, fmt)
-    if cfg.val_data:
-        val = load_dataset(cfg.val_data, fmt)
-    else:
-        tr, va = split_by_text(train.samples, cfg.val_fraction, cfg.seed)
-        train, val = Dataset(tr, train.report, train.problems), Dataset(va)
-    if rank == 0:
-        print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
-    if not train.samples:
-        raise ConfigError("no valid training samples left after filtering")
-    if cfg.val_data and not val.samples:  # asked for, yet nothing to choose best.pt on
-        raise ConfigError("no valid validation samples left after filtering (val_data)")
-    return train, val
-
-
-def _build_model(
-    cfg: TrainConfig, fmt: PlateFormat, size: tuple[int, int], rank: int, fresh: bool
-) -> nn.Module:
-    """The model, with backbone weights or ``--init`` applied to a fresh (not resumed) run."""
-    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
-    if cfg.backbone_weights and fresh:
-        if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
-            raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
-        missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
-        if rank == 0 and missing:
-            print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
-    if cfg.init and fresh:
-        moved = init_from(model, cfg.init, fmt.alphabet)
-        if rank == 0:
-            mapped = (
-                f"output rows of the {len(moved['shared'])} shared characters carried over, "
-                if moved["mapped"]
-                else ""
-            )
-            print(
-                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
-                f"re-initialised: {_modules(moved['reinitialised']) or 'none'}",
-                file=sys.stderr,
-            )
-    return model
-
-
-def _modules(names: list[str]) -> str:
-    """``["stn.loc.1.weight", "stn.loc.8.bias", "fc.bias"]`` -> ``"stn.loc (2 tensors), fc"``."""
-    groups: dict[str, int] = {}
-    for n in names:
-        head = ".".join(n.rsplit(".", 1)[0].split(".")[:2])
-        groups[head] = groups.get(head, 0) + 1
-    return ", ".join(k if c == 1 else f"{k} ({c} tensors)" for k, c in groups.items())
 
 
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
@@ -162,8 +110,8 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     size = (
         (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
     )
-    train_set, val_set = _load_data(cfg, fmt, rank)
-    model = _build_model(cfg, fmt, size, rank, fresh=state is None).to(device)
+    train_set, val_set = load_data(cfg, fmt, rank)
+    model = build_run_model(cfg, fmt, size, rank, fresh=state is None).to(device)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,0 +1,73 @@
+"""Setting up a training run: its data (train and validation sets) and its model (fresh, with
+backbone weights, or initialised from another checkpoint with ``--init``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from torch import nn
+
+from plateread.data import Dataset, load_dataset, split_by_text
+from plateread.formats import PlateFormat
+from plateread.models import build_model
+from plateread.train.checkpoint import init_from
+from plateread.train.config import ConfigError, TrainConfig
+
+
+def load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, Dataset]:
+    """The training and validation sets (``val_data``, else a ``val_fraction`` split by plate
+    text); rank 0 prints what was kept.
+
+    Raises:
+        ConfigError: nothing left to train on, or ``val_data`` given and nothing left in it.
+    """
+    train = load_dataset(cfg.data, fmt)
+    if cfg.val_data:
+        val = load_dataset(cfg.val_data, fmt)
+    else:
+        tr, va = split_by_text(train.samples, cfg.val_fraction, cfg.seed)
+        train, val = Dataset(tr, train.report, train.problems), Dataset(va)
+    if rank == 0:
+        print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
+    if not train.samples:
+        raise ConfigError("no valid training samples left after filtering")
+    if cfg.val_data and not val.samples:  # asked for, yet nothing to choose best.pt on
+        raise ConfigError("no valid validation samples left after filtering (val_data)")
+    return train, val
+
+
+def build_run_model(
+    cfg: TrainConfig, fmt: PlateFormat, size: tuple[int, int], rank: int, fresh: bool
+) -> nn.Module:
+    """The model, with backbone weights or ``--init`` applied to a fresh (not resumed) run."""
+    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
+    if cfg.backbone_weights and fresh:
+        if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
+            raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
+        missing = model.cnn.load_torchvision(cfg.backbone_weights)  # type: ignore[union-attr, operator]
+        if rank == 0 and missing:
+            print(f"backbone weights lacked {len(missing)} tensors", file=sys.stderr)
+    if cfg.init and fresh:
+        moved = init_from(model, cfg.init, fmt.alphabet)
+        if rank == 0:
+            mapped = (
+                f"output rows of the {len(moved['shared'])} shared characters carried over, "
+                if moved["mapped"]
+                else ""
+            )
+            print(
+                f"init from {cfg.init}: {len(moved['loaded'])} tensors kept, {mapped}"
+                f"re-initialised: {_modules(moved['reinitialised']) or 'none'}",
+                file=sys.stderr,
+            )
+    return model
+
+
+def _modules(names: list[str]) -> str:
+    """``["stn.loc.1.weight", "stn.loc.8.bias", "fc.bias"]`` -> ``"stn.loc (2 tensors), fc"``."""
+    groups: dict[str, int] = {}
+    for n in names:
+        head = ".".join(n.rsplit(".", 1)[0].split(".")[:2])
+        groups[head] = groups.get(head, 0) + 1
+    return ", ".join(k if c == 1 else f"{k} ({c} tensors)" for k, c in groups.items())
