@@ -159,6 +159,15 @@ def test_training_threads_leave_cores_to_the_workers(monkeypatch: pytest.MonkeyP
     assert data_workers(0, gpu) == 0 and data_workers(3, cpu) == 3  # explicit wins
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(64)), raising=False)
     assert data_workers(None, gpu) == 16
+    from plateread.train import runs
+
+    monkeypatch.setattr(runs, "_shm_free", lambda: 64 << 20)  # a container's default /dev/shm
+    batch = 64 * 64 * 256 * 3  # crnn_fast_stn's input, batch 64: 3.1 MB
+    assert data_workers(None, gpu, batch_bytes=batch) == 5  # 5 x 2 batches in half of 64 MB
+    assert data_workers(None, gpu, world=2, batch_bytes=batch) == 2
+    assert data_workers(12, gpu, batch_bytes=batch) == 12  # explicit wins
+    monkeypatch.setattr(runs, "_shm_free", lambda: None)
+    assert data_workers(None, gpu, batch_bytes=batch) == 16
 
 
 def test_config_errors(tmp_path: Path) -> None:

@@ -96,7 +96,10 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     # after a resume has replaced cfg, so the workers and threads follow the run's own settings
-    workers = data_workers(cfg.workers, device, world)
+    size = (
+        (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
+    )
+    workers = data_workers(cfg.workers, device, world, cfg.batch_size * size[0] * size[1] * 3)
     torch.set_num_threads(training_threads(cfg.threads, workers, world))
     if rank == 0:
         gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
@@ -107,9 +110,6 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         )
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
-    size = (
-        (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
-    )
     train_set, val_set = load_data(cfg, fmt, rank)
     model = build_run_model(cfg, fmt, size, rank, fresh=state is None).to(device)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)

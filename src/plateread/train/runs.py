@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,17 +67,32 @@ def _cores() -> int:
     return cores or 1
 
 
-def data_workers(workers: int | None, device: torch.device, world: int = 1) -> int:
+def _shm_free() -> int | None:
+    """Free bytes in /dev/shm, where workers hand batches over (None where there is none)."""
+    try:
+        return shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return None
+
+
+def data_workers(
+    workers: int | None, device: torch.device, world: int = 1, batch_bytes: int = 0
+) -> int:
     """Data-loading processes for one training process: ``workers`` when set; else 1 on the
     CPU (the network needs the cores) and, on a GPU, this process's share of the cores less two,
     at most 16 (rendering and augmenting plates then sets the pace: 14 workers fed an H100 about
-    2,200 images per second with the Uzbek tutorial's data).
+    2,200 images per second with the Uzbek tutorial's data), and no more than half of /dev/shm
+    holds (each worker keeps two batches of ``batch_bytes`` there; containers often give 64 MB).
     """
     if workers is not None:
         return workers
     if device.type != "cuda":
         return 1
-    return max(1, min(16, _cores() // world - 2))
+    n = max(1, min(16, _cores() // world - 2))
+    free = _shm_free()
+    if batch_bytes and free is not None:
+        n = max(1, min(n, free // 2 // (2 * batch_bytes * world)))
+    return n
 
 
 def resolve_device(name: str, local_rank: int = 0, local_world: int = 1) -> torch.device:
