@@ -132,14 +132,23 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         load_config(None, {"data": ["synth:ru"], "device": "gpu"})
 
 
+def _indices(sampler: EpochSampler) -> list[int]:
+    return [i for _, i in sampler]
+
+
 def test_sampler_and_schedule() -> None:
-    a = EpochSampler(10, seed=1, epoch=0)
+    a = _indices(EpochSampler(10, seed=1, epoch=0))
     assert sorted(a) == list(range(10))
-    assert list(EpochSampler(10, seed=1, epoch=0, start=4)) == list(a)[4:]
-    assert list(EpochSampler(10, 1, 1)) != list(a)
-    shards = [list(EpochSampler(10, 1, 0, rank=r, world=2)) for r in (0, 1)]
+    assert _indices(EpochSampler(10, seed=1, epoch=0, start=4)) == a[4:]
+    b = EpochSampler(10, 1, 1)
+    assert _indices(b) != a and {e for e, _ in b} == {1}  # keys name their epoch
+    b.set_epoch(0)
+    assert _indices(b) == a and {e for e, _ in b} == {0}
+    b.set_epoch(0, start=4)
+    assert _indices(b) == a[4:]
+    shards = [_indices(EpochSampler(10, 1, 0, rank=r, world=2)) for r in (0, 1)]
     assert sorted(shards[0] + shards[1]) == list(range(10))
-    uneven = [list(EpochSampler(11, 1, 0, rank=r, world=2)) for r in (0, 1)]
+    uneven = [_indices(EpochSampler(11, 1, 0, rank=r, world=2)) for r in (0, 1)]
     assert len(uneven[0]) == len(uneven[1]) == 6  # equal steps on every rank (no DDP hang)
     assert set(uneven[0] + uneven[1]) == set(range(11))
     assert lr_factor("onecycle", 0.0) < 0.1 and lr_factor("onecycle", 0.05) == pytest.approx(1.0)
@@ -232,6 +241,30 @@ def test_warm_up_loads_one_item_of_each_kind(
     PlateTorchDataset(rendered + real, RU, (32, 128), augment=True).warm_up()
     PlateTorchDataset(real, RU, (32, 128), augment=True).warm_up()
     assert seen == [0, 3, 0, 3, 0]
+
+
+def test_persistent_workers_follow_the_epochs() -> None:
+    """One worker serves two epochs: each epoch's synthetic plates are that epoch's draw."""
+    from torch.utils.data import DataLoader
+
+    from plateread.data import load_dataset
+    from plateread.formats import RU
+    from plateread.train.data import PlateTorchDataset, collate
+
+    ds = PlateTorchDataset(load_dataset("synth:ru?n=4&seed=1", RU).samples, RU, (32, 128), True)
+    sampler = EpochSampler(4, seed=0)
+    loader = DataLoader(
+        ds, batch_size=4, sampler=sampler, collate_fn=collate, num_workers=1,
+        persistent_workers=True,
+    )  # fmt: skip
+    first, second = ds[(0, 0)], ds[(1, 0)]
+    assert first is not None and second is not None
+    assert not torch.equal(first["image"], second["image"])  # each epoch draws plates anew
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        (batch,) = list(loader)  # the same worker process both times
+        expected = [ds[(epoch, i)] for i in sampler.order]
+        assert torch.equal(batch["images"], torch.stack([e["image"] for e in expected if e]))
 
 
 def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:

@@ -51,7 +51,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         self._warned: set[str] = set()
 
     def set_epoch(self, epoch: int) -> None:
-        """Change the augmentation draw (call before each epoch; workers see it on restart)."""
+        """The epoch whose draw an integer index gets (``(epoch, i)`` keys name their own)."""
         self.epoch = epoch
 
     def __len__(self) -> int:
@@ -60,7 +60,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
     def warm_up(self) -> None:
         """Load one item of each kind (rendered, real) here, so that data-loading workers forked
         from this process start with the augmentation library imported and the fonts read
-        (workers are new each epoch; importing albumentations alone takes seconds).
+        (importing albumentations alone takes seconds).
         """
         kinds: dict[bool, int] = {}
         for i, s in enumerate(self.samples):
@@ -70,11 +70,16 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         for i in kinds.values():
             self[i]
 
-    def __getitem__(self, i: int) -> dict[str, Any] | None:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any] | None:
+        """Item ``key`` as drawn in the current epoch (:meth:`set_epoch`), or, for a key
+        ``(epoch, i)`` (what :class:`~plateread.train.runs.EpochSampler` yields), item ``i`` as
+        drawn in ``epoch``.
+        """
+        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
         s = self.samples[i]
         source = s.image
-        if self.augment and hasattr(source, "seed") and self.epoch:
-            source = replace(source, seed=source.seed + 1_000_003 * self.epoch)
+        if self.augment and hasattr(source, "seed") and epoch:
+            source = replace(source, seed=source.seed + 1_000_003 * epoch)
         try:
             img = source.load()
         except ImageError as e:
@@ -85,7 +90,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         if self.augment and not hasattr(source, "seed"):
             from plateread.synth.augment import augment_real
 
-            rng = np.random.default_rng([self.seed, self.epoch, i])
+            rng = np.random.default_rng([self.seed, epoch, i])
             img = augment_real(img, rng, self.real_strength)
         text = s.text
         if s.rows == 2:  # a two-row plate: the model reads it through the two-row view

@@ -183,18 +183,21 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
 
     model.train()
     stop = False
+    sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
+    # the workers persist from epoch to epoch (no new processes, imports and fonts each epoch);
+    # the sampler's (epoch, index) keys tell them which epoch's draw to make
+    loader = DataLoader(
+        tds,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        collate_fn=collate,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        drop_last=False,
+        pin_memory=device.type == "cuda",
+    )
     while epoch < cfg.epochs and not stop:
-        tds.set_epoch(epoch)
-        sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
-        loader = DataLoader(
-            tds,
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            collate_fn=collate,
-            num_workers=workers,
-            drop_last=False,
-            pin_memory=device.type == "cuda",
-        )
+        sampler.set_epoch(epoch, start)
         bar = tqdm(
             loader,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",

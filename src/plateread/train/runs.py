@@ -21,19 +21,29 @@ from torch.utils.data import Sampler
 from plateread.train.config import ConfigError
 
 
-class EpochSampler(Sampler[int]):
-    """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume)."""
+class EpochSampler(Sampler[tuple[int, int]]):
+    """A seeded shuffle per epoch, sharded over DDP ranks, that can start mid-epoch (resume).
+
+    Yields ``(epoch, index)`` pairs: the dataset draws each item as in that epoch, so data-loading
+    workers that persist from one epoch to the next follow :meth:`set_epoch` without a restart.
+    """
 
     def __init__(
-        self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1
+        self, n: int, seed: int, epoch: int = 0, start: int = 0, rank: int = 0, world: int = 1
     ) -> None:
-        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        perm = torch.randperm(n, generator=g).tolist()
-        perm += perm[: (-n) % world]  # pad so every rank takes the same number of steps
-        self.order = perm[rank::world][start:]
+        self.n, self.seed, self.rank, self.world = n, seed, rank, world
+        self.set_epoch(epoch, start)
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Shuffle for ``epoch``, skipping this rank's first ``start`` items (a resumed epoch)."""
+        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        perm = torch.randperm(self.n, generator=g).tolist()
+        perm += perm[: (-self.n) % self.world]  # pad so every rank takes the same number of steps
+        self.epoch = epoch
+        self.order = perm[self.rank :: self.world][start:]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return ((self.epoch, i) for i in self.order)
 
     def __len__(self) -> int:
         return len(self.order)
