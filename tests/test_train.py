@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,9 @@ def _log(run: Path) -> list[dict]:
 
 
 def test_one_epoch_run_writes_everything(tmp_path: Path, synth_ru: Path) -> None:
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     run = train(_cfg(tmp_path, synth_ru))
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers  # restored
     assert run.name == "001-crnn_small"
     names = {p.name for p in run.iterdir()}
     assert names >= {"config.yaml", "log.jsonl", "best.pt", "last.pt", "curves.png"}
@@ -75,23 +78,36 @@ def test_loss_goes_down_on_a_tiny_set(tmp_path: Path, synth_ru: Path) -> None:
     assert log[-1]["train_loss"] < log[0]["train_loss"] * 0.8
 
 
-def test_resume_after_a_hard_kill(tmp_path: Path, synth_ru: Path) -> None:
+def _train_in_a_process(
+    tmp_path: Path, data: Path, settings: str, until: Callable[[Path], bool]
+) -> subprocess.Popen[str]:
+    """``plateread train`` (crnn_small on ``data``, plus YAML ``settings``) in its own process
+    group, returned once ``until(run folder)`` holds (or after 120 s)."""
     cfg = tmp_path / "train.yaml"
     cfg.write_text(
-        f"data: ['json:{synth_ru}']\nformat: ru\narch: crnn_small\nepochs: 3\nbatch_size: 8\n"
-        f"workers: 0\nthreads: 1\ncheckpoint_minutes: 0\nout: {tmp_path / 'runs'}\n"
+        f"data: ['json:{data}']\nformat: ru\narch: crnn_small\nthreads: 1\n"
+        f"out: {tmp_path / 'runs'}\n{settings}"
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "plateread.cli", "train", "--config", str(cfg)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a service or a batch job has
     )
-    last = tmp_path / "runs" / "001-crnn_small" / "last.pt"
+    run = tmp_path / "runs" / "001-crnn_small"
     deadline = time.time() + 120
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
+    while not until(run) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
+    return proc
+
+
+def test_resume_after_a_hard_kill(tmp_path: Path, synth_ru: Path) -> None:
+    settings = "epochs: 3\nbatch_size: 8\nworkers: 0\ncheckpoint_minutes: 0\n"
+    proc = _train_in_a_process(tmp_path, synth_ru, settings, lambda run: (run / "last.pt").exists())
+    last = tmp_path / "runs" / "001-crnn_small" / "last.pt"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     assert last.exists(), "no checkpoint was written before the kill"
     killed_at = read_checkpoint(last)
     assert (killed_at["epoch"], killed_at["step_in_epoch"]) < (3, 0)
@@ -101,6 +117,26 @@ def test_resume_after_a_hard_kill(tmp_path: Path, synth_ru: Path) -> None:
     assert final["epoch"] == 3 and final["step_in_epoch"] == 0
     epochs = [e["epoch"] for e in _log(run) if e["complete"]]
     assert epochs[-1] == 3 and len(epochs) <= 3  # continued, not restarted from scratch
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_whole_process_group_stops_cleanly(
+    tmp_path: Path, synth_ru: Path, sig: signal.Signals
+) -> None:
+    """Ctrl-C, systemd, SLURM and ``kill -TERM -PGID`` signal the data-loading workers too."""
+
+    def first_epoch_logged(run: Path) -> bool:  # the worker then serves the second epoch
+        log = run / "log.jsonl"
+        return log.exists() and bool(log.read_text())
+
+    settings = "epochs: 50\nbatch_size: 4\nworkers: 1\n"
+    proc = _train_in_a_process(tmp_path, synth_ru, settings, first_epoch_logged)
+    log = tmp_path / "runs" / "001-crnn_small" / "log.jsonl"
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    assert "stopped; resume with" in err
+    assert read_checkpoint(log.parent / "last.pt")["epoch"] < 50
 
 
 def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:

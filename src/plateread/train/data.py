@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import replace
 from typing import Any
 
@@ -100,6 +101,17 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
             "target": torch.tensor(self.fmt.encode(text), dtype=torch.long),
             "text": text,
         }
+
+
+def worker_init(_: int) -> None:
+    """``worker_init_fn`` of the training loaders: a worker ignores SIGTERM and SIGINT and leaves
+    them to the training process, which stops cleanly (a checkpoint) and then ends its workers.
+    Otherwise a stop sent to the whole process group (Ctrl-C, systemd, SLURM, ``kill -TERM
+    -PGID``) ended the workers at once and crashed the run.
+    """
+    for name in ("SIGTERM", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
 def collate(items: list[dict[str, Any] | None]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from plateread.metrics import score
 from plateread.models import default_input_size
 from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
 from plateread.train.config import TrainConfig
-from plateread.train.data import PlateTorchDataset, collate
+from plateread.train.data import PlateTorchDataset, collate, worker_init
 from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
 from plateread.train.runs import (
@@ -70,10 +70,20 @@ def validate(
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     """Train a model; returns the run folder (``best.pt``, ``last.pt``, ``log.jsonl``, config).
 
+    SIGTERM or Ctrl-C stops it cleanly (a checkpoint to resume from, then return).
+
     Resuming (``cfg.resume`` = a run folder or its ``last.pt``) continues the same run folder with
     the saved configuration, model, optimiser, epoch, position within the epoch and elapsed time;
     ``epochs`` then extends the run.
     """
+    stopper = StopRequest()
+    try:
+        return _train(cfg, epochs, stopper)
+    finally:
+        stopper.restore()
+
+
+def _train(cfg: TrainConfig, epochs: int | None, stopper: StopRequest) -> Path:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
 
@@ -153,7 +163,15 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     vds = PlateTorchDataset(val_set.samples, fmt, size)
     # the validation plates are the same every epoch: decode (or render) them once
     val_batches = (
-        list(DataLoader(vds, batch_size=128, collate_fn=collate, num_workers=min(workers, 1)))
+        list(
+            DataLoader(
+                vds,
+                batch_size=128,
+                collate_fn=collate,
+                num_workers=min(workers, 1),
+                worker_init_fn=worker_init,
+            )
+        )
         if rank == 0
         else []
     )
@@ -161,7 +179,6 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     budget = cfg.max_minutes * 60
-    stopper = StopRequest()
     log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
     last_ckpt = time.time()
 
@@ -193,6 +210,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
         collate_fn=collate,
         num_workers=workers,
         persistent_workers=workers > 0,
+        worker_init_fn=worker_init,
         drop_last=False,
         pin_memory=device.type == "cuda",
     )

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,16 +143,33 @@ def lr_factor(schedule: str, progress: float) -> float:
 
 
 class StopRequest:
-    """Turns SIGTERM into a clean stop (checkpoint, then exit) like Ctrl-C."""
+    """Turns SIGTERM and a first Ctrl-C (SIGINT) into a request to stop cleanly (checkpoint,
+    then return), whatever the run is doing when they come; a second Ctrl-C interrupts at once.
+    :meth:`restore` puts the previous handlers back.
+    """
 
     def __init__(self) -> None:
         self.requested = False
-        if hasattr(signal, "SIGTERM"):
-            with contextlib.suppress(ValueError):  # not the main thread
-                signal.signal(signal.SIGTERM, self._handler)
+        self._previous: dict[int, Any] = {}
+        for name in ("SIGTERM", "SIGINT"):
+            if hasattr(signal, name):
+                sig = getattr(signal, name)
+                with contextlib.suppress(ValueError):  # not the main thread
+                    self._previous[sig] = signal.signal(sig, self._handler)
 
-    def _handler(self, *_: Any) -> None:
+    def _handler(self, sig: int, _: Any) -> None:
+        if sig == getattr(signal, "SIGINT", None):
+            if self.requested:
+                raise KeyboardInterrupt
+            print("stopping after this step (Ctrl-C again to interrupt now)", file=sys.stderr)
         self.requested = True
+
+    def restore(self) -> None:
+        """Reinstate the handlers that were in place before."""
+        for sig, previous in self._previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, previous)
+        self._previous.clear()
 
 
 def plot_curves(run_dir: Path) -> None:
