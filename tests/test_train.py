@@ -337,6 +337,7 @@ def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1  # only rank 0 writes
+    assert out.stdout.count("run folder:") == 1 and f"run folder: {runs[0]}" in out.stdout
     assert _log(runs[0])[-1]["complete"]
     assert torch.load(runs[0] / "best.pt", weights_only=True)["arch"] == "crnn_small"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -65,7 +66,8 @@ def run_train(a: argparse.Namespace) -> int:
     }
     cfg = load_config(a.config, overrides)
     run = train(cfg, epochs=a.epochs)
-    print(f"run folder: {run}\nbest checkpoint: {run / 'best.pt'}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 knows the run folder
+        print(f"run folder: {run}\nbest checkpoint: {run / 'best.pt'}")
     return 0
 
 
