@@ -76,7 +76,7 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     the saved configuration, model, optimiser, epoch, position within the epoch and elapsed time;
     ``epochs`` then extends the run.
     """
-    stopper = StopRequest()
+    stopper = StopRequest(announce=os.environ.get("RANK", "0") == "0")
     try:
         return _train(cfg, epochs, stopper)
     finally:

@@ -148,8 +148,9 @@ class StopRequest:
     :meth:`restore` puts the previous handlers back.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, announce: bool = True) -> None:
         self.requested = False
+        self.announce = announce  # say so on a first Ctrl-C (one DDP rank is enough)
         self._previous: dict[int, Any] = {}
         for name in ("SIGTERM", "SIGINT"):
             if hasattr(signal, name):
@@ -161,7 +162,8 @@ class StopRequest:
         if sig == getattr(signal, "SIGINT", None):
             if self.requested:
                 raise KeyboardInterrupt
-            print("stopping after this step (Ctrl-C again to interrupt now)", file=sys.stderr)
+            if self.announce:
+                print("stopping after this step (Ctrl-C again to interrupt now)", file=sys.stderr)
         self.requested = True
 
     def restore(self) -> None:
