@@ -179,6 +179,7 @@ def _train(cfg: TrainConfig, epochs: int | None, stopper: StopRequest) -> Path:
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     budget = cfg.max_minutes * 60
+    stopper.install()  # from here on a stop request ends the run with a checkpoint
     log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
     last_ckpt = time.time()
 

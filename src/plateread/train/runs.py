@@ -143,15 +143,18 @@ def lr_factor(schedule: str, progress: float) -> float:
 
 
 class StopRequest:
-    """Turns SIGTERM and a first Ctrl-C (SIGINT) into a request to stop cleanly (checkpoint,
-    then return), whatever the run is doing when they come; a second Ctrl-C interrupts at once.
-    :meth:`restore` puts the previous handlers back.
+    """Once :meth:`install`-ed, turns SIGTERM and a first Ctrl-C (SIGINT) into a request to stop
+    cleanly (checkpoint, then return), whatever the run is doing when they come; a second Ctrl-C
+    interrupts at once. :meth:`restore` puts the previous handlers back.
     """
 
     def __init__(self, announce: bool = True) -> None:
         self.requested = False
         self.announce = announce  # say so on a first Ctrl-C (one DDP rank is enough)
         self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        """Take over SIGTERM and SIGINT (from the main thread; elsewhere nothing changes)."""
         for name in ("SIGTERM", "SIGINT"):
             if hasattr(signal, name):
                 sig = getattr(signal, name)
