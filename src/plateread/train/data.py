@@ -48,12 +48,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         self.augment = augment
         self.seed = seed
         self.real_strength = real_strength
-        self.epoch = 0
         self._warned: set[str] = set()
-
-    def set_epoch(self, epoch: int) -> None:
-        """The epoch whose draw an integer index gets (``(epoch, i)`` keys name their own)."""
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -72,11 +67,10 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
             self[i]
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any] | None:
-        """Item ``key`` as drawn in the current epoch (:meth:`set_epoch`), or, for a key
-        ``(epoch, i)`` (what :class:`~plateread.train.runs.EpochSampler` yields), item ``i`` as
-        drawn in ``epoch``.
+        """Item ``key`` as drawn in the first epoch, or, for a key ``(epoch, i)`` (what
+        :class:`~plateread.train.runs.EpochSampler` yields), item ``i`` as drawn in ``epoch``.
         """
-        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
+        epoch, i = key if isinstance(key, tuple) else (0, key)
         s = self.samples[i]
         source = s.image
         if self.augment and hasattr(source, "seed") and epoch:

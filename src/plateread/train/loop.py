@@ -254,13 +254,12 @@ def _train(cfg: TrainConfig, epochs: int | None, stopper: StopRequest) -> Path:
                 elapsed += now - tick
                 tick = now
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-                flag = torch.tensor(
-                    float(stopper.requested or (budget > 0 and elapsed >= budget)), device=device
-                )
-                if world > 1:
+                stop = stopper.requested or (budget > 0 and elapsed >= budget)
+                if world > 1:  # every rank stops at the same step
+                    flag = torch.tensor(float(stop), device=device)
                     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                if flag.item():
-                    stop = True
+                    stop = bool(flag.item())
+                if stop:
                     break
                 if rank == 0 and now - last_ckpt > cfg.checkpoint_minutes * 60:
                     checkpoint(epoch, step)

@@ -37,12 +37,12 @@ class PlateLoss(nn.Module):
             return ctc(logits, targets, lengths)
         starts = torch.cumsum(lengths, 0) - lengths
         first = targets[starts]  # province class of each label
-        province = self.province.to(targets.device)
-        lookup = torch.full((int(province.max()) + 1,), -1, dtype=torch.long, device=targets.device)
-        lookup[province] = torch.arange(len(province), device=targets.device)
-        prov_logits = logits[:, 0, province.to(logits.device)]
-        weights = None if self.weights is None else self.weights.to(logits.device)
-        ce = F.cross_entropy(prov_logits, lookup[first].to(logits.device), weight=weights)
+        dev = logits.device  # the targets are on it too
+        province = self.province.to(dev)
+        lookup = torch.full((int(province.max()) + 1,), -1, dtype=torch.long, device=dev)
+        lookup[province] = torch.arange(len(province), device=dev)
+        weights = None if self.weights is None else self.weights.to(dev)
+        ce = F.cross_entropy(logits[:, 0, province], lookup[first], weight=weights)
         keep = torch.ones_like(targets, dtype=torch.bool)
         keep[starts] = False
         return ce + ctc(logits[:, 1:], targets[keep], lengths - 1)
