@@ -48,7 +48,8 @@ def test_ru_all_draws_every_type_in_its_colours() -> None:
     texts = [random_text(RU_ALL, rng) for _ in range(400)]
     counts = Counter(RU_ALL.match_template(t) for t in texts)
     assert set(counts) == set(RU_ALL.templates) and counts["LDDDLLDD"] > 80
-    assert not any(t.startswith(("0", "1", "2", "3")) and len(t) == 9 for t in texts)
+    # military plates have two-digit codes: a three-digit one after DDDD LL is a two-row plate's
+    assert counts["DDDDLLDDD"] and "DDDDLLDDD" in RU_ALL.style["two_row_only"]
     # civil and trailer white, taxi yellow, police blue, military black (the main part's paper)
     for text, check in [
         ("A123BC77", lambda p: p.mean() > 150),
@@ -65,6 +66,25 @@ def test_ru_all_draws_every_type_in_its_colours() -> None:
     assert np.array_equal(civil, render_plate(RU, "A123BC77", np.random.default_rng(5)))
     with pytest.raises(ValueError, match="known type"):
         render_plate(RU_ALL, "AB12", np.random.default_rng(0))
+
+
+def test_ru_all_draws_two_row_plates() -> None:
+    samples = synth_samples("ru_all", 600, seed=3, augment=False)
+    two = [s for s in samples if s.rows == 2]
+    # every DDDD LL DDD plate and some DDDD LL DD ones (the rest are one-row military plates)
+    assert {RU_ALL.match_template(s.text) for s in two} == {"DDDDLLDD", "DDDDLLDDD"}
+    assert all(s.rows == 2 for s in samples if RU_ALL.match_template(s.text) == "DDDDLLDDD")
+    assert any(s.rows == 1 for s in samples if RU_ALL.match_template(s.text) == "DDDDLLDD")
+    assert 0.04 < len(two) / len(samples) < 0.15
+    plate = two[0].load()
+    assert 1.2 < plate.shape[1] / plate.shape[0] < 1.4  # 190 x 145 mm
+    # ink in both halves: four digits over the letters and the region code
+    clean = render_plate(RU_ALL, "1234AB177", np.random.default_rng(0), rows=2).astype(float)
+    paper = np.median(clean)
+    for half in np.array_split(clean, 2):
+        assert half.mean() < 0.85 * paper
+    with pytest.raises(ValueError, match="two-row"):
+        render_plate(RU_ALL, "A123BC77", np.random.default_rng(0), rows=2)
 
 
 def test_clean_renderings_have_plate_proportions() -> None:

@@ -42,6 +42,12 @@ def test_layouts_are_checked_and_survive_the_round_trip() -> None:
     ):
         with pytest.raises(FormatError, match="two_row"):
             PlateFormat.from_dict({**UZ, "two_row": bad})
+    # templates drawn only on two rows must have a layout
+    for only in (["DDDDDLLL"], "DDLDDDLL"):
+        with pytest.raises(FormatError, match="two_row_only"):
+            PlateFormat.from_dict({**UZ, "style": {**UZ["style"], "two_row_only": only}})
+    only = PlateFormat.from_dict({**UZ, "style": {"two_row_only": ["DDLDDDLL"]}})
+    assert PlateFormat.from_dict(only.to_dict()) == only
 
 
 def test_text_as_shown_and_back() -> None:

@@ -11,9 +11,10 @@ RU = PlateFormat(
     templates=("LDDDLLDD", "LDDDLLDDD"),
     style={"kind": "ru_civil", "binarized": 0.05},
 )
-# Russian plates of the other one-row types (the course's "harder classes"): taxi and public
-# transport (yellow, LL DDD), trailers (LL DDDD), police (blue, L DDDD) and military (black,
-# DDDD LL), each followed by its region code, beside the civil ones
+# Russian plates of the other types (the course's "harder classes"): taxi and public transport
+# (yellow, LL DDD), trailers (LL DDDD), police (blue, L DDDD) and military (black, DDDD LL), each
+# followed by its region code, beside the civil ones; and two-row square plates of motorcycles
+# and tractors (DDDD over LL and the region code; a three-digit code only on those)
 RU_ALL = PlateFormat(
     name="ru_all",
     alphabet=DIGITS + RU_LETTERS,
@@ -27,8 +28,20 @@ RU_ALL = PlateFormat(
         "LDDDDDD",
         "LDDDDDDD",
         "DDDDLLDD",
+        "DDDDLLDDD",
     ),
-    style={"kind": "ru_all", "binarized": 0.05},
+    style={
+        "kind": "ru_all",
+        "binarized": 0.05,
+        "size_mm": [520, 112],
+        "two_row_size_mm": [190, 145],
+        "two_row_share": 0.4,
+        "two_row_only": ["DDDDLLDDD"],
+    },
+    two_row={
+        "DDDDLLDD": ((0, 1, 2, 3), (4, 5, 6, 7)),
+        "DDDDLLDDD": ((0, 1, 2, 3), (4, 5, 6, 7, 8)),
+    },
 )
 CN = PlateFormat(
     name="cn",

@@ -102,6 +102,12 @@ class PlateFormat:
                     f"format {self.name!r}: two_row maps a template to two rows of its positions "
                     f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
                 )
+        only = self.style.get("two_row_only", [])
+        if not isinstance(only, (list, tuple)) or not set(only) <= set(self.two_row):
+            raise FormatError(
+                f"format {self.name!r}: style two_row_only must list templates of two_row "
+                f"({sorted(self.two_row)}), got {only!r}"
+            )
 
     @cached_property
     def scene(self) -> SceneStyle:

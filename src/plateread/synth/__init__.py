@@ -15,7 +15,7 @@ from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
-from plateread.synth.russian import RU_SERIES
+from plateread.synth.russian import RU_SERIES, RU_TWO_ROW_SERIES
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
@@ -25,6 +25,8 @@ _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
 # how often ru_all draws each type's series (synth.russian.RU_SERIES): civil, taxi, trailer,
 # police, military
 _RU_ALL_SERIES = {"LDDDLL": 0.4, "LLDDD": 0.15, "LLDDDD": 0.15, "LDDDD": 0.15, "DDDDLL": 0.15}
+# how often a DDDD LL series gets a three-digit region code (then its plate is a two-row one)
+_RU_TWO_ROW_THREE_DIGITS = 0.3
 
 
 def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
@@ -38,7 +40,10 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     if fmt.name == "ru_all":
         series = weighted_choice(_RU_ALL_SERIES, rng)
         drawn = "".join(str(rng.choice(list(fmt.classes[k]))) for k in series)
-        two_digits = RU_SERIES[series][1] == (2,) or rng.random() < 0.6
+        regions = RU_SERIES[series][1]
+        if series in RU_TWO_ROW_SERIES and rng.random() < _RU_TWO_ROW_THREE_DIGITS:
+            regions = (3,)  # a motorcycle's or tractor's code (drawn on two rows only)
+        two_digits = regions == (2,) or (regions != (3,) and rng.random() < 0.6)
         return drawn + str(rng.choice(_RU_REGIONS[:99] if two_digits else _RU_REGIONS))
     if fmt.name == "cn":
         province = "皖" if rng.random() < 0.3 else str(rng.choice(list(fmt.classes["P"])))
@@ -137,17 +142,21 @@ def synth_samples(
     an exported model's), deterministic per seed.
 
     With ``two_row`` layouts in the format, a share of the plates (style ``two_row_share``, 0.05)
-    whose template has a layout is drawn on two rows.
+    whose template has a layout is drawn on two rows, and every plate of a template the style's
+    ``two_row_only`` lists.
     """
     pf = load_format(fmt)
     rng = np.random.default_rng(seed)
     share = float(pf.style.get("two_row_share", 0.05))
+    only = set(pf.style.get("two_row_only", []))
     out = []
     for i in range(n):
         text = random_text(pf, rng)
         sub = int(rng.integers(2**62))
         rows = 1
         if pf.two_row and rng.random() < share and pf.match_template(text) in pf.two_row:
+            rows = 2
+        if only and pf.match_template(text) in only:
             rows = 2
         image = SynthImage(fmt, text, sub, augment, rows)
         out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, image, rows))

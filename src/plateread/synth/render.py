@@ -5,7 +5,8 @@
   font, a dot after the second character, glyphs of varied weight and width (the plate font is
   narrower than Barlow Condensed stretched to the cell; Saira Condensed draws its straight-stemmed
   6 and 9); 8-character texts get the green new-energy plate (gradient, black characters).
-* ``generic`` (any other format): one row of characters, colours from the format's ``style``.
+* ``generic`` (any other format): one row of characters, colours from the format's ``style``;
+  two rows as the format's ``two_row`` says (``ru_all``: the Russian square plate).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from plateread.formats import PlateFormat, template_of
 from plateread.styles import SceneStyle
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
-from plateread.synth.russian import render_ru, render_ru_all
+from plateread.synth.russian import render_ru, render_ru_all, render_ru_two_row
 
 ONE_ROW_MM = (520, 112)  # default plate sizes (width, height) of the generic renderer
 TWO_ROW_MM = (280, 200)
@@ -232,9 +233,9 @@ def render_plate(
     fmt: PlateFormat, text: str, rng: np.random.Generator, rows: int = 1
 ) -> np.ndarray:
     """A clean rendering of ``text`` in the style of ``fmt``, on one row or (``rows=2``) two."""
-    if rows == 2:
-        return render_two_row(text, fmt, rng)
     kind = fmt.style.get("kind")
+    if rows == 2:
+        return render_ru_two_row(text, rng) if kind == "ru_all" else render_two_row(text, fmt, rng)
     if kind == "ru_civil":
         return render_ru(text, rng)
     if kind == "ru_all":

@@ -7,6 +7,8 @@
   (yellow, ``LL DDD``), a trailer's (white, ``LL DDDD``), a police plate (blue, white characters,
   ``L DDDD``) or a military one (black, white characters, ``DDDD LL``); the same region box, with
   ``RUS`` alone (no flag) on police and military plates.
+* two-row (``ru_all``): the square white 190x145 mm plate of motorcycles and tractors, four digits
+  over two letters and the region code with ``RUS`` in a box of its own (no flag).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ RU_SERIES: dict[str, tuple[str, tuple[int, ...]]] = {
     "LDDDD": ("police", (2, 3)),
     "DDDDLL": ("military", (2,)),
 }
+
+# series drawn on two-row plates too (motorcycles, tractors), and their region codes' lengths
+RU_TWO_ROW_SERIES: dict[str, tuple[int, ...]] = {"DDDDLL": (2, 3)}
 
 
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
@@ -100,4 +105,35 @@ def _render(
         bolt = jitter(rng, (120.0, 110.0, 100.0), 25)
         for bx in (12.0, 386.0):
             c.circle(bx + rng.normal(0, 1), 56 + rng.normal(0, 3), 3.5, bolt)
+    return c.result()
+
+
+def render_ru_two_row(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
+    """A Russian two-row plate (motorcycles, tractors): ``DDDD`` over ``LL`` and the region code.
+
+    Raises:
+        ValueError: the text is no ``DDDD LL`` series with a 2-3 digit region code.
+    """
+    mask = "".join("D" if ch.isdigit() else "L" for ch in text)
+    series = mask[:6]
+    if series not in RU_TWO_ROW_SERIES or len(text) - 6 not in RU_TWO_ROW_SERIES[series]:
+        raise ValueError(f"{text!r} is not a Russian two-row plate text")
+    paper = jitter(rng, (238.0, 238.0, 232.0), 8)
+    ink = jitter(rng, (25.0, 25.0, 30.0), 6)
+    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
+    c = Canvas(190, 145, scale, paper)
+    c.rect(2, 2, 186, 141, ink, width=3.5)
+    c.line(100, 76, 100, 141, ink, 2.5)  # the region box's left side
+    c.line(100, 76, 186, 76, ink, 2.5)
+    # four digits 62 mm high across the top; letters 50 mm high bottom left
+    for i, ch in enumerate(text[:4]):
+        c.glyph(ch, 12 + 43 * i + rng.normal(0, 0.8), 8 + rng.normal(0, 0.8), 38, 62, ink, font)
+    for i, ch in enumerate(text[4:6]):
+        c.glyph(ch, 10 + 44 * i + rng.normal(0, 0.8), 84 + rng.normal(0, 0.8), 38, 50, ink, font)
+    region = text[6:]
+    cw = 26 if len(region) == 2 else 24
+    x0 = 143 - cw * len(region) / 2
+    for i, ch in enumerate(region):
+        c.glyph(ch, x0 + i * cw + 1.5, 81 + rng.normal(0, 0.6), cw - 3, 38, ink, font)
+    c.mask(text_mask("RUS", latin_font("SemiBold"), 20), 128, 124, 30, 13, ink)
     return c.result()
