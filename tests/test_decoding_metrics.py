@@ -5,7 +5,7 @@ import pytest
 
 from conftest import path_logits
 from plateread.decoding import beam_decode, greedy_decode
-from plateread.metrics import edit_distance, score
+from plateread.metrics import edit_distance, grouped, score
 
 
 def _logits(path: list[int], classes: int, p: float = 0.9) -> np.ndarray:
@@ -35,6 +35,12 @@ def test_scores() -> None:
     assert m["char_acc"] == pytest.approx(16 / 17)
     assert edit_distance("ABC", "AXC") == 1
     assert score([], [])["exact"] == 0.0
+    targets, preds = ["A1", "B22", "C3"], ["A1", "B2", "C3"]
+    assert {k: g["exact"] for k, g in grouped(targets, preds, len).items()} == {"2": 1.0, "3": 0.0}
+    by_given = grouped(targets, preds, ["x", "y", "y"])  # a group given per target
+    assert {k: (g["n"], g["exact"]) for k, g in by_given.items()} == {"x": (1, 1.0), "y": (2, 0.5)}
+    with pytest.raises(ValueError, match="2 groups for 3"):
+        grouped(targets, preds, ["x", "y"])
 
 
 def test_beam_matches_greedy_on_clear_paths_and_sums_alignments() -> None:

@@ -207,6 +207,13 @@ def test_eval_marks_two_row_readings_and_the_report_shows_their_view(
     data = Dataset([Sample("two.png", "01A123BC", Crop())])
     ev = evaluate(Predictor(), data)  # type: ignore[arg-type]
     assert ev.predictions == ["01A123BC"] and ev.two_row == [True]
+    assert "per_rows" not in ev.metrics  # no label says which plates have two rows
+    labelled = Dataset([Sample("two.png", "01A123BC", Crop(), 2), Sample("b", "01A123BB", Crop())])
+    rows = evaluate(Predictor(), labelled).metrics["per_rows"]  # type: ignore[arg-type]
+    assert {k: (g["n"], g["exact"]) for k, g in rows.items()} == {
+        "one-row": (1, 0.0),
+        "two-row": (1, 1.0),
+    }
     once = evaluate(Predictor(), data, two_row_below=0.0)  # type: ignore[arg-type]
     assert once.predictions != ["01A123BC"] and once.two_row == [False]
 

@@ -102,7 +102,7 @@ def run_eval(a: argparse.Namespace) -> int:
         print(
             f"left out: {m['unreadable']} unreadable images, {m['dropped_labels']} invalid labels"
         )
-    for t, g in m["per_template"].items():
+    for t, g in [*m["per_template"].items(), *m.get("per_rows", {}).items()]:
         print(f"  {t:<12} n={g['n']:<5} exact {g['exact']:.2%}  CER {g['cer']:.3f}")
     return 0
 

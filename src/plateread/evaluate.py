@@ -1,4 +1,6 @@
-"""Evaluate a model on labelled data: headline metrics, per template and per length."""
+"""Evaluate a model on labelled data: headline metrics, per template, per length and (where the
+labels say which plates have two rows) per number of rows.
+"""
 
 from __future__ import annotations
 
@@ -95,4 +97,7 @@ def evaluate(
         "per_template": grouped(targets, preds, lambda t: template_of(t, fmt)),
         "per_length": grouped(targets, preds, len),
     }
+    if any(s.rows == 2 for s in ev.samples):  # labelled two-row plates: score them apart
+        rows = ["two-row" if s.rows == 2 else "one-row" for s in ev.samples]
+        ev.metrics["per_rows"] = grouped(targets, preds, rows)
     return ev

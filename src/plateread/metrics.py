@@ -43,12 +43,19 @@ def score(targets: Sequence[str], predictions: Sequence[str]) -> dict[str, float
 
 
 def grouped(
-    targets: Sequence[str], predictions: Sequence[str], key: Callable[[str], Any]
+    targets: Sequence[str],
+    predictions: Sequence[str],
+    key: Callable[[str], Any] | Sequence[Any],
 ) -> dict[str, dict[str, float]]:
-    """:func:`score` within groups of targets (e.g. by template or length)."""
+    """:func:`score` within groups of targets: by a function of the target (e.g. its template or
+    length) or by a group given for each target.
+    """
     groups: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for t, p in zip(targets, predictions):
-        g = groups[str(key(t))]
+    keys = [key(t) for t in targets] if callable(key) else list(key)
+    if len(keys) != len(targets):
+        raise ValueError(f"{len(keys)} groups for {len(targets)} targets")
+    for t, p, k in zip(targets, predictions, keys):
+        g = groups[str(k)]
         g[0].append(t)
         g[1].append(p)
     return {k: score(*v) for k, v in sorted(groups.items())}
