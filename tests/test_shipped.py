@@ -34,6 +34,17 @@ def test_shipped_reader(name: str) -> None:
     assert all(r.valid and 0.0 <= r.confidence <= 1.0 for r in results)
 
 
+def test_ru_all_reads_two_row_plates_through_the_two_row_view() -> None:
+    reader = PlateReader("ru_all")
+    assert set(reader.format.two_row) == {"DDDDLLDD", "DDDDLLDDD"}
+    files = [f for f in sorted((EXAMPLES / "ru_all").glob("*.png")) if f.stem[:4].isdigit()]
+    square = [f for f in files if read_image(f).shape[1] < 2 * read_image(f).shape[0]]
+    assert len(square) == 2  # the motorcycle/tractor plates among the examples
+    assert [r.text for r in reader.read_batch(square)] == [f.stem for f in square]
+    once = PlateReader("ru_all", two_row_below=0.0)  # one reading only: these need the view
+    assert all(r.text != f.stem for r, f in zip(once.read_batch(square), square))
+
+
 @pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
     torch = pytest.importorskip("torch")
