@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plateread.formats import CN, GENERIC, RU, RU_ALL, load_format
+from plateread.formats import CN, GENERIC, RU, RU_ALL, PlateFormat, load_format
 from plateread.synth import random_text, synth_samples, write_dataset
 from plateread.synth.render import render_plate
 
@@ -85,6 +85,19 @@ def test_ru_all_draws_two_row_plates() -> None:
         assert half.mean() < 0.85 * paper
     with pytest.raises(ValueError, match="two-row"):
         render_plate(RU_ALL, "A123BC77", np.random.default_rng(0), rows=2)
+    # an older model's ru_all format (no two-row layouts): one-row plates only, all drawable
+    d = RU_ALL.to_dict()
+    old = PlateFormat.from_dict(
+        {
+            **d,
+            "templates": [t for t in d["templates"] if t != "DDDDLLDDD"],
+            "two_row": {},
+            "style": {"kind": "ru_all", "binarized": 0.05},
+        }
+    )
+    drawn = synth_samples(old, 300, seed=3, augment=False)
+    assert all(s.rows == 1 and old.is_valid(s.text) for s in drawn)
+    assert all(s.load().shape[1] > 4 * s.load().shape[0] for s in drawn[:40])
 
 
 def test_clean_renderings_have_plate_proportions() -> None:

@@ -15,7 +15,7 @@ from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
-from plateread.synth.russian import RU_SERIES, RU_TWO_ROW_SERIES
+from plateread.synth.russian import RU_SERIES
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
@@ -41,8 +41,10 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
         series = weighted_choice(_RU_ALL_SERIES, rng)
         drawn = "".join(str(rng.choice(list(fmt.classes[k]))) for k in series)
         regions = RU_SERIES[series][1]
-        if series in RU_TWO_ROW_SERIES and rng.random() < _RU_TWO_ROW_THREE_DIGITS:
-            regions = (3,)  # a motorcycle's or tractor's code (drawn on two rows only)
+        # a motorcycle's or tractor's three-digit code, drawn on two rows only (a format from
+        # before the two-row layouts, such as an older model's, has no such template)
+        if series + "DDD" in fmt.two_row and rng.random() < _RU_TWO_ROW_THREE_DIGITS:
+            regions = (3,)
         two_digits = regions == (2,) or (regions != (3,) and rng.random() < 0.6)
         return drawn + str(rng.choice(_RU_REGIONS[:99] if two_digits else _RU_REGIONS))
     if fmt.name == "cn":

@@ -5,8 +5,9 @@
   font, a dot after the second character, glyphs of varied weight and width (the plate font is
   narrower than Barlow Condensed stretched to the cell; Saira Condensed draws its straight-stemmed
   6 and 9); 8-character texts get the green new-energy plate (gradient, black characters).
-* ``generic`` (any other format): one row of characters, colours from the format's ``style``;
-  two rows as the format's ``two_row`` says (``ru_all``: the Russian square plate).
+* ``generic`` (any other format): one row of characters, colours from the format's ``style``.
+* two-row plates (``rows=2``): laid out as the format's ``two_row`` says in the generic style, or
+  for ``ru_all`` the Russian square plate.
 """
 
 from __future__ import annotations
