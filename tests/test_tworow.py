@@ -43,7 +43,7 @@ def test_layouts_are_checked_and_survive_the_round_trip() -> None:
         with pytest.raises(FormatError, match="two_row"):
             PlateFormat.from_dict({**UZ, "two_row": bad})
     # templates drawn only on two rows must have a layout
-    for only in (["DDDDDLLL"], "DDLDDDLL"):
+    for only in (["DDDDDLLL"], "DDLDDDLL", [["DDLDDDLL"]]):
         with pytest.raises(FormatError, match="two_row_only"):
             PlateFormat.from_dict({**UZ, "style": {**UZ["style"], "two_row_only": only}})
     only = PlateFormat.from_dict({**UZ, "style": {"two_row_only": ["DDLDDDLL"]}})

@@ -103,7 +103,9 @@ class PlateFormat:
                     f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
                 )
         only = self.style.get("two_row_only", [])
-        if not isinstance(only, (list, tuple)) or not set(only) <= set(self.two_row):
+        if not isinstance(only, (list, tuple)) or not all(
+            isinstance(t, str) and t in self.two_row for t in only
+        ):
             raise FormatError(
                 f"format {self.name!r}: style two_row_only must list templates of two_row "
                 f"({sorted(self.two_row)}), got {only!r}"
