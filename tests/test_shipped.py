@@ -45,6 +45,16 @@ def test_ru_all_reads_two_row_plates_through_the_two_row_view() -> None:
     assert all(r.text != f.stem for r, f in zip(once.read_batch(square), square))
 
 
+def test_bench_times_the_two_row_reading_of_ru_all() -> None:
+    from plateread.bench import stage_times
+
+    images = [read_image(f) for f in sorted((EXAMPLES / "ru_all").glob("*.png"))]
+    stages = stage_times(PlateReader("ru_all"), images, 4, seconds=0.05)
+    assert set(stages) == {"prepare", "model", "decode", "two-row"} and stages["two-row"] > 0
+    once = PlateReader("ru_all", two_row_below=0.0)
+    assert set(stage_times(once, images, 4, seconds=0.05)) == {"prepare", "model", "decode"}
+
+
 @pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
     torch = pytest.importorskip("torch")

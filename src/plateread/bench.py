@@ -15,6 +15,7 @@ import numpy as np
 from plateread.formats import PlateFormat
 from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
+from plateread.tworow import reread_two_row
 
 
 def peak_rss_mb() -> float | None:
@@ -51,10 +52,12 @@ def stage_times(
     reader: PlateReader, images: list[np.ndarray], batch_size: int, seconds: float = 1.0
 ) -> dict[str, float]:
     """Mean ms per plate in each stage of ``read_batch`` at ``batch_size``: ``prepare`` (resize
-    and stack), ``model`` (ONNX Runtime) and ``decode`` (decoding and calibration). A format's
-    two-row second reading, where it has one, is left out.
+    and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration) and, for formats
+    with two-row layouts, ``two-row`` (the second reading of unsure plates through the two-row
+    view: its resize, model call and decoding).
     """
-    spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0}
+    two_row = bool(reader.format.two_row) and reader.two_row_below > 0
+    spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0, **({"two-row": 0.0} if two_row else {})}
     plates, i = 0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds or plates < 5 * batch_size:
@@ -65,10 +68,21 @@ def stage_times(
         t1 = time.perf_counter()
         logits = reader.predictor.logits(batch)
         t2 = time.perf_counter()
-        reader.results(reader.decode(logits))
+        decoded = reader.decode(logits)
         t3 = time.perf_counter()
-        for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
-            spent[stage] += dt
+        if two_row:
+            decoded = reread_two_row(
+                reader.predictor.logits, crops, decoded, reader.format, reader.input_size,
+                reader.decoder, reader.beam, reader.two_row_below,
+            )  # fmt: skip
+        t4 = time.perf_counter()
+        reader.results(decoded)
+        t5 = time.perf_counter()
+        spent["prepare"] += t1 - t0
+        spent["model"] += t2 - t1
+        spent["decode"] += (t3 - t2) + (t5 - t4)
+        if two_row:
+            spent["two-row"] += t4 - t3
         plates += batch_size
     return {stage: round(dt * 1000 / plates, 3) for stage, dt in spent.items()}
 
