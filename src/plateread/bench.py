@@ -15,7 +15,6 @@ import numpy as np
 from plateread.formats import PlateFormat
 from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
-from plateread.tworow import reread_two_row
 
 
 def peak_rss_mb() -> float | None:
@@ -71,10 +70,7 @@ def stage_times(
         decoded = reader.decode(logits)
         t3 = time.perf_counter()
         if two_row:
-            decoded = reread_two_row(
-                reader.predictor.logits, crops, decoded, reader.format, reader.input_size,
-                reader.decoder, reader.beam, reader.two_row_below,
-            )  # fmt: skip
+            decoded = reader.reread(crops, decoded)
         t4 = time.perf_counter()
         reader.results(decoded)
         t5 = time.perf_counter()

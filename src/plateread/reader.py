@@ -122,12 +122,17 @@ class PlateReader:
             # loaded batch by batch: a long list of paths never sits in memory decoded
             crops = [load_image(im) for im in images[i : i + self.batch_size]]
             decoded = self.decode(self.predictor.logits(prepare_batch(crops, self.input_size)))
-            decoded = reread_two_row(
-                self.predictor.logits, crops, decoded, self.format, self.input_size,
-                self.decoder, self.beam, self.two_row_below,
-            )  # fmt: skip
-            out.extend(self.results(decoded))
+            out.extend(self.results(self.reread(crops, decoded)))
         return out
+
+    def reread(self, crops: list[np.ndarray], decoded: list[Decoded]) -> list[Decoded]:
+        """The second reading through the two-row view of the crops read with a raw confidence
+        under ``two_row_below`` (formats with two-row layouts; others come back unchanged).
+        """
+        return reread_two_row(
+            self.predictor.logits, crops, decoded, self.format, self.input_size,
+            self.decoder, self.beam, self.two_row_below,
+        )  # fmt: skip
 
     def decode(self, logits: np.ndarray) -> list[Decoded]:
         """Decode logits with this reader's decoder (raw, uncalibrated confidences)."""

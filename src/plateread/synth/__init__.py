@@ -156,10 +156,10 @@ def synth_samples(
         text = random_text(pf, rng)
         sub = int(rng.integers(2**62))
         rows = 1
-        if pf.two_row and rng.random() < share and pf.match_template(text) in pf.two_row:
-            rows = 2
-        if only and pf.match_template(text) in only:
-            rows = 2
+        if pf.two_row:  # the share is drawn for every plate of such a format, as it always was
+            template = pf.match_template(text)
+            if (rng.random() < share or template in only) and template in pf.two_row:
+                rows = 2
         image = SynthImage(fmt, text, sub, augment, rows)
         out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, image, rows))
     return out

@@ -46,6 +46,11 @@ RU_SERIES: dict[str, tuple[str, tuple[int, ...]]] = {
 RU_TWO_ROW_SERIES: dict[str, tuple[int, ...]] = {"DDDDLL": (2, 3)}
 
 
+def _mask(text: str) -> str:
+    """A Russian plate text's letter/digit layout: ``A123BC77`` -> ``LDDDLLDD``."""
+    return "".join("D" if ch.isdigit() else "L" for ch in text)
+
+
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
     """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
     return _render(text, 6, "civil", rng, scale)
@@ -58,7 +63,7 @@ def render_ru_all(text: str, rng: np.random.Generator, scale: float = 0.6) -> np
     Raises:
         ValueError: the text is no Russian one-row plate's.
     """
-    mask = "".join("D" if ch.isdigit() else "L" for ch in text)
+    mask = _mask(text)
     options = [
         (len(series), kind)
         for series, (kind, regions) in RU_SERIES.items()
@@ -114,8 +119,7 @@ def render_ru_two_row(text: str, rng: np.random.Generator, scale: float = 0.6) -
     Raises:
         ValueError: the text is no ``DDDD LL`` series with a 2-3 digit region code.
     """
-    mask = "".join("D" if ch.isdigit() else "L" for ch in text)
-    series = mask[:6]
+    series = _mask(text)[:6]
     if series not in RU_TWO_ROW_SERIES or len(text) - 6 not in RU_TWO_ROW_SERIES[series]:
         raise ValueError(f"{text!r} is not a Russian two-row plate text")
     paper = jitter(rng, (238.0, 238.0, 232.0), 8)
