@@ -55,6 +55,22 @@ def test_bench_times_the_two_row_reading_of_ru_all() -> None:
     assert set(stage_times(once, images, 4, seconds=0.05)) == {"prepare", "model", "decode"}
 
 
+def test_read_crops_times_the_stages_it_runs() -> None:
+    import time
+
+    images = [read_image(f) for f in sorted((EXAMPLES / "ru_all").glob("*.png"))]
+    reader = PlateReader("ru_all")
+    stages: dict[str, float] = {}
+    t0 = time.perf_counter()
+    timed = reader.read_crops(images, stages)
+    wall = time.perf_counter() - t0
+    assert timed == reader.read_batch(images) == reader.read_crops(images)
+    assert set(stages) == {"prepare", "model", "decode", "two-row"}
+    assert all(v > 0 for v in stages.values()) and sum(stages.values()) <= wall
+    once = PlateReader("ru_all", two_row_below=0.0)
+    assert not once.reads_twice and reader.reads_twice and not PlateReader("ru").reads_twice
+
+
 @pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_onnx_matches_its_checkpoint(name: str) -> None:
     torch = pytest.importorskip("torch")

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from plateread.formats import PlateFormat
-from plateread.imaging import prepare_batch
 from plateread.reader import PlateReader
 
 
@@ -53,32 +52,14 @@ def stage_times(
     """Mean ms per plate in each stage of ``read_batch`` at ``batch_size``: ``prepare`` (resize
     and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration) and, for formats
     with two-row layouts, ``two-row`` (the second reading of unsure plates through the two-row
-    view: its resize, model call and decoding).
+    view: its resize, model call and decoding). Timed by :meth:`PlateReader.read_crops` itself.
     """
-    two_row = bool(reader.format.two_row) and reader.two_row_below > 0
-    spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0, **({"two-row": 0.0} if two_row else {})}
+    spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0}
     plates, i = 0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds or plates < 5 * batch_size:
-        crops = [images[(i + k) % len(images)] for k in range(batch_size)]
+        reader.read_crops([images[(i + k) % len(images)] for k in range(batch_size)], spent)
         i += batch_size
-        t0 = time.perf_counter()
-        batch = prepare_batch(crops, reader.input_size)
-        t1 = time.perf_counter()
-        logits = reader.predictor.logits(batch)
-        t2 = time.perf_counter()
-        decoded = reader.decode(logits)
-        t3 = time.perf_counter()
-        if two_row:
-            decoded = reader.reread(crops, decoded)
-        t4 = time.perf_counter()
-        reader.results(decoded)
-        t5 = time.perf_counter()
-        spent["prepare"] += t1 - t0
-        spent["model"] += t2 - t1
-        spent["decode"] += (t3 - t2) + (t5 - t4)
-        if two_row:
-            spent["two-row"] += t4 - t3
         plates += batch_size
     return {stage: round(dt * 1000 / plates, 3) for stage, dt in spent.items()}
 

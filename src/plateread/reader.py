@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -69,6 +70,20 @@ def load_image(image: ImageInput) -> np.ndarray:
     raise ImageError(f"unsupported image input of type {type(image).__name__}")
 
 
+class _StageClock:
+    """Adds the time since the previous lap to ``stages[name]``; does nothing without ``stages``."""
+
+    def __init__(self, stages: dict[str, float] | None) -> None:
+        self.stages = stages
+        self.last = time.perf_counter() if stages is not None else 0.0
+
+    def lap(self, name: str) -> None:
+        if self.stages is not None:
+            now = time.perf_counter()
+            self.stages[name] = self.stages.get(name, 0.0) + now - self.last
+            self.last = now
+
+
 class PlateReader:
     """Read plate crops with an exported plateread model.
 
@@ -120,10 +135,38 @@ class PlateReader:
         out: list[PlateResult] = []
         for i in range(0, len(images), self.batch_size):
             # loaded batch by batch: a long list of paths never sits in memory decoded
-            crops = [load_image(im) for im in images[i : i + self.batch_size]]
-            decoded = self.decode(self.predictor.logits(prepare_batch(crops, self.input_size)))
-            out.extend(self.results(self.reread(crops, decoded)))
+            out.extend(self.read_crops([load_image(im) for im in images[i : i + self.batch_size]]))
         return out
+
+    @property
+    def reads_twice(self) -> bool:
+        """Whether unsure plates are read a second time through the two-row view."""
+        return bool(self.format.two_row) and self.two_row_below > 0
+
+    def read_crops(
+        self, crops: list[np.ndarray], stages: dict[str, float] | None = None
+    ) -> list[PlateResult]:
+        """Read loaded RGB ``uint8`` crops (:func:`load_image`) as one model batch.
+
+        Args:
+            crops: The crops.
+            stages: If given, the seconds each stage took are added to it: ``prepare`` (resize
+                and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration)
+                and, when :attr:`reads_twice`, ``two-row`` (the second reading).
+        """
+        clock = _StageClock(stages)
+        batch = prepare_batch(crops, self.input_size)
+        clock.lap("prepare")
+        logits = self.predictor.logits(batch)
+        clock.lap("model")
+        decoded = self.decode(logits)
+        clock.lap("decode")
+        if self.reads_twice:
+            decoded = self.reread(crops, decoded)
+            clock.lap("two-row")
+        results = self.results(decoded)
+        clock.lap("decode")
+        return results
 
     def reread(self, crops: list[np.ndarray], decoded: list[Decoded]) -> list[Decoded]:
         """The second reading through the two-row view of the crops read with a raw confidence
