@@ -152,6 +152,16 @@ def test_user_errors_exit_2_with_a_message(
         with pytest.raises(SystemExit):
             main([*verb, "--threads", "-1"])
         assert "expected 0 or a positive integer" in err_lines().err
+    for verb, bad in (
+        (["read", "x.png", "--min-confidence"], "1.5"),
+        (["read", "x.png", "--two-row-below"], "-0.1"),
+        (["eval", "--model", "ru", "--data", "synth:ru", "--two-row-below"], "x"),
+        (["serve", "--port"], "70000"),
+        (["bench", "--seconds"], "0"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main([*verb, bad])
+        assert exc.value.code == 2 and f"got '{bad}'" in err_lines().err
     for bad in ("32x", "32-128", "0x128"):
         with pytest.raises(SystemExit):
             main(["train", "--data", "synth:ru", "--input-size", bad])

@@ -127,7 +127,7 @@ def test_read_and_bench_cli(
                 "--model",
                 str(onnx_model),
                 "--min-confidence",
-                "1.01",
+                "1",
             ]
         )
         == 0
@@ -229,6 +229,11 @@ def test_read_folder_takes_every_image_kind_and_skips_other_files(
     assert main(["read", str(tmp_path), "--model", str(onnx_model), "--json"]) == 0
     files = [Path(json.loads(line)["file"]).name for line in capsys.readouterr().out.splitlines()]
     assert files == ["plate.bmp", "plate.gif", "plate.png", "plate.webp"]
+    (tmp_path / "none").mkdir()  # a folder without images is an error; the rest is still read
+    (tmp_path / "none" / "notes.txt").write_text("not a plate")
+    assert main(["read", str(tmp_path / "none"), str(tmp_path / "plate.png")]) == 1
+    out = capsys.readouterr()
+    assert "none: no images (" in out.err and out.out.startswith(str(tmp_path / "plate.png"))
 
 
 def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,15 +69,17 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _at_least(minimum: int, expected: str) -> Callable[[str], int]:
-    """An argparse type for integers of at least ``minimum``; ``expected`` words the error."""
+def _at_least(minimum: int, expected: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type for integers of at least ``minimum`` (and at most ``maximum``);
+    ``expected`` words the error.
+    """
 
     def parse(text: str) -> int:
         try:
             n = int(text)
         except ValueError:
             n = minimum - 1
-        if n < minimum:
+        if n < minimum or (maximum is not None and n > maximum):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return n
 
@@ -86,6 +88,31 @@ def _at_least(minimum: int, expected: str) -> Callable[[str], int]:
 
 _count = _at_least(0, "0 or a positive integer")  # threads, processes (0: the default)
 _positive = _at_least(1, "a positive integer")  # numbers of things to make
+
+
+def _fraction(text: str) -> float:
+    """A probability or confidence threshold in [0, 1]."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = -1.0
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return x
+
+
+def _seconds(text: str) -> float:
+    """A duration above 0 seconds."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = 0.0
+    if not x > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return x
+
+
+_port = _at_least(0, "a TCP port number from 0 to 65535", 65535)
 
 
 def _input_size(text: str) -> list[int]:
@@ -203,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DECODERS,
         help="auto: format-constrained beam search when the format has templates",
     )
-    e.add_argument("--two-row-below", type=float, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    e.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
     e.set_defaults(func=commands.run_eval)
 
     x = sub.add_parser(
@@ -234,13 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument(
         "--min-confidence",
-        type=float,
+        type=_fraction,
         default=0.0,
         help="mark readings below this calibrated confidence as rejected",
     )
     r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=_count, default=None)
-    r.add_argument("--two-row-below", type=float, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    r.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
     r.set_defaults(func=commands.run_read)
 
     v = sub.add_parser(
@@ -250,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         "/docs and a drop-an-image page at /.",
     )
     v.add_argument("--host", default="127.0.0.1")
-    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
     v.add_argument(
         "--model",
         action="append",
@@ -296,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         "real plates give the figures to quote)",
     )
     b.add_argument("--threads", type=_count, default=2)
-    b.add_argument("--seconds", type=float, default=3.0, help="time per batch size")
+    b.add_argument("--seconds", type=_seconds, default=3.0, help="time per batch size")
     b.add_argument("--decoder", default="auto", choices=DECODERS)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=commands.run_bench)

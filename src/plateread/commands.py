@@ -128,28 +128,38 @@ def run_export(a: argparse.Namespace) -> int:
     return 0
 
 
-def image_paths(paths: Sequence[str]) -> list[Path]:
-    """Image files named directly or found below folders, in order."""
+def image_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Image files named directly or found below folders, in order, and the folders that hold
+    none.
+    """
     from plateread.data.readers import IMAGE_SUFFIXES
 
     out: list[Path] = []
+    empty: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES))
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            out.extend(found)
+            if not found:
+                empty.append(p)
         else:
             out.append(p)
-    return out
+    return out, empty
 
 
 def run_read(a: argparse.Namespace) -> int:
     """Read plate crops and print one line (or JSON line) per image."""
+    from plateread.data.readers import IMAGE_SUFFIXES
     from plateread.reader import PlateReader, load_image
 
     reader = PlateReader(
         a.model, decoder=a.decoder, threads=a.threads, two_row_below=a.two_row_below
     )
-    failed = 0
-    paths = image_paths(a.paths)
+    paths, empty = image_paths(a.paths)
+    for folder in empty:
+        suffixes = " ".join(sorted(IMAGE_SUFFIXES))
+        print(f"plateread read: error: {folder}: no images ({suffixes}) in it", file=sys.stderr)
+    failed = len(empty)
     for start in range(0, len(paths), READ_CHUNK):  # crops go through the model in batches
         loaded: list[tuple[Path, np.ndarray]] = []
         for path in paths[start : start + READ_CHUNK]:
