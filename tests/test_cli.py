@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import plateread
 from conftest import shared
 from plateread.cli import build_parser, main
 
@@ -106,7 +108,17 @@ def test_user_errors_exit_2_with_a_message(
     assert "no shipped model 'mars'" in capsys.readouterr().err
     (tmp_path / "junk.pt").write_bytes(b"junk")
     assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert "not a PyTorch file, or a damaged one" in capsys.readouterr().err
+    torch = pytest.importorskip("torch")
+    torch.save({"args": argparse.Namespace(lr=1.0)}, tmp_path / "pickled.pt")
+    assert main(["train", "--resume", str(tmp_path / "pickled.pt")]) == 2
+    assert "holds Python objects besides tensors" in capsys.readouterr().err
+    assert main(["synth", "-n", "2", "--out", str(tmp_path / "junk.pt")]) == 2
+    assert "Not a directory" in capsys.readouterr().err  # an output folder named as a file
+    (tmp_path / "folder").mkdir()
+    shipped = str(Path(plateread.__file__).parent / "weights" / "ru.pt")
+    assert main(["export", "--model", shipped, "--out", str(tmp_path / "folder")]) == 2
+    assert "Is a directory" in capsys.readouterr().err  # an output file named as a folder
     assert main(["train", "--data", "nope:x"]) == 2
     assert "bad data spec" in capsys.readouterr().err
     assert main(["synth", "--format", "mars", "--out", str(tmp_path / "x")]) == 2

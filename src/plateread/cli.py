@@ -31,6 +31,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ImageError,
     FileNotFoundError,
     FileExistsError,
+    IsADirectoryError,  # e.g. an output file named as an existing folder
+    NotADirectoryError,  # an output folder named as an existing file
     FontError,
 )
 # optional packages -> the extra that installs them (the base install reads plates only)

@@ -5,6 +5,7 @@ loads with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,24 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, truncated files, foreign formats
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path}: not a readable checkpoint ({first})") from None
+        raise ValueError(
+            f"{path}: not a readable checkpoint ({_why_unreadable(path, e)})"
+        ) from None
     if not isinstance(state, dict) or "plateread_checkpoint" not in state:
         raise ValueError(f"{path}: not a plateread checkpoint")
     return state  # type: ignore[no-any-return]
+
+
+def _why_unreadable(path: Path, err: Exception) -> str:
+    """A short reason for ``torch.load``'s failure (its own messages run to paragraphs and, for
+    any file that is not a torch archive, suggest loading it with ``weights_only=False``).
+    """
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        return "not a PyTorch file, or a damaged one"
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if first.startswith("Weights only load failed"):
+        return "it holds Python objects besides tensors; plateread loads weights only"
+    return first
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
