@@ -56,6 +56,9 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         reader.read(b"")
     with pytest.raises(ImageError, match="not found"):
         reader.read(tmp_path / "missing.png")
+    for shape in ((0, 10, 3), (10, 0, 3)):  # OpenCV's own assertion before
+        with pytest.raises(ImageError, match="empty image"):
+            reader.read(np.zeros(shape, np.uint8))
     with pytest.raises(ImageError):
         load_image(np.zeros((4, 4, 7), np.uint8))
     with pytest.raises(ImageError):

@@ -118,6 +118,8 @@ def prepare(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ImageError(f"expected an RGB uint8 image, got {image.dtype} {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"empty image: {image.shape[0]}x{image.shape[1]} pixels")
     if image.shape[:2] == (h, w):
         return np.ascontiguousarray(image)
     shrink = image.shape[0] > h or image.shape[1] > w
