@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -137,6 +139,23 @@ def test_a_stop_signal_to_the_whole_process_group_stops_cleanly(
     assert proc.returncode == 0, err[-2000:]
     assert "stopped; resume with" in err
     assert read_checkpoint(log.parent / "last.pt")["epoch"] < 50
+
+
+def test_the_data_loading_workers_end_with_the_run(tmp_path: Path, synth_ru: Path) -> None:
+    """Not left to the garbage collector: a worker alive at interpreter exit (they ignore SIGTERM)
+    made a stopped run print its last lines and then never exit.
+    """
+    before = set(multiprocessing.active_children())
+    gc.disable()  # what a run that ends before the next collection sees
+    try:
+        train(_cfg(tmp_path, synth_ru, workers=1))
+        left = set(multiprocessing.active_children()) - before
+        assert not left
+    finally:
+        gc.enable()
+        for proc in set(multiprocessing.active_children()) - before:  # so a failure ends here
+            proc.kill()
+            proc.join()
 
 
 def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:

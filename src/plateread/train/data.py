@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from plateread.data import Sample
 from plateread.formats import PlateFormat
@@ -106,6 +106,21 @@ def worker_init(_: int) -> None:
     for name in ("SIGTERM", "SIGINT"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+def shutdown_workers(loader: DataLoader[Any]) -> None:
+    """End a loader's persistent worker processes now.
+
+    They ignore SIGTERM (:func:`worker_init`), so they must be told to stop. Left to the
+    loader's garbage collection (its iterator sits in a reference cycle; a worker even outlived
+    the collection here), a worker still running at interpreter exit made ``multiprocessing``
+    terminate it (SIGTERM, ignored) and wait for it forever: a stopped run printed its last
+    lines and never exited.
+    """
+    it = getattr(loader, "_iterator", None)  # torch keeps the persistent workers' iterator here
+    if it is not None and hasattr(it, "_shutdown_workers"):
+        it._shutdown_workers()
+    loader._iterator = None
 
 
 def collate(items: list[dict[str, Any] | None]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,7 +28,7 @@ from plateread.metrics import score
 from plateread.models import default_input_size
 from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
 from plateread.train.config import TrainConfig
-from plateread.train.data import PlateTorchDataset, collate, worker_init
+from plateread.train.data import PlateTorchDataset, collate, shutdown_workers, worker_init
 from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
 from plateread.train.runs import (
@@ -77,13 +78,16 @@ def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     ``epochs`` then extends the run.
     """
     stopper = StopRequest(announce=os.environ.get("RANK", "0") == "0")
-    try:
-        return _train(cfg, epochs, stopper)
-    finally:
-        stopper.restore()
+    with contextlib.ExitStack() as cleanup:  # ends the data-loading workers, however it ends
+        try:
+            return _train(cfg, epochs, stopper, cleanup)
+        finally:
+            stopper.restore()
 
 
-def _train(cfg: TrainConfig, epochs: int | None, stopper: StopRequest) -> Path:
+def _train(
+    cfg: TrainConfig, epochs: int | None, stopper: StopRequest, cleanup: contextlib.ExitStack
+) -> Path:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
 
@@ -215,6 +219,7 @@ def _train(cfg: TrainConfig, epochs: int | None, stopper: StopRequest) -> Path:
         drop_last=False,
         pin_memory=device.type == "cuda",
     )
+    cleanup.callback(shutdown_workers, loader)
     while epoch < cfg.epochs and not stop:
         sampler.set_epoch(epoch, start)
         bar = tqdm(
