@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from plateread import __version__, commands
 from plateread.data import DataSpecError
@@ -24,6 +25,8 @@ TWO_ROW_HELP = (
     "formats with two-row layouts only: plates read with a raw confidence under this are read "
     "again through the two-row view (default %(default)s; 0 reads each plate once)"
 )
+T = TypeVar("T", int, float)
+
 USER_ERRORS: tuple[type[Exception], ...] = (
     FormatError,
     DataSpecError,
@@ -71,50 +74,30 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _at_least(minimum: int, expected: str, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse type for integers of at least ``minimum`` (and at most ``maximum``);
-    ``expected`` words the error.
+def _number(
+    convert: Callable[[str], T], ok: Callable[[T], bool], expected: str
+) -> Callable[[str], T]:
+    """An argparse type: ``convert`` the text and keep it if ``ok``; ``expected`` words the
+    usage error for anything else.
     """
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> T:
         try:
-            n = int(text)
+            value = convert(text)
         except ValueError:
-            n = minimum - 1
-        if n < minimum or (maximum is not None and n > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(value):  # comparisons with nan are false: refused too
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return n
+        return value
 
     return parse
 
 
-_count = _at_least(0, "0 or a positive integer")  # threads, processes (0: the default)
-_positive = _at_least(1, "a positive integer")  # numbers of things to make
-
-
-def _fraction(text: str) -> float:
-    """A probability or confidence threshold in [0, 1]."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = -1.0
-    if not 0.0 <= x <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    return x
-
-
-def _seconds(text: str) -> float:
-    """A duration above 0 seconds."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = 0.0
-    if not x > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
-    return x
-
-
-_port = _at_least(0, "a TCP port number from 0 to 65535", 65535)
+_count = _number(int, lambda n: n >= 0, "0 or a positive integer")  # threads (0: the default)
+_positive = _number(int, lambda n: n >= 1, "a positive integer")  # numbers of things to make
+_port = _number(int, lambda n: 0 <= n <= 65535, "a TCP port number from 0 to 65535")
+_fraction = _number(float, lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1")  # thresholds
+_seconds = _number(float, lambda x: x > 0, "a number of seconds above 0")
 
 
 def _input_size(text: str) -> list[int]:

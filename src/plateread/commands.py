@@ -156,8 +156,8 @@ def run_read(a: argparse.Namespace) -> int:
         a.model, decoder=a.decoder, threads=a.threads, two_row_below=a.two_row_below
     )
     paths, empty = image_paths(a.paths)
+    suffixes = " ".join(sorted(IMAGE_SUFFIXES))
     for folder in empty:
-        suffixes = " ".join(sorted(IMAGE_SUFFIXES))
         print(f"plateread read: error: {folder}: no images ({suffixes}) in it", file=sys.stderr)
     failed = len(empty)
     for start in range(0, len(paths), READ_CHUNK):  # crops go through the model in batches
