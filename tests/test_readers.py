@@ -213,8 +213,9 @@ def test_spec_options_are_checked(json_dataset: Path) -> None:
         ("split=val&holdot=0.3", r"unknown option holdot \(json takes \['holdout', 'limit'"),
         ("split=val&holdout=2", "holdout in"),
         ("holdout=0", "holdout in"),
-        ("repeat=0", "repeat must be at least 1"),
-        ("limit=-1", "limit 0 or more"),
+        ("repeat=0", "repeat and limit must be at least 1"),
+        ("limit=0", "repeat and limit must be at least 1"),  # not "no limit": say so
+        ("limit=-1", "repeat and limit must be at least 1"),
     ):
         with pytest.raises(DataSpecError, match=message):
             read_spec(f"json:{json_dataset}?{query}")

@@ -97,7 +97,7 @@ def read_spec(spec: str) -> ReadResult:
         raise DataSpecError(f"{spec}: {path} does not exist")
     try:
         repeat = int(opts.pop("repeat", "1"))
-        limit = int(opts.pop("limit", "0"))
+        limit = int(opts.pop("limit", "0")) if "limit" in opts else None  # None: every sample
         holdout = float(opts.pop("holdout", "0.2"))
         split_seed = int(opts.pop("split_seed", "0"))
     except ValueError:
@@ -111,17 +111,17 @@ def read_spec(spec: str) -> ReadResult:
     if unknown:  # a misspelt option would otherwise be ignored, e.g. the holdout of a split
         allowed = sorted(READER_OPTIONS[kind] | COMMON_OPTIONS)
         raise DataSpecError(f"{spec}: unknown option {', '.join(unknown)} ({kind} takes {allowed})")
-    if repeat < 1 or limit < 0 or not 0.0 < holdout < 1.0:
-        raise DataSpecError(
-            f"{spec}: repeat must be at least 1, limit 0 or more, holdout in (0, 1)"
-        )
+    if repeat < 1 or (limit is not None and limit < 1) or not 0.0 < holdout < 1.0:
+        raise DataSpecError(f"{spec}: repeat and limit must be at least 1, holdout in (0, 1)")
     result: ReadResult = READERS[kind](path, opts)
     if split:  # the same text-based split as split_by_text, chosen in the spec
         want_val = split == "val"
         result.samples = [
             s for s in result.samples if (text_bucket(s.text, split_seed) < holdout) == want_val
         ]
-    if limit > 0:  # a fixed pseudo-random subset (not the first files, which are often sorted)
+    if (
+        limit is not None
+    ):  # a fixed pseudo-random subset (not the first files, which are often sorted)
         ranked = sorted(result.samples, key=lambda s: text_bucket(s.text + s.id, split_seed + 1))
         keep = {id(s) for s in ranked[:limit]}
         result.samples = [s for s in result.samples if id(s) in keep]
