@@ -97,7 +97,7 @@ def read_spec(spec: str) -> ReadResult:
         raise DataSpecError(f"{spec}: {path} does not exist")
     try:
         repeat = int(opts.pop("repeat", "1"))
-        limit = int(opts.pop("limit", "0")) if "limit" in opts else None  # None: every sample
+        limit = int(opts.pop("limit")) if "limit" in opts else None  # None: every sample
         holdout = float(opts.pop("holdout", "0.2"))
         split_seed = int(opts.pop("split_seed", "0"))
     except ValueError:
@@ -119,9 +119,8 @@ def read_spec(spec: str) -> ReadResult:
         result.samples = [
             s for s in result.samples if (text_bucket(s.text, split_seed) < holdout) == want_val
         ]
-    if (
-        limit is not None
-    ):  # a fixed pseudo-random subset (not the first files, which are often sorted)
+    # a fixed pseudo-random subset (not the first files, which are often sorted)
+    if limit is not None:
         ranked = sorted(result.samples, key=lambda s: text_bucket(s.text + s.id, split_seed + 1))
         keep = {id(s) for s in ranked[:limit]}
         result.samples = [s for s in result.samples if id(s) in keep]
