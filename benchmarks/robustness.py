@@ -6,6 +6,7 @@ Usage:
     python benchmarks/robustness.py --model ru \
         --data "json:../shared/data/ru_dev?split=val&holdout=0.3"
     python benchmarks/robustness.py --model cn --data "dir:../shared/data/cn_dev" --json
+    python benchmarks/robustness.py --model ru --data ... --tighter-below 0   # one reading each
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from plateread.data import load_dataset
 from plateread.reader import PlateReader
+from plateread.tighter import TIGHTER_BELOW
 
 Perturb = Callable[[np.ndarray], np.ndarray]
 
@@ -75,6 +77,7 @@ PERTURBATIONS: dict[str, Perturb] = {
     "as is": lambda im: im,
     "pad 5%": _pad(0.05),
     "pad 12%": _pad(0.12),
+    "pad 20%": _pad(0.2),
     "cut 4%": _cut(0.04),
     "rotate +4": _rotate(4.0),
     "rotate -4": _rotate(-4.0),
@@ -83,9 +86,11 @@ PERTURBATIONS: dict[str, Perturb] = {
 }
 
 
-def measure(model: str, data: str, threads: int) -> dict[str, float]:
+def measure(
+    model: str, data: str, threads: int, tighter_below: float = TIGHTER_BELOW
+) -> dict[str, float]:
     """Exact match of ``model`` on ``data`` under each of :data:`PERTURBATIONS`."""
-    reader = PlateReader(model, threads=threads)
+    reader = PlateReader(model, threads=threads, tighter_below=tighter_below)
     samples = load_dataset([data], reader.format).samples
     images = [s.image.load() for s in samples]
     out: dict[str, float] = {"plates": float(len(samples))}
@@ -103,9 +108,15 @@ def main() -> None:
     ap.add_argument("--model", required=True, help="ru, cn or an exported .onnx file")
     ap.add_argument("--data", required=True, help="labelled data spec")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--tighter-below",
+        type=float,
+        default=TIGHTER_BELOW,
+        help="read unsure plates again through tighter views under this raw confidence (0: off)",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
-    out = measure(a.model, a.data, a.threads)
+    out = measure(a.model, a.data, a.threads, a.tighter_below)
     if a.json:
         print(json.dumps(out))
         return

@@ -168,6 +168,8 @@ def test_user_errors_exit_2_with_a_message(
         (["read", "x.png", "--min-confidence"], "1.5"),
         (["read", "x.png", "--two-row-below"], "-0.1"),
         (["eval", "--model", "ru", "--data", "synth:ru", "--two-row-below"], "x"),
+        (["read", "x.png", "--tighter-below"], "2"),
+        (["eval", "--model", "ru", "--data", "synth:ru", "--tighter-below"], "-1"),
         (["serve", "--port"], "70000"),
         (["bench", "--seconds"], "0"),
     ):

@@ -50,8 +50,9 @@ def test_bench_times_the_two_row_reading_of_ru_all() -> None:
 
     images = [read_image(f) for f in sorted((EXAMPLES / "ru_all").glob("*.png"))]
     stages = stage_times(PlateReader("ru_all"), images, 4, seconds=0.05)
-    assert set(stages) == {"prepare", "model", "decode", "two-row"} and stages["two-row"] > 0
-    once = PlateReader("ru_all", two_row_below=0.0)
+    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter"}
+    assert stages["two-row"] > 0 and stages["tighter"] > 0
+    once = PlateReader("ru_all", two_row_below=0.0, tighter_below=0.0)
     assert set(stage_times(once, images, 4, seconds=0.05)) == {"prepare", "model", "decode"}
 
 
@@ -65,10 +66,64 @@ def test_read_crops_times_the_stages_it_runs() -> None:
     timed = reader.read_crops(images, stages)
     wall = time.perf_counter() - t0
     assert timed == reader.read_batch(images) == reader.read_crops(images)
-    assert set(stages) == {"prepare", "model", "decode", "two-row"}
+    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter"}
     assert all(v > 0 for v in stages.values()) and sum(stages.values()) <= wall
     once = PlateReader("ru_all", two_row_below=0.0)
     assert not once.reads_twice and reader.reads_twice and not PlateReader("ru").reads_twice
+
+
+@pytest.mark.parametrize("name, text", [("ru", "Y079BP84"), ("cn", "陕X28473")])
+def test_loose_crops_are_read_through_tighter_views(name: str, text: str) -> None:
+    import cv2
+
+    crop = read_image(EXAMPLES / name / f"{text}.png")
+    h, w = crop.shape[:2]  # 12% of the width and 24% of the height more on each side
+    loose = cv2.copyMakeBorder(crop, h // 4, h // 4, w // 8, w // 8, cv2.BORDER_REPLICATE)
+    assert PlateReader(name, tighter_below=0.0).read(loose).text != text
+    assert PlateReader(name).read(loose).text == text
+
+
+def test_read_and_eval_take_tighter_below(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import cv2
+
+    from plateread.cli import main
+
+    crop = read_image(EXAMPLES / "ru" / "Y079BP84.png")
+    h, w = crop.shape[:2]
+    loose = cv2.copyMakeBorder(crop, h // 4, h // 4, w // 8, w // 8, cv2.BORDER_REPLICATE)
+    path = tmp_path / "Y079BP84.png"
+    cv2.imwrite(str(path), cv2.cvtColor(loose, cv2.COLOR_RGB2BGR))
+    for below, right in (("0", False), ("0.5", True)):
+        assert main(["read", str(path), "--json", "--tighter-below", below]) == 0
+        assert (json.loads(capsys.readouterr().out)["text"] == "Y079BP84") is right
+        assert (
+            main(
+                [
+                    "eval",
+                    "--model",
+                    "ru",
+                    "--data",
+                    f"dir:{tmp_path}",
+                    "--json",
+                    "--tighter-below",
+                    below,
+                ]
+            )
+            == 0
+        )
+        assert json.loads(capsys.readouterr().out)["exact"] == float(right)
+    # the report shows the view that read the plate
+    assert (
+        main(
+            ["eval", "--model", "ru", "--data", f"dir:{tmp_path}", "--report", str(tmp_path / "r")]
+        )
+        == 0
+    )
+    assert (tmp_path / "r" / "heatmap_0.png").is_file()
 
 
 @pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])

@@ -15,6 +15,7 @@ from plateread.errors import FontError
 from plateread.formats import FormatError
 from plateread.imaging import ImageError
 from plateread.predict import ModelFileError
+from plateread.tighter import TIGHTER_BELOW
 from plateread.tworow import REREAD_BELOW
 
 DATA_HELP = (
@@ -24,6 +25,10 @@ DATA_HELP = (
 TWO_ROW_HELP = (
     "formats with two-row layouts only: plates read with a raw confidence under this are read "
     "again through the two-row view (default %(default)s; 0 reads each plate once)"
+)
+TIGHTER_HELP = (
+    "plates read with a raw confidence under this, or as no valid plate, are read again through "
+    "tighter views of the crop, for crops looser than the model's (default %(default)s; 0: never)"
 )
 T = TypeVar("T", int, float)
 
@@ -216,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: format-constrained beam search when the format has templates",
     )
     e.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    e.add_argument("--tighter-below", type=_fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
     e.set_defaults(func=commands.run_eval)
 
     x = sub.add_parser(
@@ -253,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--decoder", default="auto", choices=DECODERS)
     r.add_argument("--threads", type=_count, default=None)
     r.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    r.add_argument("--tighter-below", type=_fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
     r.set_defaults(func=commands.run_read)
 
     v = sub.add_parser(

@@ -83,7 +83,10 @@ def run_eval(a: argparse.Namespace) -> int:
         from plateread.data import DataSpecError
 
         raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}")
-    ev = evaluate(predictor, data, a.batch_size, a.decoder, two_row_below=a.two_row_below)
+    ev = evaluate(
+        predictor, data, a.batch_size, a.decoder,
+        two_row_below=a.two_row_below, tighter_below=a.tighter_below,
+    )  # fmt: skip
     if a.report:
         from plateread.report import write_report
 
@@ -153,8 +156,9 @@ def run_read(a: argparse.Namespace) -> int:
     from plateread.reader import PlateReader, load_image
 
     reader = PlateReader(
-        a.model, decoder=a.decoder, threads=a.threads, two_row_below=a.two_row_below
-    )
+        a.model, decoder=a.decoder, threads=a.threads,
+        two_row_below=a.two_row_below, tighter_below=a.tighter_below,
+    )  # fmt: skip
     paths, empty = image_paths(a.paths)
     suffixes = " ".join(sorted(IMAGE_SUFFIXES))
     for folder in empty:

@@ -14,6 +14,7 @@ from plateread.formats import template_of
 from plateread.imaging import ImageError, prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
+from plateread.tighter import TIGHTER_BELOW, reread_tighter
 from plateread.tworow import REREAD_BELOW, reread_two_row
 
 
@@ -22,7 +23,8 @@ class Evaluation:
     """Metrics plus every reading, aligned with its sample (for error analysis).
 
     ``readings`` carry calibrated confidences when the model file has calibration curves;
-    ``two_row`` marks the readings taken from the two-row view.
+    ``two_row`` marks the readings taken from the two-row view, and ``tighter`` gives the index
+    in :data:`~plateread.tighter.CUTS` of the tighter view that read each (None: the crop as given).
     """
 
     metrics: dict[str, Any]
@@ -30,6 +32,7 @@ class Evaluation:
     readings: list[Decoded] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     two_row: list[bool] = field(default_factory=list)
+    tighter: list[int | None] = field(default_factory=list)
 
     @property
     def targets(self) -> list[str]:
@@ -49,6 +52,7 @@ def evaluate(
     decoder: str = "auto",
     calibrated: bool = True,
     two_row_below: float = REREAD_BELOW,
+    tighter_below: float = TIGHTER_BELOW,
 ) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
 
@@ -61,6 +65,8 @@ def evaluate(
             the raw confidences, which is what calibration itself is fitted on).
         two_row_below: For formats with two-row layouts, the raw confidence under which a plate
             is read again through the two-row view (0 reads each plate once).
+        tighter_below: The raw confidence under which a plate (or one read as no valid plate) is
+            read again through tighter views of its crop (0 never), as ``PlateReader`` does.
 
     Unreadable images are listed in ``unreadable`` and left out of the metrics.
     """
@@ -84,8 +90,13 @@ def evaluate(
             predictor.logits, images, decoded, fmt, predictor.input_size, decoder,
             below=two_row_below,
         )  # fmt: skip
-        ev.two_row.extend(r is not d for r, d in zip(reread, decoded))  # replaced = two-row view
-        for d in reread:
+        final, views = reread_tighter(
+            predictor.logits, images, reread, fmt, predictor.input_size, tighter_below
+        )
+        # a reading replaced by the two-row view, unless a tighter view replaced it again
+        ev.two_row.extend(r is not d and v is None for r, d, v in zip(reread, decoded, views))
+        ev.tighter.extend(views)
+        for d in final:
             conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)
             ev.readings.append(Decoded(d.text, conf, chars))
         ev.samples.extend(kept)

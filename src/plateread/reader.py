@@ -14,6 +14,7 @@ from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
 from plateread.predict import OnnxPredictor, resolve_model
+from plateread.tighter import TIGHTER_BELOW, reread_tighter
 from plateread.tworow import REREAD_BELOW, reread_two_row
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
@@ -97,6 +98,9 @@ class PlateReader:
         batch_size: Largest batch sent to the model at once.
         two_row_below: For formats with two-row layouts, the raw confidence under which a plate is
             read again through the two-row view (0 never reads twice).
+        tighter_below: The raw confidence under which a plate (or one read as a text that is
+            not a valid plate) is read again through tighter views of its crop, for crops looser
+            than the model's (0 never; see :func:`~plateread.tighter.reread_tighter`).
 
     Example:
         >>> reader = PlateReader("ru")  # doctest: +SKIP
@@ -112,6 +116,7 @@ class PlateReader:
         threads: int | None = None,
         batch_size: int = 64,
         two_row_below: float = REREAD_BELOW,
+        tighter_below: float = TIGHTER_BELOW,
     ) -> None:
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
@@ -121,6 +126,7 @@ class PlateReader:
         self.beam = beam
         self.batch_size = batch_size
         self.two_row_below = two_row_below
+        self.tighter_below = tighter_below
 
     def read(self, image: ImageInput) -> PlateResult:
         """Read one plate crop."""
@@ -130,7 +136,8 @@ class PlateReader:
         """Read many crops; they are resized and run through the model together.
 
         With a format that has two-row layouts, crops read with a raw confidence under
-        ``two_row_below`` are read again through the two-row view.
+        ``two_row_below`` are read again through the two-row view; then crops read with a raw
+        confidence under ``tighter_below`` (or as no valid plate) through tighter views.
         """
         out: list[PlateResult] = []
         for i in range(0, len(images), self.batch_size):
@@ -152,7 +159,8 @@ class PlateReader:
             crops: The crops.
             stages: If given, the seconds each stage took are added to it: ``prepare`` (resize
                 and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration)
-                and, when :attr:`reads_twice`, ``two-row`` (the second reading).
+                and, when :attr:`reads_twice`, ``two-row`` (the second reading) and, unless
+                ``tighter_below`` is 0, ``tighter`` (the reading through tighter views).
         """
         clock = _StageClock(stages)
         batch = prepare_batch(crops, self.input_size)
@@ -164,6 +172,12 @@ class PlateReader:
         if self.reads_twice:
             decoded = self.reread(crops, decoded)
             clock.lap("two-row")
+        if self.tighter_below > 0:
+            decoded = reread_tighter(
+                self.predictor.logits, crops, decoded, self.format, self.input_size,
+                self.tighter_below,
+            )[0]  # fmt: skip
+            clock.lap("tighter")
         results = self.results(decoded)
         clock.lap("decode")
         return results

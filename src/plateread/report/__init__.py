@@ -18,6 +18,7 @@ from plateread.evaluate import Evaluation
 from plateread.imaging import prepare_batch, split_rows
 from plateread.metrics import edit_distance
 from plateread.predict import Predictor
+from plateread.tighter import CUTS, tighter_view
 
 
 def _b64(path: Path) -> str:
@@ -135,14 +136,17 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
     chosen = bad[:4] + good
     heat_paths = []
     if chosen:
-        # a plate read through the two-row view is shown with that view's pixels and steps
+        # a plate read through the two-row or a tighter view is shown with that view's pixels
         two_row = [ev.two_row[i] for i in chosen]
+        cuts = [ev.tighter[i] for i in chosen]
         images = [ev.samples[i].load() for i in chosen]
         images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
+        images = [im if k is None else tighter_view(im, CUTS[k]) for im, k in zip(images, cuts)]
         probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
         for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
             label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
             label += "  (two-row view)" if two_row[k] else ""
+            label += "  (tighter view)" if cuts[k] is not None else ""
             heat_paths.append(F.heatmap(img, p, fmt.alphabet, label, out / f"heatmap_{k}.png"))
 
     return _html(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)

@@ -1,0 +1,83 @@
+"""A second reading, through tighter views of the crop, for plates that a reading is unsure of.
+
+Crops from a detector are often looser than the boxes the readers learnt from (the plate then
+fills less of the model's view, with background around it). A plate read with a low raw
+confidence, or read as a text that matches no template, is read again with a margin cut from
+each side of its crop; a view's reading replaces the first one only when it is a valid plate and
+read surely (see :func:`reread_tighter`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from plateread.decoding import Decoded, greedy_decode
+from plateread.formats import PlateFormat
+from plateread.imaging import prepare_batch
+
+TIGHTER_BELOW = 0.5  # raw confidence under which a plate is read through tighter views
+SURE = 0.7  # raw confidence a view's reading needs to replace the first one
+# (share of the width, share of the height) cut from each side, tried in this order
+CUTS: tuple[tuple[float, float], ...] = ((0.06, 0.12), (0.10, 0.20))
+
+
+def tighter_view(image: np.ndarray, cut: tuple[float, float]) -> np.ndarray:
+    """``image`` with ``cut`` = (share of the width, share of the height) cut from each side
+    (at least one pixel left in each direction).
+    """
+    h, w = image.shape[:2]
+    dx = min(round(cut[0] * w), (w - 1) // 2)
+    dy = min(round(cut[1] * h), (h - 1) // 2)
+    return image[dy : h - dy, dx : w - dx]
+
+
+def reread_tighter(
+    logits: Callable[[np.ndarray], np.ndarray],
+    images: list[np.ndarray],
+    readings: list[Decoded],
+    fmt: PlateFormat,
+    input_size: tuple[int, int],
+    below: float = TIGHTER_BELOW,
+    sure: float = SURE,
+) -> tuple[list[Decoded], list[int | None]]:
+    """Read again, through each of :data:`CUTS` in turn until one replaces the reading, the
+    plates read with a raw confidence under ``below`` or as a text that is not a valid plate.
+
+    A view's reading (greedy: a reading sure enough to be kept needs no search) replaces the
+    current one when its text differs, is a valid plate, has a raw confidence of at least
+    ``sure`` and, unless the current text is not valid, a higher one.
+    Cutting a tight crop can cut off a character too, and the readers then often guess the
+    commonest one (a province, a region digit) at middling confidence, hence the two thresholds.
+
+    Args:
+        logits: The model: ``uint8 [N, H, W, 3]`` -> ``[N, T, C]``.
+        images: The RGB crops, aligned with ``readings``.
+        readings: Their readings so far (raw confidences).
+        fmt: The model's format.
+        input_size: Model input (height, width).
+        below: Raw confidence under which a plate is read again (0 never reads again).
+        sure: Raw confidence a view's reading needs to replace the current one.
+
+    Returns:
+        The readings, and for each the index in :data:`CUTS` of the view that read it (None:
+        the reading given).
+    """
+    out = list(readings)
+    views: list[int | None] = [None] * len(readings)
+    if below <= 0:
+        return out, views
+    unsure = [i for i, r in enumerate(out) if r.confidence < below or not fmt.is_valid(r.text)]
+    for k, cut in enumerate(CUTS):
+        if not unsure:
+            break
+        batch = prepare_batch([tighter_view(images[i], cut) for i in unsure], input_size)
+        for i, d in zip(unsure, greedy_decode(logits(batch), fmt.alphabet), strict=True):
+            current = out[i]
+            if d.text == current.text or d.confidence < sure or not fmt.is_valid(d.text):
+                continue
+            if d.confidence > current.confidence or not fmt.is_valid(current.text):
+                out[i], views[i] = d, k
+        unsure = [i for i in unsure if views[i] is None]  # the next view for the others
+    return out, views
