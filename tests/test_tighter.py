@@ -48,7 +48,7 @@ def test_only_unsure_plates_are_reread_and_only_sure_valid_views_replace_them() 
         Decoded("A12", 0.9, (0.97,) * 3),  # sure but not a valid plate: read again
     ]
     out, views = reread_tighter(model("M456CE99"), images, readings, RU, SIZE)
-    assert seen == [3, 1]  # the three plates to read again; the second view for the one left
+    assert seen == [6]  # the three plates to read again, each through both views, in one call
     assert [d.text for d in out] == ["M456CE99", "A123BC77", "M456CE99", "M456CE99"]
     assert views == [0, None, 1, 0] and out[1] is readings[1]
     assert out[0].confidence > 0.9
