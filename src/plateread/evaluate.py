@@ -14,8 +14,8 @@ from plateread.formats import template_of
 from plateread.imaging import ImageError, prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
-from plateread.tighter import TIGHTER_BELOW, reread_tighter
-from plateread.tworow import REREAD_BELOW, reread_two_row
+from plateread.tighter import TIGHTER_BELOW, second_readings
+from plateread.tworow import REREAD_BELOW
 
 
 @dataclass
@@ -86,15 +86,11 @@ def evaluate(
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))
         decoded = decode_logits(logits, fmt, decoder)
-        reread = reread_two_row(
+        final, two_row, views = second_readings(
             predictor.logits, images, decoded, fmt, predictor.input_size, decoder,
-            below=two_row_below,
+            two_row_below=two_row_below, tighter_below=tighter_below,
         )  # fmt: skip
-        final, views = reread_tighter(
-            predictor.logits, images, reread, fmt, predictor.input_size, tighter_below
-        )
-        # a reading replaced by the two-row view, unless a tighter view replaced it again
-        ev.two_row.extend(r is not d and v is None for r, d, v in zip(reread, decoded, views))
+        ev.two_row.extend(two_row)
         ev.tighter.extend(views)
         for d in final:
             conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)

@@ -14,8 +14,8 @@ from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
 from plateread.predict import OnnxPredictor, resolve_model
-from plateread.tighter import TIGHTER_BELOW, reread_tighter
-from plateread.tworow import REREAD_BELOW, reread_two_row
+from plateread.tighter import TIGHTER_BELOW, second_readings
+from plateread.tworow import REREAD_BELOW
 
 ImageInput = str | Path | bytes | bytearray | np.ndarray
 
@@ -169,27 +169,13 @@ class PlateReader:
         clock.lap("model")
         decoded = self.decode(logits)
         clock.lap("decode")
-        if self.reads_twice:
-            decoded = self.reread(crops, decoded)
-            clock.lap("two-row")
-        if self.tighter_below > 0:
-            decoded = reread_tighter(
-                self.predictor.logits, crops, decoded, self.format, self.input_size,
-                self.tighter_below,
-            )[0]  # fmt: skip
-            clock.lap("tighter")
+        decoded = second_readings(
+            self.predictor.logits, crops, decoded, self.format, self.input_size, self.decoder,
+            self.beam, self.two_row_below, self.tighter_below, clock.lap,
+        )[0]  # fmt: skip
         results = self.results(decoded)
         clock.lap("decode")
         return results
-
-    def reread(self, crops: list[np.ndarray], decoded: list[Decoded]) -> list[Decoded]:
-        """The second reading through the two-row view of the crops read with a raw confidence
-        under ``two_row_below`` (formats with two-row layouts; others come back unchanged).
-        """
-        return reread_two_row(
-            self.predictor.logits, crops, decoded, self.format, self.input_size,
-            self.decoder, self.beam, self.two_row_below,
-        )  # fmt: skip
 
     def decode(self, logits: np.ndarray) -> list[Decoded]:
         """Decode logits with this reader's decoder (raw, uncalibrated confidences)."""
