@@ -240,6 +240,23 @@ def test_read_folder_takes_every_image_kind_and_skips_other_files(
     assert "none: no images (" in out.err and out.out.startswith(str(tmp_path / "plate.png"))
 
 
+def test_read_reports_a_truncated_image_once(
+    onnx_model: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    Image.fromarray(plate_like()).save(tmp_path / "whole.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:300])
+    assert main(["read", str(tmp_path), "--model", str(onnx_model)]) == 1
+    out, err = capfd.readouterr()
+    assert out.startswith(str(tmp_path / "whole.png"))
+    # our error line alone: no OpenCV log line about the same file
+    assert err.strip().splitlines() == [
+        f"plateread read: error: {tmp_path / 'cut.png'}: "
+        "not a readable image (corrupt or unsupported format)"
+    ]
+
+
 def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:
     for bad in ("0", "1,x", ""):
         with pytest.raises(SystemExit) as e:

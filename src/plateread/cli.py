@@ -325,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
+    # our errors name a corrupt file; OpenCV's own warnings about it (C++ log lines on stderr,
+    # e.g. "PNG input buffer is incomplete") would only add noise to the command's output
+    from cv2.utils import logging as cv_logging
+
+    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
     try:
         return int(args.func(args))
     except USER_ERRORS as err:
