@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from plateread.decoding import greedy_decode
-from plateread.export import export_onnx
+from plateread.export import ExportError, export_onnx
 from plateread.formats import CN, RU
 from plateread.models import REGISTRY, build_model
 from plateread.models.resnet import ResNet18Trunk
@@ -137,6 +137,40 @@ def test_sampler_export_parity_away_from_identity(tmp_path: Path) -> None:
     assert (theta - model.stn.identity.view(2, 3)).abs().max() > 0.01  # really not the identity
     figures = export_onnx(ckpt, tmp_path / "m.onnx")
     assert figures["max_abs_diff"] < 1e-3 and figures["same_text"] == 1.0
+
+
+def test_export_judges_parity_on_probabilities_not_raw_logits(tmp_path: Path) -> None:
+    # a very confident model: float32 logits of about 1e5 differ by more than 1e-3 between torch
+    # and ONNX Runtime while the probabilities, which decoding and confidences use, agree
+    torch.manual_seed(0)
+    model = build_model("crnn_fast", RU).eval()
+    with torch.no_grad():
+        model.fc.weight.mul_(1e5)
+        model.fc.bias.mul_(1e5)
+    meta = model_meta("crnn_fast", RU, (32, 128), {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    figures = export_onnx(ckpt, tmp_path / "m.onnx")
+    assert figures["max_abs_diff"] > 1e-3  # the logits alone would have failed the check
+    assert figures["max_prob_diff"] < 1e-3 and figures["same_text"] == 1.0
+    assert (tmp_path / "m.onnx").exists()
+
+
+def test_export_fails_and_removes_the_file_when_onnx_disagrees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Drifting(OnnxPredictor):
+        def logits(self, images: np.ndarray) -> np.ndarray:
+            out = super().logits(images).copy()
+            out[..., 1] += 3.0  # as a wrong normalisation or layout would move them
+            return out
+
+    monkeypatch.setattr("plateread.export.OnnxPredictor", Drifting)
+    model = build_model("crnn_fast", RU).eval()
+    meta = model_meta("crnn_fast", RU, (32, 128), {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    with pytest.raises(ExportError, match="parity failed: max \\|probability difference\\|"):
+        export_onnx(ckpt, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_sampler_model_starts_from_a_crnn_fast_reader(tmp_path: Path) -> None:
