@@ -173,6 +173,27 @@ def test_export_fails_and_removes_the_file_when_onnx_disagrees(
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_export_passes_a_reading_that_differs_only_at_a_tie(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Nudged(OnnxPredictor):
+        def logits(self, images: np.ndarray) -> np.ndarray:
+            out = super().logits(images).copy()
+            out[..., 2] += 1e-4  # breaks the tie the other way: probabilities ~1e-5 apart
+            return out
+
+    monkeypatch.setattr("plateread.export.OnnxPredictor", Nudged)
+    model = build_model("crnn_fast", RU).eval()
+    with torch.no_grad():  # every step: classes 1 and 2 tied on top
+        model.fc.weight.zero_()
+        model.fc.bias.copy_(torch.zeros(RU.num_classes))
+        model.fc.bias[1:3] = 5.0
+    meta = model_meta("crnn_fast", RU, (32, 128), {})
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    figures = export_onnx(ckpt, tmp_path / "m.onnx")
+    assert figures["same_text"] == 0.0 and figures["max_prob_diff"] < 1e-4
+
+
 def test_sampler_model_starts_from_a_crnn_fast_reader(tmp_path: Path) -> None:
     src = build_model("crnn_fast", RU)
     meta = model_meta("crnn_fast", RU, (32, 128), {})

@@ -86,11 +86,13 @@ def export_onnx(
             for a, b in zip(greedy_decode(ref, alphabet), greedy_decode(got, alphabet))
         ]
     )
-    if prob_diff > atol or same < 1.0:
+    # within atol on every probability, a greedy reading can differ only where torch's two best
+    # classes are within 2 * atol of each other (a tie), so readings are reported, not required
+    if prob_diff > atol:
         out.unlink(missing_ok=True)
         raise ExportError(
-            f"ONNX parity failed: max |probability difference| {prob_diff:.2e} (allowed {atol}; "
-            f"logits {diff:.2e}), {same:.0%} of greedy readings the same (all must be)"
+            f"ONNX parity failed: max |probability difference| {prob_diff:.2e} > {atol} "
+            f"(logits {diff:.2e}; {same:.0%} of greedy readings the same)"
         )
     return {
         "max_abs_diff": diff,
