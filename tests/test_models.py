@@ -155,16 +155,22 @@ def test_export_judges_parity_on_probabilities_not_raw_logits(tmp_path: Path) ->
     assert (tmp_path / "m.onnx").exists()
 
 
+def _shift_onnx_logits(monkeypatch: pytest.MonkeyPatch, column: int, amount: float) -> None:
+    """Make the export's ONNX Runtime check see one class's logits moved by ``amount``."""
+
+    class Shifted(OnnxPredictor):
+        def logits(self, images: np.ndarray) -> np.ndarray:
+            out = super().logits(images).copy()
+            out[..., column] += amount
+            return out
+
+    monkeypatch.setattr("plateread.export.OnnxPredictor", Shifted)
+
+
 def test_export_fails_and_removes_the_file_when_onnx_disagrees(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Drifting(OnnxPredictor):
-        def logits(self, images: np.ndarray) -> np.ndarray:
-            out = super().logits(images).copy()
-            out[..., 1] += 3.0  # as a wrong normalisation or layout would move them
-            return out
-
-    monkeypatch.setattr("plateread.export.OnnxPredictor", Drifting)
+    _shift_onnx_logits(monkeypatch, 1, 3.0)  # as a wrong normalisation or layout would
     model = build_model("crnn_fast", RU).eval()
     meta = model_meta("crnn_fast", RU, (32, 128), {})
     ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
@@ -176,13 +182,7 @@ def test_export_fails_and_removes_the_file_when_onnx_disagrees(
 def test_export_passes_a_reading_that_differs_only_at_a_tie(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Nudged(OnnxPredictor):
-        def logits(self, images: np.ndarray) -> np.ndarray:
-            out = super().logits(images).copy()
-            out[..., 2] += 1e-4  # breaks the tie the other way: probabilities ~1e-5 apart
-            return out
-
-    monkeypatch.setattr("plateread.export.OnnxPredictor", Nudged)
+    _shift_onnx_logits(monkeypatch, 2, 1e-4)  # breaks the tie the other way: ~1e-5 apart
     model = build_model("crnn_fast", RU).eval()
     with torch.no_grad():  # every step: classes 1 and 2 tied on top
         model.fc.weight.zero_()
