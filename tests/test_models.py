@@ -139,24 +139,23 @@ def test_sampler_export_parity_away_from_identity(tmp_path: Path) -> None:
     assert figures["max_abs_diff"] < 1e-3 and figures["same_text"] == 1.0
 
 
-def test_export_judges_parity_on_probabilities_not_raw_logits(tmp_path: Path) -> None:
-    # a very confident model: float32 logits of about 1e5 differ by more than 1e-3 between torch
-    # and ONNX Runtime while the probabilities, which decoding and confidences use, agree
-    torch.manual_seed(0)
+def test_export_judges_parity_on_probabilities_not_raw_logits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every logit of a step moved alike: 1e-2 apart, the same probabilities (as when float32
+    # logits of a confident model or a learned sampler's bilinear sampling differ a little)
+    _shift_onnx_logits(monkeypatch, slice(None), 1e-2)
     model = build_model("crnn_fast", RU).eval()
-    with torch.no_grad():
-        model.fc.weight.mul_(1e5)
-        model.fc.bias.mul_(1e5)
     meta = model_meta("crnn_fast", RU, (32, 128), {})
     ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
     figures = export_onnx(ckpt, tmp_path / "m.onnx")
     assert figures["max_abs_diff"] > 1e-3  # the logits alone would have failed the check
-    assert figures["max_prob_diff"] < 1e-3 and figures["same_text"] == 1.0
+    assert figures["max_prob_diff"] < 1e-5 and figures["same_text"] == 1.0
     assert (tmp_path / "m.onnx").exists()
 
 
-def _shift_onnx_logits(monkeypatch: pytest.MonkeyPatch, column: int, amount: float) -> None:
-    """Make the export's ONNX Runtime check see one class's logits moved by ``amount``."""
+def _shift_onnx_logits(monkeypatch: pytest.MonkeyPatch, column: int | slice, amount: float) -> None:
+    """Make the export's ONNX Runtime check see some classes' logits moved by ``amount``."""
 
     class Shifted(OnnxPredictor):
         def logits(self, images: np.ndarray) -> np.ndarray:
