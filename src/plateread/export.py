@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import torch
 
-from plateread.decoding import greedy_decode
+from plateread.decoding import greedy_decode, softmax
 from plateread.predict import OnnxPredictor
 from plateread.train.checkpoint import load_model
 
@@ -78,7 +78,7 @@ def export_onnx(
         ref = model(torch.from_numpy(samples)).numpy()
     got = OnnxPredictor(out).logits(samples)
     diff = float(np.abs(ref - got).max())
-    prob_diff = float(np.abs(_softmax(ref) - _softmax(got)).max())
+    prob_diff = float(np.abs(softmax(ref) - softmax(got)).max())
     alphabet = state["format"]["alphabet"]
     same = np.mean(
         [
@@ -100,8 +100,3 @@ def export_onnx(
         "same_text": float(same),
         "size_bytes": out.stat().st_size,
     }
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
