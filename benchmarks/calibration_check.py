@@ -50,10 +50,12 @@ def main() -> None:
     print(f"{a.model}: {len(conf)} real plates, {int((~ok).sum())} read wrong")
 
     def fits(c: np.ndarray, y: np.ndarray) -> dict[str, Curve | None]:
-        out: dict[str, Curve | None] = {"raw": None, "real": fit_isotonic(c, y)}
+        out: dict[str, Curve | None] = {"raw": None, "real": fit_isotonic(c.tolist(), y.tolist())}
         if extra is not None:
-            out["real+extra"] = fit_isotonic(np.r_[c, extra[0]], np.r_[y, extra[1]])
-            out["extra alone"] = fit_isotonic(extra[0], extra[1])
+            out["real+extra"] = fit_isotonic(
+                np.r_[c, extra[0]].tolist(), np.r_[y, extra[1]].tolist()
+            )
+            out["extra alone"] = fit_isotonic(extra[0].tolist(), extra[1].tolist())
         return out
 
     rng = np.random.default_rng(a.seed)
