@@ -146,3 +146,24 @@ def test_bad_style_colour_is_a_format_error() -> None:
     fmt = PlateFormat("x", "0123456789", {"D": "0123456789"}, ("DDD",), style={"background": "red"})
     with pytest.raises(FormatError, match=r"style background must be an \[R, G, B\] colour"):
         render_plate(fmt, "123", np.random.default_rng(0))
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_config_in_the_repo_loads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plateread.data.readers import parse_spec
+    from plateread.train.config import load_config
+
+    monkeypatch.chdir(REPO)  # configs name files relative to the repository root
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "data" not in data:  # a format file (the synthetic plates of a config)
+        assert load_format(str(path.relative_to(REPO))).templates
+        return
+    cfg = load_config(path, {})
+    assert load_format(cfg.format).templates
+    for spec in [*cfg.data, *cfg.val_data]:
+        kind, target, _ = parse_spec(spec)
+        if kind == "synth":  # its format: a built-in name or a file in the repository
+            assert load_format(target).alphabet == load_format(cfg.format).alphabet, spec
