@@ -167,3 +167,33 @@ def test_every_config_in_the_repo_loads(path: Path, monkeypatch: pytest.MonkeyPa
         kind, target, _ = parse_spec(spec)
         if kind == "synth":  # its format: a built-in name or a file in the repository
             assert load_format(target).alphabet == load_format(cfg.format).alphabet, spec
+
+
+def test_a_format_file_extends_another_format(tmp_path: Path) -> None:
+    (tmp_path / "tilted.yaml").write_text("extends: cn\nstyle: {tilt: 2.0}\n", encoding="utf-8")
+    tilted = load_format(str(tmp_path / "tilted.yaml"))
+    assert tilted.style == {**CN.style, "tilt": 2.0}  # style merged key by key
+    assert (tilted.name, tilted.alphabet, tilted.templates) == (CN.name, CN.alphabet, CN.templates)
+    # a file relative to the extending one; its own keys replace the base's
+    (tmp_path / "short.yaml").write_text(
+        "extends: tilted.yaml\nname: cn7\ntemplates: [PLAAAAA]\n", encoding="utf-8"
+    )
+    short = load_format(str(tmp_path / "short.yaml"))
+    assert (short.name, short.templates, short.style["tilt"]) == ("cn7", ("PLAAAAA",), 2.0)
+    assert short.alphabet == CN.alphabet
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("extends: self.yaml\n", "cannot extend itself"),
+        ("extends: other.yaml\n", "extends chain loops"),
+        ("extends: nowhere.yaml\n", "format file not found"),
+        ("extends: xx\n", "unknown format 'xx'"),
+    ],
+)
+def test_a_bad_extends_is_a_format_error(tmp_path: Path, text: str, match: str) -> None:
+    (tmp_path / "self.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("extends: self.yaml\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=match):
+        load_format(str(tmp_path / "self.yaml"))

@@ -21,7 +21,28 @@ def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
     """
     data = read_yaml_mapping(Path(path), FormatError, "format")
     _check_keys(data, path)
+    if "extends" in data:
+        data = _extend(data, path)
     return PlateFormat.from_dict(data)
+
+
+def _extend(data: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A format file with ``extends``: the format it names (a built-in name, or a format file
+    relative to this one) with this file's keys on top, ``style`` merged key by key.
+    """
+    base_spec = str(data["extends"])
+    if Path(base_spec).suffix.lower() in (".yaml", ".yml"):
+        base_spec = str(Path(path).parent / base_spec)
+        if Path(base_spec).resolve() == Path(path):
+            raise FormatError(f"{path}: a format cannot extend itself")
+    try:
+        base = load_format(base_spec).to_dict()
+    except RecursionError:
+        raise FormatError(f"{path}: its extends chain loops") from None
+    own = {k: v for k, v in data.items() if k != "extends"}
+    if not isinstance(own.get("style") or {}, Mapping):
+        raise FormatError(f"{path}: style must be a mapping")
+    return {**base, **own, "style": {**base["style"], **(own.get("style") or {})}}
 
 
 def read_yaml_mapping(
@@ -54,7 +75,7 @@ def read_yaml_mapping(
 # fmt: off
 FORMAT_KEYS = frozenset({
     "name", "alphabet", "classes", "templates", "min_length", "max_length", "style", "prefixes",
-    "two_row",
+    "two_row", "extends",
 })
 # what the synthetic generator reads from ``style`` (README, "Formats"; kind: built-in renderers)
 STYLE_KEYS = frozenset({
