@@ -17,7 +17,8 @@ from plateread.formats.core import PlateFormat
 @lru_cache(maxsize=32)
 def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
     """Parse a format file once per (path, modification time, size): synthetic plates call
-    :func:`load_format` for every image they render.
+    :func:`load_format` for every image they render. The cache keys on this file alone: an edit
+    to the format it ``extends`` shows in a new process.
     """
     data = read_yaml_mapping(Path(path), FormatError, "format")
     _check_keys(data, path)
