@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from plateread import PlateReader
-from plateread.data.readers import read_spec
+from plateread.data import load_dataset
 from plateread.imaging import prepare
-from plateread.predict import load_predictor, resolve_model
+from plateread.predict import OnnxPredictor, load_predictor, resolve_model
 
 
 class _Crops(CalibrationDataReader):
@@ -35,9 +34,8 @@ class _Crops(CalibrationDataReader):
         return next(self._it, None)
 
 
-def quantise(src: Path, out: Path, batch: np.ndarray) -> None:
-    """Write ``src`` with int8 convolutions to ``out``, keeping its plateread metadata."""
-    name = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+def quantise(src: Path, out: Path, name: str, batch: np.ndarray) -> None:
+    """Write ``src`` (input ``name``) with int8 convolutions to ``out``, keeping its metadata."""
     pre = out.with_suffix(".pre.onnx")
     quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     quantize_static(
@@ -77,12 +75,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     src = resolve_model(a.model)
-    samples = read_spec(a.data).samples
-    images = [s.load() for s in samples]
-    batch = np.stack([prepare(im, load_predictor(src).input_size) for im in images])
+    float_model = OnnxPredictor(src)
+    samples = load_dataset([a.data], float_model.format, require_template=False).samples
+    images = [s.image.load() for s in samples]
+    batch = np.stack([prepare(im, float_model.input_size) for im in images])
     with tempfile.TemporaryDirectory() as tmp:
         q8 = Path(tmp) / "int8.onnx"
-        quantise(src, q8, batch)
+        quantise(src, q8, float_model.session.get_inputs()[0].name, batch)
         for label, path in (("float", src), ("int8", q8)):
             b1 = network_ms(path, batch[:1], a.threads, 200)
             b32 = network_ms(path, batch[:32], a.threads, 30)

@@ -190,6 +190,7 @@ def test_a_format_file_extends_another_format(tmp_path: Path) -> None:
         ("extends: other.yaml\n", "extends chain loops"),
         ("extends: nowhere.yaml\n", "format file not found"),
         ("extends: xx\n", "unknown format 'xx'"),
+        ("extends: cn\nstyle: [tilt]\n", "style must be a mapping"),
     ],
 )
 def test_a_bad_extends_is_a_format_error(tmp_path: Path, text: str, match: str) -> None:

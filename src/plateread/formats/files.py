@@ -41,9 +41,10 @@ def _extend(data: Mapping[str, Any], path: str) -> dict[str, Any]:
     except RecursionError:
         raise FormatError(f"{path}: its extends chain loops") from None
     own = {k: v for k, v in data.items() if k != "extends"}
-    if not isinstance(own.get("style") or {}, Mapping):
+    style = own.get("style") or {}
+    if not isinstance(style, Mapping):
         raise FormatError(f"{path}: style must be a mapping")
-    return {**base, **own, "style": {**base["style"], **(own.get("style") or {})}}
+    return {**base, **own, "style": {**base["style"], **style}}
 
 
 def read_yaml_mapping(
