@@ -1,0 +1,65 @@
+"""The documentation's relative links point at files that exist and headings that exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$")
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_FENCE = re.compile(r"```.*?```", re.S)
+
+
+def anchors(text: str) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown text (duplicates get ``-1``, ``-2``...)."""
+    out: set[str] = set()
+    seen: dict[str, int] = {}
+    for line in _FENCE.sub("", text).splitlines():
+        m = _HEADING.match(line)
+        if not m:
+            continue
+        title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1))  # a link's text only
+        slug = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def broken_links(doc: Path) -> list[str]:
+    """The relative links of ``doc`` whose file or heading does not exist."""
+    bad = []
+    for link in _LINK.findall(_FENCE.sub("", doc.read_text(encoding="utf-8"))):
+        if re.match(r"^[a-z]+:", link):  # http:, https:, mailto:
+            continue
+        path, _, fragment = link.partition("#")
+        target = (doc.parent / path).resolve() if path else doc
+        if not target.exists():
+            bad.append(f"{link} (no such file)")
+        elif (
+            fragment
+            and target.suffix == ".md"
+            and fragment not in anchors(target.read_text(encoding="utf-8"))
+        ):
+            bad.append(f"{link} (no such heading)")
+    return bad
+
+
+def test_anchors_follow_github() -> None:
+    text = "# A `cn`'s recipe, (tried)\n```\n# not a heading\n```\n## A `cn`'s recipe, (tried)\n"
+    assert anchors(text) == {"a-cns-recipe-tried", "a-cns-recipe-tried-1"}
+
+
+def test_a_broken_link_is_found(tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# Top\n[ok](#top) [gone](#bottom) [file](b.md) [web](https://x.org/#y)\n")
+    assert broken_links(doc) == ["#bottom (no such heading)", "b.md (no such file)"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_relative_links_resolve(doc: Path) -> None:
+    assert broken_links(doc) == []
