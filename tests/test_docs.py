@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$")
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -30,6 +32,12 @@ def anchors(text: str) -> set[str]:
     return out
 
 
+@lru_cache
+def _anchors_of(doc: Path) -> frozenset[str]:
+    """The anchors of a Markdown file, read once however many links point into it."""
+    return frozenset(anchors(doc.read_text(encoding="utf-8")))
+
+
 def broken_links(doc: Path) -> list[str]:
     """The relative links of ``doc`` whose file or heading does not exist."""
     bad = []
@@ -40,11 +48,7 @@ def broken_links(doc: Path) -> list[str]:
         target = (doc.parent / path).resolve() if path else doc
         if not target.exists():
             bad.append(f"{link} (no such file)")
-        elif (
-            fragment
-            and target.suffix == ".md"
-            and fragment not in anchors(target.read_text(encoding="utf-8"))
-        ):
+        elif fragment and target.suffix == ".md" and fragment not in _anchors_of(target):
             bad.append(f"{link} (no such heading)")
     return bad
 

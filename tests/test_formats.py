@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import ROOT
 from plateread.formats import (
     CN,
     GENERIC,
@@ -134,7 +135,7 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
         f = tmp_path / f"{fmt.name}.yaml"
         f.write_text(yaml.safe_dump(fmt.to_dict(), allow_unicode=True))
         assert load_format(str(f)).templates == fmt.templates
-    uz = Path(__file__).resolve().parents[1] / "examples" / "uz.yaml"
+    uz = ROOT / "examples" / "uz.yaml"
     assert load_format(str(uz)).prefixes
 
 
@@ -148,18 +149,15 @@ def test_bad_style_colour_is_a_format_error() -> None:
         render_plate(fmt, "123", np.random.default_rng(0))
 
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_config_in_the_repo_loads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from plateread.data.readers import parse_spec
     from plateread.train.config import load_config
 
-    monkeypatch.chdir(REPO)  # configs name files relative to the repository root
+    monkeypatch.chdir(ROOT)  # configs name files relative to the repository root
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if "data" not in data:  # a format file (the synthetic plates of a config)
-        assert load_format(str(path.relative_to(REPO))).templates
+        assert load_format(str(path.relative_to(ROOT))).templates
         return
     cfg = load_config(path, {})
     assert load_format(cfg.format).templates

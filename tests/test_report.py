@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import chromium_page, untrained_onnx
+from conftest import ROOT, chromium_page, untrained_onnx
 from plateread.cli import main
 from plateread.data import load_dataset
 from plateread.evaluate import evaluate
@@ -133,7 +133,7 @@ def test_data_counts_region_codes(tmp_path: Path) -> None:
     from plateread.formats import load_format
     from plateread.synth import write_dataset
 
-    uz = str(Path(__file__).resolve().parents[1] / "examples" / "uz.yaml")
+    uz = str(ROOT / "examples" / "uz.yaml")
     config = write_dataset(uz, 6, tmp_path / "uz", seed=3)
     texts = [e["text"] for e in json.loads(config.read_text())]
     info = inspect_data([f"json:{config}"], load_format(uz))

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import chromium_page, plate_like, untrained_onnx
+from conftest import ROOT, chromium_page, plate_like, untrained_onnx
 from plateread.formats import RU
 from plateread.reader import PlateReader
 from plateread.serve import start_server
@@ -232,7 +232,7 @@ def test_default_models_read_example_plates(monkeypatch: pytest.MonkeyPatch) -> 
     apps: list[object] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
     assert main(["serve"]) == 0 and len(apps) == 1
-    examples = Path(__file__).resolve().parents[1] / "examples" / "plates"
+    examples = ROOT / "examples" / "plates"
     client = TestClient(apps[0])  # type: ignore[arg-type]
     names = [m["name"] for m in client.get("/v1/models").json()["models"]]
     assert names == shipped_models() and {"ru", "ru_all", "cn"} <= set(names)

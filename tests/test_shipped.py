@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from plateread.imaging import prepare_batch, read_image
 from plateread.predict import resolve_model, shipped_models
 from plateread.reader import PlateReader
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plates"
+EXAMPLES = ROOT / "examples" / "plates"
 
 
 def test_ru_ru_all_and_cn_are_shipped() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from plateread.formats import CN, GENERIC, RU, RU_ALL, PlateFormat, load_format
 from plateread.synth import random_text, synth_samples, write_dataset
 from plateread.synth.render import render_plate
@@ -129,7 +130,7 @@ def test_custom_format_renders(tmp_path: Path) -> None:
 
 
 def test_example_uz_format_renders_region_box_and_flag() -> None:
-    uz = Path(__file__).resolve().parents[1] / "examples" / "uz.yaml"
+    uz = ROOT / "examples" / "uz.yaml"
     fmt = load_format(str(uz))
     assert fmt.is_valid("01A123BC") and fmt.is_valid("01123ABC")
     plate = render_plate(fmt, "01A123BC", np.random.default_rng(0))
