@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,10 @@ from plateread.errors import FormatError
 from plateread.formats.builtin import BUILTIN
 from plateread.formats.core import PlateFormat
 
+# the format files this thread is loading, outermost first: an ``extends`` chain that comes back
+# to one of them loops (a file is cached only once loaded, so a loop always reaches the check)
+_LOADING = threading.local()
+
 
 @lru_cache(maxsize=32)
 def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
@@ -20,11 +25,19 @@ def _load_yaml_format(path: str, mtime_ns: int, size: int) -> PlateFormat:
     :func:`load_format` for every image they render. The cache keys on this file alone: an edit
     to the format it ``extends`` shows in a new process.
     """
-    data = read_yaml_mapping(Path(path), FormatError, "format")
-    _check_keys(data, path)
-    if "extends" in data:
-        data = _extend(data, path)
-    return PlateFormat.from_dict(data)
+    chain: list[str] = _LOADING.__dict__.setdefault("chain", [])
+    if path in chain:
+        loop = " -> ".join([*chain[chain.index(path) :], path])
+        raise FormatError(f"{path}: its extends chain loops ({loop})")
+    chain.append(path)
+    try:
+        data = read_yaml_mapping(Path(path), FormatError, "format")
+        _check_keys(data, path)
+        if "extends" in data:
+            data = _extend(data, path)
+        return PlateFormat.from_dict(data)
+    finally:
+        chain.pop()
 
 
 def _extend(data: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -34,12 +47,7 @@ def _extend(data: Mapping[str, Any], path: str) -> dict[str, Any]:
     base_spec = str(data["extends"])
     if Path(base_spec).suffix.lower() in (".yaml", ".yml"):
         base_spec = str(Path(path).parent / base_spec)
-        if Path(base_spec).resolve() == Path(path):
-            raise FormatError(f"{path}: a format cannot extend itself")
-    try:
-        base = load_format(base_spec).to_dict()
-    except RecursionError:
-        raise FormatError(f"{path}: its extends chain loops") from None
+    base = load_format(base_spec).to_dict()
     own = {k: v for k, v in data.items() if k != "extends"}
     style = own.get("style") or {}
     if not isinstance(style, Mapping):
