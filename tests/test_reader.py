@@ -75,6 +75,9 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match="not a loadable"):
         PlateReader(tmp_path / "junk.onnx")
+    (tmp_path / "best.pt").write_bytes(b"a checkpoint")
+    with pytest.raises(ModelFileError, match="a torch checkpoint.*plateread export"):
+        PlateReader(tmp_path / "best.pt")
 
 
 def test_calibration_is_stored_and_applied(

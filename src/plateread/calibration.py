@@ -36,7 +36,7 @@ def fit_isotonic(scores: Sequence[float], correct: Sequence[bool], bins: int = 2
     fitted = np.repeat(means, np.asarray(weights, dtype=int))
     qs = np.unique(np.quantile(np.arange(len(x)), np.linspace(0, 1, bins + 1)).round().astype(int))
     xs = [0.0, *x[qs].tolist(), 1.0]
-    ys = [float(fitted[0]) * 0.0, *fitted[qs].tolist(), float(fitted[-1])]
+    ys = [0.0, *fitted[qs].tolist(), float(fitted[-1])]  # a raw score of 0 maps to 0
     ys = np.maximum.accumulate(np.asarray(ys)).tolist()
     return xs, ys
 

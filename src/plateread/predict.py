@@ -38,6 +38,12 @@ class OnnxPredictor:
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model not found: {path}")
+        if path.suffix in (".pt", ".pth"):
+            raise ModelFileError(
+                f"{path}: a torch checkpoint; the ONNX Runtime reader takes an exported .onnx file "
+                f"(plateread export --model {path} --out MODEL.onnx), or evaluate the checkpoint "
+                "with plateread eval"
+            )
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
