@@ -76,3 +76,15 @@ def test_robustness_check_reads_every_perturbed_crop(synth_ru: Path) -> None:
     # Barlow Condensed only, the generator now also draws Barlow and Saira Condensed)
     assert figures["as is"] > 0.5
     assert all(0.0 <= v <= 1.0 for k, v in figures.items() if k != "plates")
+
+
+def test_calibration_check_scores_each_fit_on_held_halves(synth_ru: Path) -> None:
+    data = f"json:{synth_ru}"
+    out = run("benchmarks/calibration_check.py", "--model", "ru", "--data", data, "--halvings", "3")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ru: 48 real plates")
+    rows = {ln.strip().split("  ")[0]: ln.split()[-4:] for ln in out.stdout.splitlines()[2:]}
+    assert set(rows) == {"raw", "real", "real, plain"}
+    for ece, brier, ranking, certain in rows.values():  # each a figure in [0, 1] (or nan)
+        assert 0 <= float(ece) <= 1 and 0 <= float(brier) <= 1 and certain.endswith("%")
+        assert ranking == "nan" or 0 <= float(ranking) <= 1

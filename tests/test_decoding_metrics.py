@@ -127,6 +127,18 @@ def test_calibration_tools() -> None:
     assert rows[-3][2] >= rows[0][2]  # rejecting low confidence raises accuracy
 
 
+def test_calibration_keeps_the_order_and_promises_no_certainty_from_few_plates() -> None:
+    from plateread.calibration import apply_curve, fit_isotonic
+
+    raw = np.linspace(0.9, 0.999, 30)
+    correct = np.ones(30, dtype=bool)  # a small held-out set read all right
+    cal = apply_curve(fit_isotonic(raw, correct), raw)
+    assert np.all(np.diff(cal) > 0)  # the raw ranking survives: thresholds still separate plates
+    assert np.all(cal > raw) and cal.max() < 1.0  # raised towards the accuracy seen, short of 1
+    plain = apply_curve(fit_isotonic(raw, correct, prior=0), raw)
+    assert np.all(plain == 1.0)  # plain isotonic regression: every plate certain, all tied
+
+
 def test_text_changing_mass_ignores_boundary_splits_but_not_rival_characters() -> None:
     from plateread.decoding import text_changing_mass
 

@@ -11,11 +11,23 @@ import numpy as np
 Curve = tuple[list[float], list[float]]
 
 
-def fit_isotonic(scores: Sequence[float], correct: Sequence[bool], bins: int = 20) -> Curve:
+def fit_isotonic(
+    scores: Sequence[float], correct: Sequence[bool], bins: int = 20, prior: float = 5.0
+) -> Curve:
     """Fit a non-decreasing map from raw scores to the probability of being right.
 
-    Pool-adjacent-violators over the sorted scores, then summarised at ``bins`` quantiles so the
-    curve stays small. Returns ``(xs, ys)`` for :func:`apply_curve`.
+    Pool-adjacent-violators over the sorted scores; each pooled block's share of right readings
+    is then blended with each score itself, weighted ``prior`` plates against the block's size
+    (a Beta prior centred on the raw score): with few plates the model's own confidence still
+    counts, so readings keep their order and none is promised 1.0 because a few dozen plates
+    were all right; with many plates the block's accuracy decides. Summarised at ``bins``
+    quantiles so the curve stays small. Returns ``(xs, ys)`` for :func:`apply_curve`.
+
+    Args:
+        scores: Raw confidences in [0, 1].
+        correct: Whether each reading was right.
+        bins: Quantile knots kept.
+        prior: The raw score's weight, in plates (0: plain isotonic regression).
     """
     x = np.asarray(scores, dtype=np.float64)
     y = np.asarray(correct, dtype=np.float64)
@@ -33,10 +45,13 @@ def fit_isotonic(scores: Sequence[float], correct: Sequence[bool], bins: int = 2
             w = weights[-2] + weights[-1]
             m = (means[-2] * weights[-2] + means[-1] * weights[-1]) / w
             means[-2:], weights[-2:] = [m], [w]
-    fitted = np.repeat(means, np.asarray(weights, dtype=int))
+    counts = np.asarray(weights, dtype=int)
+    size = np.repeat(weights, counts)
+    fitted = (size * np.repeat(means, counts) + prior * x) / (size + prior)
+    top = (size[-1] * means[-1] + prior) / (size[-1] + prior)  # a raw score of 1
     qs = np.unique(np.quantile(np.arange(len(x)), np.linspace(0, 1, bins + 1)).round().astype(int))
     xs = [0.0, *x[qs].tolist(), 1.0]
-    ys = [0.0, *fitted[qs].tolist(), float(fitted[-1])]  # a raw score of 0 maps to 0
+    ys = [0.0, *fitted[qs].tolist(), float(top)]  # a raw score of 0 maps to 0
     ys = np.maximum.accumulate(np.asarray(ys)).tolist()
     return xs, ys
 
