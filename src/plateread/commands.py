@@ -118,7 +118,8 @@ def run_export(a: argparse.Namespace) -> int:
     figures = export_onnx(resolve_checkpoint(a.model) or a.model, a.out)
     print(
         f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
-        f"{figures['max_abs_diff']:.1e} (logits), {figures['max_prob_diff']:.1e} (probabilities), "
+        f"{figures['max_abs_diff']:.1e} (logits), {figures['max_prob_diff']:.1e} (probabilities; "
+        f"the median picture {figures['median_prob_diff']:.1e}), "
         f"same readings {figures['same_text']:.0%}"
     )
     if a.calibrate:
