@@ -13,6 +13,8 @@ import numpy as np
 
 from plateread.formats import PlateFormat
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth")  # torch checkpoints; exported readers are .onnx
+
 
 class ModelFileError(ValueError):
     """A model file is missing, unreadable or not a plateread model."""
@@ -38,7 +40,7 @@ class OnnxPredictor:
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model not found: {path}")
-        if path.suffix in (".pt", ".pth"):
+        if path.suffix in CHECKPOINT_SUFFIXES:
             raise ModelFileError(
                 f"{path}: a torch checkpoint; the ONNX Runtime reader takes an exported .onnx file "
                 f"(plateread export --model {path} --out MODEL.onnx), or evaluate the checkpoint "
@@ -84,7 +86,7 @@ def resolve_model(model: str | Path) -> Path:
         ModelFileError: neither a shipped name nor an existing file.
     """
     path = Path(model)
-    if path.suffix in (".onnx", ".pt", ".pth") or path.exists():
+    if path.suffix in (".onnx", *CHECKPOINT_SUFFIXES) or path.exists():
         if not path.is_file():
             raise ModelFileError(f"model not found: {path}")
         return path
@@ -106,7 +108,7 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
     p = resolve_model(path)
     if p.suffix == ".onnx":
         return OnnxPredictor(p, threads)
-    if p.suffix in (".pt", ".pth"):
+    if p.suffix in CHECKPOINT_SUFFIXES:
         from plateread.train.checkpoint import TorchPredictor
 
         try:
