@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from conftest import path_logits
 from plateread.decoding import beam_decode, greedy_decode
@@ -197,3 +199,30 @@ def test_text_changing_mass_and_the_search_skip_match_the_definition() -> None:
     two = np.log(np.tile([0.6, 0.4] + [1e-9] * (len(alphabet) - 1), (1, 2, 1)))
     assert greedy_decode(two, alphabet)[0].text == ""
     assert beam_decode(two, alphabet, sure=0.9)[0].text == "0"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, 0.99, 1.0]) | st.floats(0, 1), st.booleans()),
+        min_size=1,
+        max_size=80,
+    ),
+    st.sampled_from([0.0, 5.0]),
+)
+# many plates half right at a low score, then one right just above it: the blend with the raw
+# score would put the lone plate below the block
+@example([(0.1, i % 2 == 0) for i in range(40)] + [(0.11, True)], 5.0)
+def test_any_calibration_curve_is_a_monotone_map_into_0_1(
+    readings: list[tuple[float, bool]], prior: float
+) -> None:
+    from plateread.calibration import apply_curve, fit_isotonic
+
+    raw = np.array([r for r, _ in readings])
+    curve = fit_isotonic(raw, [c for _, c in readings], prior=prior)
+    xs, ys = np.asarray(curve[0]), np.asarray(curve[1])
+    assert np.all(np.diff(xs) >= 0) and np.all(np.diff(ys) >= 0)
+    assert xs[0] == 0.0 and xs[-1] == 1.0 and ys[0] == 0.0 and np.all((ys >= 0) & (ys <= 1))
+    grid = np.linspace(0, 1, 101)
+    mapped = apply_curve(curve, grid)
+    assert np.all(np.isfinite(mapped)) and np.all(np.diff(mapped) >= -1e-12)  # keeps the order
