@@ -145,13 +145,18 @@ def test_export_judges_parity_on_probabilities_not_raw_logits(
     # every logit of a step moved alike: 1e-2 apart, the same probabilities (as when float32
     # logits of a confident model or a learned sampler's bilinear sampling differ a little)
     _shift_onnx_logits(monkeypatch, slice(None), 1e-2)
-    model = build_model("crnn_fast", RU).eval()
-    meta = model_meta("crnn_fast", RU, (32, 128), {})
-    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    ckpt = _fast_checkpoint(tmp_path)
     figures = export_onnx(ckpt, tmp_path / "m.onnx")
     assert figures["max_abs_diff"] > 1e-3  # the logits alone would have failed the check
     assert figures["max_prob_diff"] < 1e-5 and figures["same_text"] == 1.0
     assert (tmp_path / "m.onnx").exists()
+
+
+def _fast_checkpoint(tmp_path: Path, model: torch.nn.Module | None = None) -> Path:
+    """``tmp_path / "m.pt"``: a ``crnn_fast`` RU checkpoint (of ``model``, or a fresh one)."""
+    model = build_model("crnn_fast", RU).eval() if model is None else model
+    meta = model_meta("crnn_fast", RU, (32, 128), {})
+    return save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
 
 
 def _shift_onnx_logits(
@@ -174,9 +179,7 @@ def test_export_fails_and_removes_the_file_when_onnx_disagrees(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _shift_onnx_logits(monkeypatch, 1, 3.0)  # as a wrong normalisation or layout would
-    model = build_model("crnn_fast", RU).eval()
-    meta = model_meta("crnn_fast", RU, (32, 128), {})
-    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    ckpt = _fast_checkpoint(tmp_path)
     with pytest.raises(ExportError, match="parity failed: max \\|probability difference\\|"):
         export_onnx(ckpt, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
@@ -189,9 +192,7 @@ def test_export_lets_one_picture_of_eight_differ_up_to_ten_times_the_limit(
     # one random picture's class 1 moved (as a learned sampler's pixel-edge jump can): about
     # 2e-3 apart in probability exports, about 2e-2 does not; the other seven agree
     _shift_onnx_logits(monkeypatch, 1, amount, image=3)
-    model = build_model("crnn_fast", RU).eval()
-    meta = model_meta("crnn_fast", RU, (32, 128), {})
-    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    ckpt = _fast_checkpoint(tmp_path)
     if exports:
         figures = export_onnx(ckpt, tmp_path / "m.onnx")
         assert 1e-3 < figures["max_prob_diff"] < 1e-2 and figures["median_prob_diff"] < 1e-5
@@ -210,8 +211,7 @@ def test_export_passes_a_reading_that_differs_only_at_a_tie(
         model.fc.weight.zero_()
         model.fc.bias.copy_(torch.zeros(RU.num_classes))
         model.fc.bias[1:3] = 5.0
-    meta = model_meta("crnn_fast", RU, (32, 128), {})
-    ckpt = save_checkpoint(tmp_path / "m.pt", model, meta, epoch=0)
+    ckpt = _fast_checkpoint(tmp_path, model)
     figures = export_onnx(ckpt, tmp_path / "m.onnx")
     assert figures["same_text"] == 0.0 and figures["max_prob_diff"] < 1e-4
 
