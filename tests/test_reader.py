@@ -11,7 +11,7 @@ import pytest
 from conftest import plate_like, untrained_onnx
 from plateread.cli import main
 from plateread.formats import RU, load_format
-from plateread.imaging import ImageError
+from plateread.imaging import ImageError, quiet_opencv, to_rgb
 from plateread.predict import ModelFileError, resolve_model
 from plateread.reader import PlateReader, load_image
 from plateread.synth import synth_samples
@@ -181,12 +181,17 @@ def test_read_cli_sends_crops_to_the_model_in_batches(
 def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
     img = plate_like(36, 150)
     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    cv2.imwrite(str(tmp_path / "f.tiff"), bgr.astype(np.float32) / 255)  # OpenCV's [0, 1] floats
+    # OpenCV's [0, 1] floats, uncompressed (OpenCV 4.8 compresses them lossily by default)
+    no_compression = [cv2.IMWRITE_TIFF_COMPRESSION, 1]
+    cv2.imwrite(str(tmp_path / "f.tiff"), bgr.astype(np.float32) / 255, no_compression)
     cv2.imwrite(str(tmp_path / "u16.png"), bgr.astype(np.uint16) * 257)
-    cv2.imwrite(str(tmp_path / "f255.tiff"), bgr.astype(np.float32))  # Pillow's 0-255 floats
+    cv2.imwrite(str(tmp_path / "f255.tiff"), bgr.astype(np.float32), no_compression)  # 0-255
     cv2.imwrite(str(tmp_path / "u16_8bit.png"), bgr.astype(np.uint16))  # 8-bit values, 16 bits
     for name in ("f.tiff", "u16.png", "f255.tiff", "u16_8bit.png"):
         assert np.abs(load_image(tmp_path / name).astype(int) - img).max() <= 1, name
+    # [0, 1] floats a little over 1, as lossy float encoders write them (OpenCV 4.8's TIFFs: 1.002)
+    over = np.clip(bgr.astype(np.float32) / 255 * 1.004, 0, 1.003)
+    assert np.abs(to_rgb(over).astype(int) - img).max() <= 2
 
 
 @pytest.mark.parametrize("kind", ["PNG", "TIFF", "WEBP"])
@@ -258,6 +263,26 @@ def test_read_reports_a_truncated_image_once(
         f"plateread read: error: {tmp_path / 'cut.png'}: "
         "not a readable image (corrupt or unsupported format)"
     ]
+
+
+def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    try:
+        from cv2.utils import logging as cv_logging
+    except ImportError:  # OpenCV before 4.13
+        cv_logging = None
+    levels: list[int] = []
+    monkeypatch.setattr(cv2, "setLogLevel", levels.append, raising=False)
+    quiet_opencv()
+    if cv_logging is not None:  # through cv2.utils.logging, not the old top-level setter
+        assert levels == [] and cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_ERROR
+    # OpenCV 4.8-4.12 (4.8 is the lowest we declare) have no cv2.utils.logging, only cv2.setLogLevel
+    monkeypatch.delattr(cv2.utils, "logging", raising=False)
+    monkeypatch.setitem(sys.modules, "cv2.utils.logging", None)  # type: ignore[arg-type]
+    levels.clear()
+    quiet_opencv()
+    assert levels == [2]  # LOG_LEVEL_ERROR
 
 
 def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:

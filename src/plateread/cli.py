@@ -13,7 +13,7 @@ from plateread.data import DataSpecError
 from plateread.decoding import DECODERS
 from plateread.errors import FontError
 from plateread.formats import FormatError
-from plateread.imaging import ImageError
+from plateread.imaging import ImageError, quiet_opencv
 from plateread.predict import ModelFileError
 from plateread.tighter import TIGHTER_BELOW
 from plateread.tworow import REREAD_BELOW
@@ -325,11 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
-    # our errors name a corrupt file; OpenCV's own warnings about it (C++ log lines on stderr,
-    # e.g. "PNG input buffer is incomplete") would only add noise to the command's output
-    from cv2.utils import logging as cv_logging
-
-    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
+    # our errors name a corrupt file; OpenCV's own warnings about it would only add noise
+    quiet_opencv()
     try:
         return int(args.func(args))
     except USER_ERRORS as err:

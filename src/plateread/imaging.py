@@ -22,6 +22,21 @@ class ImageError(ValueError):
     """An image is missing, empty, corrupt or of an unsupported kind."""
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's own log lines (warnings on stderr, e.g. "PNG input buffer is incomplete")
+    to errors, where our messages already name the bad file. OpenCV 4.13 and later set the level
+    through ``cv2.utils.logging``; earlier versions (4.8-4.12 checked) through ``cv2.setLogLevel``.
+    """
+    try:
+        from cv2.utils import logging as cv_logging
+    except ImportError:
+        set_level = getattr(cv2, "setLogLevel", None)
+        if set_level is not None:
+            set_level(2)  # LOG_LEVEL_ERROR, which those versions do not name in Python
+        return
+    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
+
+
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, BMP, WebP, …) to an RGB ``uint8`` array, turned
     upright as an EXIF orientation tag says (phones often save pictures on their side with one).
@@ -71,6 +86,7 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
 def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
     """Convert a decoded OpenCV array (gray, BGR, BGRA; 8-bit, 16-bit, or float in [0, 1] as
     OpenCV decodes floating-point TIFFs, or in 0-255 as Pillow writes them) to RGB ``uint8``.
+    Floats whose maximum is at most 2 are taken as [0, 1]: a 0-255 picture that dark is black.
     """
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageError(f"{name}: unexpected image shape {img.shape}")
@@ -81,7 +97,8 @@ def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
         img = (img if img.max() < 256 else img >> 8).astype(np.uint8)
     elif img.dtype.kind == "f":
         img = np.nan_to_num(img)
-        scale = 255.0 if img.max() <= 1.0 else 1.0  # [0, 1] (OpenCV's convention) or 0-255
+        # [0, 1] (OpenCV's convention; lossy float encoders overshoot 1 a little) or 0-255
+        scale = 255.0 if img.max() <= 2.0 else 1.0
         img = np.clip(img * scale + 0.5, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         img = np.clip(img, 0, 255).astype(np.uint8)
