@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo train-demo test format lint typecheck check clean
+.PHONY: setup demo train-demo test lowest format lint typecheck check clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,21 @@ train-demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=8
 
+# Against the lowest versions pyproject.toml allows (.ci/lowest-read.txt, .ci/lowest.txt), in venvs
+# of their own: reading the example plates with the runtime alone, then the whole test suite.
+lowest:
+	rm -rf .venv-lowest-read .venv-lowest
+	$(PY) -m venv .venv-lowest-read
+	.venv-lowest-read/bin/pip install -q -r .ci/lowest-read.txt
+	.venv-lowest-read/bin/pip install -q --no-deps .
+	.venv-lowest-read/bin/plateread read examples/plates/ru --model ru
+	.venv-lowest-read/bin/plateread read examples/plates/cn --model cn
+	$(PY) -m venv .venv-lowest
+	.venv-lowest/bin/pip install -q --upgrade pip
+	.venv-lowest/bin/pip install -q torch==2.13.0
+	.venv-lowest/bin/pip install -q -e ".[train,dev]" -c .ci/lowest.txt
+	.venv-lowest/bin/python -m pytest -q
+
 format: $(STAMP)
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
@@ -50,4 +65,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-lowest .venv-lowest-read demo .mypy_cache .ruff_cache .pytest_cache

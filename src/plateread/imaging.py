@@ -49,8 +49,27 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
     if img is None or img.size == 0:
-        raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)")
+        img = _pillow_decode(data, name)  # what this OpenCV cannot read (GIF before OpenCV 4.13)
     return to_rgb(apply_orientation(img, exif_orientation(data)), name)
+
+
+def _pillow_decode(data: bytes, name: str) -> np.ndarray:
+    """Decode with Pillow to what OpenCV would give (BGR ``uint8``).
+
+    Raises:
+        ImageError: Pillow cannot read it either, or it is oversized.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:  # refused before decoding
+                raise ImageError(f"{name}: {w}x{h} exceeds {MAX_PIXELS} pixels")
+            rgb = np.asarray(im.convert("RGB"))
+    except ImageError:
+        raise
+    except Exception:  # corrupt, truncated or unknown to Pillow too
+        raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)") from None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
 def exif_orientation(data: bytes) -> int:
