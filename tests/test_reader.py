@@ -260,7 +260,7 @@ def test_read_reports_a_truncated_image_once(
     assert out.startswith(str(tmp_path / "whole.png"))
     lines = err.strip().splitlines()
     if not hasattr(cv2, "utils") or not hasattr(cv2.utils, "logging"):
-        # OpenCV before 4.13 lets libpng print its own error, which no log level silences
+        # older OpenCV (4.8, 4.9) lets libpng print its own error, which no log level silences
         lines = [line for line in lines if not line.startswith("libpng error:")]
     # our error line alone: no OpenCV log line about the same file
     assert lines == [
@@ -280,7 +280,7 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
     gif, png = io.BytesIO(), io.BytesIO()
     Image.fromarray(img).save(gif, "GIF")
     Image.fromarray(img).save(png, "PNG")
-    # an OpenCV that decodes nothing (OpenCV 4.8-4.12 have no GIF decoder)
+    # an OpenCV that decodes nothing (OpenCV 4.8-4.11 have no GIF decoder)
     monkeypatch.setattr(imaging.cv2, "imdecode", lambda *_: None)
     assert (imaging.decode_image(png.getvalue()) == img).all()
     assert imaging.decode_image(gif.getvalue()).shape == img.shape  # GIF: a 256-colour palette

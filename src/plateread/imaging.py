@@ -49,7 +49,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
     if img is None or img.size == 0:
-        img = _pillow_decode(data, name)  # what this OpenCV cannot read (GIF before OpenCV 4.13)
+        img = _pillow_decode(data, name)  # what this OpenCV cannot read (GIF before OpenCV 4.12)
     return to_rgb(apply_orientation(img, exif_orientation(data)), name)
 
 
