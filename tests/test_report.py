@@ -71,6 +71,23 @@ def test_report_files(cn_report: Path) -> None:
     assert 'src="data:image/png;base64,' in page and "file://" not in page  # self-contained
 
 
+def test_figures_draw_province_characters() -> None:
+    import io
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from plateread.report.figures import use_cjk_font
+
+    use_cjk_font()  # matplotlib before 3.11 cannot load the CJK font collection
+    fig, ax = plt.subplots()
+    ax.set_title("皖A 京 粤")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Glyph .* missing")
+        fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
 def test_confusions_count_substitutions_and_gaps() -> None:
     c = char_confusions(["A0B", "A1"], ["AOB", "A"])
     assert c[("0", "O")] == 1 and c[("1", "∅")] == 1
