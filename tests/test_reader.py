@@ -181,7 +181,7 @@ def test_read_cli_sends_crops_to_the_model_in_batches(
 def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
     img = plate_like(36, 150)
     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    # OpenCV's [0, 1] floats, uncompressed (OpenCV 4.8 compresses them lossily by default)
+    # OpenCV's [0, 1] floats, uncompressed (OpenCV 4.8 compressed them lossily by default)
     no_compression = [cv2.IMWRITE_TIFF_COMPRESSION, 1]
     cv2.imwrite(str(tmp_path / "f.tiff"), bgr.astype(np.float32) / 255, no_compression)
     cv2.imwrite(str(tmp_path / "u16.png"), bgr.astype(np.uint16) * 257)
@@ -260,7 +260,7 @@ def test_read_reports_a_truncated_image_once(
     assert out.startswith(str(tmp_path / "whole.png"))
     lines = err.strip().splitlines()
     if not hasattr(cv2, "utils") or not hasattr(cv2.utils, "logging"):
-        # older OpenCV (4.8, 4.9) lets libpng print its own error, which no log level silences
+        # older OpenCV (4.8-4.10 seen) lets libpng print its own error, which no log level silences
         lines = [line for line in lines if not line.startswith("libpng error:")]
     # our error line alone: no OpenCV log line about the same file
     assert lines == [
@@ -280,7 +280,7 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
     gif, png = io.BytesIO(), io.BytesIO()
     Image.fromarray(img).save(gif, "GIF")
     Image.fromarray(img).save(png, "PNG")
-    # an OpenCV that decodes nothing (OpenCV 4.8-4.11 have no GIF decoder)
+    # an OpenCV that decodes nothing (OpenCV 4.10 and 4.11 have no GIF decoder)
     monkeypatch.setattr(imaging.cv2, "imdecode", lambda *_: None)
     assert (imaging.decode_image(png.getvalue()) == img).all()
     assert imaging.decode_image(gif.getvalue()).shape == img.shape  # GIF: a 256-colour palette
@@ -303,7 +303,7 @@ def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch
     quiet_opencv()
     if cv_logging is not None:  # through cv2.utils.logging, not the old top-level setter
         assert levels == [] and cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_ERROR
-    # OpenCV 4.8-4.12 (4.8 is the lowest we declare) have no cv2.utils.logging, only cv2.setLogLevel
+    # OpenCV 4.8-4.12 (we declare 4.10 or later) have no cv2.utils.logging, only cv2.setLogLevel
     monkeypatch.delattr(cv2.utils, "logging", raising=False)
     monkeypatch.setitem(sys.modules, "cv2.utils.logging", None)  # type: ignore[arg-type]
     levels.clear()
