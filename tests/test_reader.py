@@ -289,6 +289,8 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(imaging, "MAX_PIXELS", 100)
     with pytest.raises(ImageError, match="exceeds 100 pixels"):
         imaging.decode_image(png.getvalue())
+    with pytest.raises(ImageError, match="exceeds 100 pixels"):
+        imaging.to_rgb(img)  # what OpenCV decodes is held to the same limit
 
 
 def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch) -> None:

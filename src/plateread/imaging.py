@@ -61,15 +61,19 @@ def _pillow_decode(data: bytes, name: str) -> np.ndarray:
     """
     try:
         with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            if w * h > MAX_PIXELS:  # refused before decoding
-                raise ImageError(f"{name}: {w}x{h} exceeds {MAX_PIXELS} pixels")
+            _check_size(*im.size, name)  # refused before decoding
             rgb = np.asarray(im.convert("RGB"))
     except ImageError:
         raise
     except Exception:  # corrupt, truncated or unknown to Pillow too
         raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)") from None
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    """Refuse images of more than :data:`MAX_PIXELS` pixels (decompression bombs)."""
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{name}: {width}x{height} exceeds {MAX_PIXELS} pixels")
 
 
 def exif_orientation(data: bytes) -> int:
@@ -109,8 +113,7 @@ def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
     """
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageError(f"{name}: unexpected image shape {img.shape}")
-    if img.shape[0] * img.shape[1] > MAX_PIXELS:
-        raise ImageError(f"{name}: {img.shape[1]}x{img.shape[0]} exceeds {MAX_PIXELS} pixels")
+    _check_size(img.shape[1], img.shape[0], name)
     if img.dtype == np.uint16:
         # 8-bit values kept in 16-bit files (some tools write them so) would shift to black
         img = (img if img.max() < 256 else img >> 8).astype(np.uint8)
