@@ -258,15 +258,32 @@ def test_read_reports_a_truncated_image_once(
     assert main(["read", str(tmp_path), "--model", str(onnx_model)]) == 1
     out, err = capfd.readouterr()
     assert out.startswith(str(tmp_path / "whole.png"))
-    lines = err.strip().splitlines()
-    if not hasattr(cv2, "utils") or not hasattr(cv2.utils, "logging"):
-        # older OpenCV (4.8-4.10 seen) lets libpng print its own error, which no log level silences
-        lines = [line for line in lines if not line.startswith("libpng error:")]
-    # our error line alone: no OpenCV log line about the same file
-    assert lines == [
+    # our error line alone: no OpenCV or libpng line about the same file
+    assert err.strip().splitlines() == [
         f"plateread read: error: {tmp_path / 'cut.png'}: "
         "not a readable image (corrupt or unsupported format)"
     ]
+
+
+def test_a_png_cut_short_never_reaches_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCV 4.10's libpng prints its own error line for a cut PNG, whatever the log level."""
+    import io
+
+    from PIL import Image
+
+    from plateread import imaging
+
+    buf = io.BytesIO()
+    Image.fromarray(plate_like()).save(buf, "PNG")
+    data = buf.getvalue()
+    calls: list[int] = []
+    real = imaging.cv2.imdecode
+    monkeypatch.setattr(imaging.cv2, "imdecode", lambda b, f: calls.append(len(b)) or real(b, f))
+    with pytest.raises(imaging.ImageError, match="cut.png: not a readable image"):
+        imaging.decode_image(data[:300], "cut.png")
+    assert calls == []
+    assert imaging.decode_image(data).shape == plate_like().shape
+    assert calls == [len(data)]
 
 
 def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) -> None:

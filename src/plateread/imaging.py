@@ -16,6 +16,8 @@ from PIL import Image
 MAX_PIXELS = 40_000_000  # refuse larger images (decompression bombs)
 _ORIENTATION = 0x0112  # the EXIF tag
 _EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # its block in JPEG, PNG and WebP files
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND"  # the last chunk's type; a file cut short lacks it
 
 
 class ImageError(ValueError):
@@ -46,10 +48,13 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """
     if not data:
         raise ImageError(f"{name}: empty file")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
+    img: np.ndarray | None = None
+    # a PNG cut short goes to Pillow alone: OpenCV 4.10 lets libpng print its own error line
+    if data[:8] != _PNG_SIGNATURE or _PNG_END in data:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
     if img is None or img.size == 0:
-        img = _pillow_decode(data, name)  # what this OpenCV cannot read (GIF before OpenCV 4.12)
+        img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
     return to_rgb(apply_orientation(img, exif_orientation(data)), name)
 
 
