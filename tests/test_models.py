@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,20 @@ def test_course_model_shape_and_torchvision_names(tmp_path: Path) -> None:
 def test_small_model_is_small() -> None:
     n = sum(p.numel() for p in build_model("crnn_small", CN).parameters())
     assert n < 2_000_000
+
+
+# the sizes the registry's descriptions state, in millions of parameters
+STATED_SIZE = {
+    arch: float(m.group(1))
+    for arch, spec in REGISTRY.items()
+    if (m := re.search(r"~([\d.]+)M parameters", spec.description))
+}
+
+
+@pytest.mark.parametrize("arch", sorted(STATED_SIZE))
+def test_parameter_counts_the_registry_states_hold(arch: str) -> None:
+    n = sum(p.numel() for p in build_model(arch, CN).parameters()) / 1e6
+    assert abs(n - STATED_SIZE[arch]) <= 0.05 * n, n
 
 
 def test_province_model_reads_province_first() -> None:

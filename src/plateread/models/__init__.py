@@ -47,7 +47,7 @@ REGISTRY: dict[str, ModelSpec] = {
     "crnn_small": ModelSpec(
         lambda fmt, size, **kw: CRNNSmall(fmt.num_classes, size, **kw),
         (32, 128),
-        "fast CPU CRNN (~1.3M parameters): VGG-like CNN, one BiGRU layer, 32 steps",
+        "fast CPU CRNN (~1.1M parameters): VGG-like CNN, one BiGRU layer, 32 steps",
     ),
     "crnn_fast": ModelSpec(
         lambda fmt, size, **kw: CRNNSmall(fmt.num_classes, size, **{**_FAST, **kw}),
