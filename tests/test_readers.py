@@ -139,6 +139,47 @@ def test_zip_reader_repairs_cp437_mangled_names(tmp_path: Path) -> None:
     assert crops["皖A12345"].shape == (40, 160, 3)
 
 
+def _zip_with_raw_names(path: Path, names: dict[str, bytes], payload: bytes) -> None:
+    """A zip whose member names are the given bytes without the UTF-8 flag, as Windows' own zip
+    tool writes them in the system code page (GBK on Chinese Windows)."""
+    placeholders = {bytes([ord("Q") + i]) * len(raw): raw for i, raw in enumerate(names.values())}
+    with zipfile.ZipFile(path, "w") as zf:
+        for ph in placeholders:
+            zf.writestr(ph.decode(), payload)
+    data = path.read_bytes()
+    for ph, raw in placeholders.items():
+        assert data.count(ph) == 2  # the local header and the central directory
+        data = data.replace(ph, raw)
+    path.write_bytes(data)
+
+
+def test_zip_reader_decodes_gbk_names_and_takes_an_encoding(tmp_path: Path) -> None:
+    png = cv2.imencode(".png", plate_like())[1].tobytes()
+    names = {t: t.encode("gbk") for t in ("皖A12345.jpg", "京N5X6Y7_1.jpg", "Mü_2.png")}
+    archive = tmp_path / "gbk.zip"
+    _zip_with_raw_names(archive, names, png)
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        assert not any("皖" in i.filename for i in infos)  # really mangled
+        guessed = [fix_zip_name(i) for i in infos]
+        assert guessed[:2] == ["皖A12345.jpg", "京N5X6Y7_1.jpg"]
+        assert guessed[2] == infos[2].filename  # GBK gives no Chinese: the stored reading stands
+        assert [fix_zip_name(i, "gbk") for i in infos] == list(names)
+    ds = load_dataset(f"zip:{archive}", CN)
+    assert sorted(s.text for s in ds.samples) == ["京N5X6Y7", "皖A12345"]
+    assert ds.samples[0].load().shape == (40, 160, 3)
+    # a name stored in cp437 stays as it is when the archive says so
+    ascii_like = tmp_path / "cp437.zip"
+    _zip_with_raw_names(ascii_like, {"Mü": "Mü_3.png".encode("cp437")}, png)
+    with zipfile.ZipFile(ascii_like) as zf:
+        (info,) = zf.infolist()
+        assert fix_zip_name(info, "cp437") == "Mü_3.png"
+    with pytest.raises(DataSpecError, match="unknown encoding"):
+        read_spec(f"zip:{archive}?encoding=nope")
+    with pytest.raises(DataSpecError, match="is not utf-8"):
+        read_spec(f"zip:{archive}?encoding=utf-8")
+
+
 def test_bad_specs_and_bad_images(tmp_path: Path) -> None:
     with pytest.raises(DataSpecError, match="KIND:PATH"):
         read_spec("foo:bar")

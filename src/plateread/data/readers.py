@@ -9,8 +9,9 @@ spec                what it reads
                     optional ``rows``: 2 marks a two-row plate)
 ``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
 ``ccpd:PATH``       CCPD full images; text and box from the name (``?rectify=1``)
-``zip:PATH``        images inside a zip; labels from member names (CCPD or stem),
-                    names mangled through cp437 are repaired
+``zip:PATH``        images inside a zip; labels from member names (CCPD or stem);
+                    names stored without the UTF-8 flag are read as UTF-8 or GBK
+                    (``?encoding=NAME`` to say which)
 ``synth:FMT``       rendered plates: ``synth:ru?n=1000&seed=0``
 ==================  ===============================================================
 
@@ -225,13 +226,17 @@ def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
 def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
     res = ReadResult()
     rectify = opts.get("rectify", "0") not in ("0", "", "false")
+    encoding = opts.get("encoding") or None
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
         raise DataSpecError(f"{path}: not a readable zip archive ({e})") from None
     with zf:
         for info in zf.infolist():
-            name = fix_zip_name(info)
+            try:
+                name = fix_zip_name(info, encoding)
+            except ValueError as e:
+                raise DataSpecError(f"{path}: {e}") from None
             if info.is_dir() or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             base = Path(name).name
@@ -272,7 +277,7 @@ READER_OPTIONS: dict[str, set[str]] = {
     "csv": set(),
     "dir": set(),
     "ccpd": {"rectify"},
-    "zip": {"rectify"},
+    "zip": {"rectify", "encoding"},
     "synth": {"n", "seed", "augment"},
 }
 READERS: dict[str, Any] = {

@@ -83,13 +83,44 @@ def _crop(
     return img
 
 
-def fix_zip_name(info: zipfile.ZipInfo) -> str:
-    """A member's real name: UTF-8 names stored without the UTF-8 flag come out of zipfile
-    decoded as cp437 (mojibake such as ``çÜ¢``); undo that when it yields valid UTF-8.
+def fix_zip_name(info: zipfile.ZipInfo, encoding: str | None = None) -> str:
+    """A member's real name, whatever encoding the tool that made the archive used.
+
+    Names stored without the UTF-8 flag come out of ``zipfile`` decoded as cp437 (mojibake such
+    as ``çÜ¢``). Their bytes are decoded again with ``encoding`` when given; otherwise as UTF-8
+    (what most tools write) and, failing that, as GB18030 (GBK, what Chinese Windows writes) when
+    that yields only ASCII and CJK ideographs; else the cp437 reading stands.
+
+    Args:
+        info: the member, as ``ZipFile.infolist()`` lists it.
+        encoding: the encoding of names stored without the UTF-8 flag, or None to guess.
+
+    Raises:
+        ValueError: ``encoding`` is unknown or does not decode this name.
     """
     if info.flag_bits & 0x800:
         return info.filename
     try:
-        return info.filename.encode("cp437").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:  # not read through cp437 (zipfile's metadata_encoding)
         return info.filename
+    if encoding is not None:
+        try:
+            return raw.decode(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r} for zip member names") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"member {info.filename!r}: its name is not {encoding}") from None
+    if raw.isascii():
+        return info.filename
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        name = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return info.filename
+    if all(c.isascii() or "\u4e00" <= c <= "\u9fff" for c in name):
+        return name
+    return info.filename
