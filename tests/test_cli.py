@@ -183,6 +183,16 @@ def test_user_errors_exit_2_with_a_message(
         assert "expected HEIGHTxWIDTH like 32x128" in err_lines().err
 
 
+def test_eval_says_what_it_left_out(json_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (json_dataset / "images" / "0.png").unlink()  # listed in config.json, gone from the folder
+    assert main(["eval", "--model", "ru", "--data", f"json:{json_dataset}", "--json"]) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads(out)
+    assert metrics["n"] == 2 and metrics["unreadable"] == 1 and metrics["dropped_labels"] == 2
+    assert "0.png: file not found" in err
+    assert "characters outside the alphabet" in err and "'Ж123ЖЖ77'" in err
+
+
 def test_console_script_entry_point() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "plateread.cli", "--help"], capture_output=True, text=True

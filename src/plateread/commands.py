@@ -87,6 +87,12 @@ def run_eval(a: argparse.Namespace) -> int:
         predictor, data, a.batch_size, a.decoder,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
     )  # fmt: skip
+    if data.report.dropped:
+        print(f"labels: {data.report}", file=sys.stderr)
+    for problem in ev.unreadable[:5]:  # what "left out" counts, so it can be mended
+        print(f"left out: {problem}", file=sys.stderr)
+    if len(ev.unreadable) > 5:
+        print(f"left out: {len(ev.unreadable) - 5} more unreadable entries", file=sys.stderr)
     if a.report:
         from plateread.report import write_report
 
@@ -103,7 +109,8 @@ def run_eval(a: argparse.Namespace) -> int:
     )
     if m["unreadable"] or m["dropped_labels"]:
         print(
-            f"left out: {m['unreadable']} unreadable images, {m['dropped_labels']} invalid labels"
+            f"left out: {m['unreadable']} unreadable or missing images, "
+            f"{m['dropped_labels']} invalid labels"
         )
     for t, g in [*m["per_template"].items(), *m.get("per_rows", {}).items()]:
         print(f"  {t:<12} n={g['n']:<5} exact {g['exact']:.2%}  CER {g['cer']:.3f}")

@@ -68,11 +68,12 @@ def evaluate(
         tighter_below: The raw confidence under which a plate (or one read as no valid plate) is
             read again through tighter views of its crop (0 never), as ``PlateReader`` does.
 
-    Unreadable images are listed in ``unreadable`` and left out of the metrics.
+    Unreadable images, and the entries the data's readers could not use (a missing file, say),
+    are listed in ``unreadable`` and left out of the metrics.
     """
     fmt = predictor.format
     curves = getattr(predictor, "calibration", None) if calibrated else None
-    ev = Evaluation(metrics={})
+    ev = Evaluation(metrics={}, unreadable=list(data.problems))
     for i in range(0, len(data.samples), batch_size):
         images, kept = [], []
         for s in data.samples[i : i + batch_size]:
