@@ -121,6 +121,8 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
             ("clases: {D: 0-9}\n", r"unknown key \['clases'\]"),
             ("style: {tlt: 2}\n", r"unknown style key \['tlt'\]"),
             ("templates: [DDD\n", "not valid YAML"),
+            ("templates: [DD]\n", "key 'templates' is given twice"),  # YAML keeps the last
+            ("style: {tilt: 1, frame: 2,\n  tilt: 2}\n", "key 'tilt' is given twice"),
         )
     ):
         f = tmp_path / f"bad{i}.yaml"

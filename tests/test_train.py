@@ -243,6 +243,9 @@ def test_config_errors(tmp_path: Path) -> None:
         load_config(None, {"data": ["synth:ru"], "schedule": "linear"})
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "x.yaml", {})
+    (tmp_path / "twice.yaml").write_text("data: [synth:ru]\nepochs: 3\nepochs: 30\n")
+    with pytest.raises(ConfigError, match="key 'epochs' is given twice"):
+        load_config(tmp_path / "twice.yaml", {})
     with pytest.raises(ConfigError, match="real_augment"):
         load_config(None, {"data": ["synth:ru"], "real_augment": -1})
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()  # every field type

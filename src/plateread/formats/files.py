@@ -55,6 +55,29 @@ def _extend(data: Mapping[str, Any], path: str) -> dict[str, Any]:
     return {**base, **own, "style": {**base["style"], **style}}
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping, where YAML would keep
+    the last silently (a second ``style:`` block would drop the first).
+    """
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)):  # unhashable keys fail below anyway
+            continue
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def read_yaml_mapping(
     path: Path, error: type[Exception], kind: str, empty_ok: bool = False
 ) -> Mapping[str, Any]:
@@ -67,10 +90,10 @@ def read_yaml_mapping(
         empty_ok: An empty file counts as an empty mapping.
 
     Raises:
-        error: not UTF-8, not valid YAML, or not a mapping.
+        error: not UTF-8, not valid YAML (a key given twice included), or not a mapping.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise error(f"{path}: not valid YAML ({e})") from None
     except UnicodeDecodeError:
