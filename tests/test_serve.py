@@ -96,6 +96,30 @@ def test_batch_and_base64(server: str) -> None:
     assert r2.json()["results"][0]["text"] == r.json()["results"][0]["text"]
 
 
+def test_raw_image_body_and_query_options(server: str) -> None:
+    """``curl --data-binary @plate.png -H 'Content-Type: image/png' URL?model=ru``: one image as
+    the body, options in the query string (which multipart and JSON requests take too)."""
+    form = httpx.post(f"{server}/v1/read", files={"file": ("p.png", _png(), "image/png")})
+    raw = httpx.post(
+        f"{server}/v1/read",
+        content=_png(),
+        headers={"content-type": "image/png"},
+        params={"model": "ru", "min_confidence": "1"},
+    )
+    assert raw.status_code == 200, raw.text
+    (res,) = raw.json()["results"]
+    assert res["name"] == "image0" and res["text"] == form.json()["results"][0]["text"]
+    assert res["accepted"] is False  # min_confidence 1 from the query
+    for kwargs in (
+        {"files": {"file": ("p.png", _png(), "image/png")}},
+        {"json": {"images": [base64.b64encode(_png()).decode()]}},
+    ):
+        r = httpx.post(f"{server}/v1/read", params={"min_confidence": "1"}, **kwargs)  # type: ignore[arg-type]
+        assert r.status_code == 200 and r.json()["results"][0]["accepted"] is False
+        missing = httpx.post(f"{server}/v1/read", params={"model": "mars"}, **kwargs)  # type: ignore[arg-type]
+        assert missing.status_code == 404 and "unknown model" in missing.json()["detail"]
+
+
 def test_models_health_docs_and_page(server: str) -> None:
     m = httpx.get(f"{server}/v1/models").json()
     assert m["default"] == "ru" and m["models"][0]["alphabet"] == RU.alphabet
@@ -145,6 +169,22 @@ def test_models_health_docs_and_page(server: str) -> None:
         ),
         ({"json": {"images": ["%%%not base64"]}}, 422, "base64"),
         ({"json": {"images": []}}, 422, "no images"),
+        ({"content": b"", "headers": {"content-type": "image/png"}}, 422, "empty"),
+        ({"content": b"GIF89a", "headers": {"content-type": "image/gif"}}, 422, "image0"),
+        (
+            {"files": {"file": ("p.png", _png(), "image/png")}, "params": {"modle": "ru"}},
+            422,
+            "unknown query parameters ['modle']",
+        ),
+        (
+            {
+                "files": {"file": ("p.png", _png(), "image/png")},
+                "data": {"min_confidence": "0.5"},
+                "params": {"min_confidence": "0.9"},
+            },
+            422,
+            "differs between the query",
+        ),
         (
             {
                 "content": b"--x\r\nbroken",
@@ -186,7 +226,10 @@ def test_fuzzed_requests_never_5xx(
 ) -> None:
     r1 = httpx.post(f"{server}/v1/read", files={"file": ("f", payload, ctype)}, timeout=30)
     r2 = httpx.post(f"{server}/v1/read", json=jsonish, timeout=30)
-    assert r1.status_code < 500 and r2.status_code < 500, (r1.text, r2.text)
+    r3 = httpx.post(
+        f"{server}/v1/read", content=payload, headers={"content-type": ctype}, timeout=30
+    )
+    assert max(r.status_code for r in (r1, r2, r3)) < 500, (r1.text, r2.text, r3.text)
 
 
 def test_service_never_imports_torch(model_file: Path) -> None:

@@ -42,7 +42,7 @@ class Base64Request(BaseModel):
 
     images: list[str] = Field(description="base64-encoded image files (PNG, JPEG, …)")
     model: str | None = Field(default=None, description="reader name; the first loaded by default")
-    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="0 when none")
 
 
 def _check_header(data: bytes, name: str, limits: Limits) -> None:
@@ -126,9 +126,37 @@ def create_app(
             ],
         }
 
-    @app.post("/v1/read", summary="Read plates from multipart files or base64 JSON")
+    def options(request: Request, model: Any, min_conf: Any) -> tuple[str | None, float]:
+        """The model and min_confidence, from the body or the query string (422 when the query
+        names another option, or the two disagree).
+        """
+        query = request.query_params
+        unknown = sorted(set(query) - {"model", "min_confidence"})
+        if unknown:
+            raise HTTPException(
+                422, f"unknown query parameters {unknown}; known: ['min_confidence', 'model']"
+            )
+        chosen: list[Any] = []
+        for key, body in (("model", model), ("min_confidence", min_conf)):
+            value = query.get(key)
+            if value is not None and body not in (None, "") and str(body) != value:
+                raise HTTPException(422, f"{key} differs between the query ({value}) and the body")
+            chosen.append(body if body not in (None, "") else value)
+        try:
+            min_confidence = float(chosen[1] or 0.0)
+        except (TypeError, ValueError):
+            raise HTTPException(422, "min_confidence must be a number") from None
+        return (str(chosen[0]) if chosen[0] else None), min_confidence
+
+    @app.post("/v1/read", summary="Read plates from multipart files, base64 JSON or a raw image")
     async def read_plates(request: Request) -> dict[str, Any]:
+        """``multipart/form-data`` with ``file`` fields, JSON ``{"images": [base64, ...]}``, or
+        one image as the body (``image/*``, ``application/octet-stream``); ``model`` and
+        ``min_confidence`` as form fields, JSON keys or query parameters.
+        """
         ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("image/", "application/octet-stream")):
+            return read([("image0", await request.body())], *options(request, None, None))
         if ctype.startswith("multipart/form-data"):
             try:
                 form = await request.form(max_files=limits.max_images + 1)
@@ -139,12 +167,8 @@ def create_app(
                 for k, v in form.multi_items()
                 if isinstance(v, UploadFile)
             ]
-            model = form.get("model")
-            try:
-                min_conf = float(str(form.get("min_confidence") or 0.0))
-            except ValueError:
-                raise HTTPException(422, "min_confidence must be a number") from None
-            return read(files, str(model) if model else None, min_conf)
+            opts = options(request, form.get("model"), form.get("min_confidence"))
+            return read(files, *opts)
         if ctype.startswith("application/json"):
             try:
                 body = Base64Request.model_validate_json(await request.body())
@@ -156,9 +180,11 @@ def create_app(
                     decoded.append((f"image{i}", base64.b64decode(b64, validate=True)))
                 except (binascii.Error, ValueError):
                     raise HTTPException(422, f"image{i}: not valid base64") from None
-            return read(decoded, body.model, body.min_confidence)
+            return read(decoded, *options(request, body.model, body.min_confidence))
         raise HTTPException(
-            415, "send multipart/form-data files or application/json with base64 images"
+            415,
+            "send multipart/form-data files, application/json with base64 images, "
+            "or one image (image/*)",
         )
 
     @app.get("/v1/models", summary="Loaded readers")
