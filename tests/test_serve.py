@@ -125,7 +125,13 @@ def test_models_health_docs_and_page(server: str) -> None:
     assert m["default"] == "ru" and m["models"][0]["alphabet"] == RU.alphabet
     assert m["models"][0]["input_size"] == [32, 128]
     assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
-    assert "/v1/read" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    read_op = httpx.get(f"{server}/openapi.json").json()["paths"]["/v1/read"]["post"]
+    assert set(read_op["requestBody"]["content"]) == {
+        "multipart/form-data",
+        "application/json",
+        "image/*",
+    }
+    assert [q["name"] for q in read_op["parameters"]] == ["model", "min_confidence"]
     assert httpx.get(f"{server}/docs").status_code == 200
     assert "Drop" in httpx.get(f"{server}/").text
 

@@ -45,6 +45,38 @@ class Base64Request(BaseModel):
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="0 when none")
 
 
+# what /docs shows for POST /v1/read, which parses its body itself (three content types)
+_READ_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {"name": "model", "in": "query", "required": False, "schema": {"type": "string"}},
+        {
+            "name": "min_confidence",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "model": {"type": "string"},
+                        "min_confidence": {"type": "number"},
+                    },
+                    "required": ["file"],
+                }
+            },
+            "application/json": {"schema": Base64Request.model_json_schema()},
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+}
+
+
 def _check_header(data: bytes, name: str, limits: Limits) -> None:
     """Refuse oversized images from their header, before any pixels are decoded."""
     try:
@@ -148,7 +180,11 @@ def create_app(
             raise HTTPException(422, "min_confidence must be a number") from None
         return (str(chosen[0]) if chosen[0] else None), min_confidence
 
-    @app.post("/v1/read", summary="Read plates from multipart files, base64 JSON or a raw image")
+    @app.post(
+        "/v1/read",
+        summary="Read plates from multipart files, base64 JSON or a raw image",
+        openapi_extra=_READ_OPENAPI,
+    )
     async def read_plates(request: Request) -> dict[str, Any]:
         """``multipart/form-data`` with ``file`` fields, JSON ``{"images": [base64, ...]}``, or
         one image as the body (``image/*``, ``application/octet-stream``); ``model`` and
