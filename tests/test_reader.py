@@ -42,6 +42,26 @@ def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -
     assert json.loads(json.dumps(a.to_dict()))["text"] == a.text
 
 
+def test_read_accepts_pillow_images_and_memoryviews(tmp_path: Path) -> None:
+    from PIL import Image
+
+    img = plate_like(36, 150, seed=2)
+    pil = Image.fromarray(img)
+    assert np.array_equal(load_image(pil), img)
+    assert np.array_equal(load_image(pil.convert("RGBA")), img)
+    gray = pil.convert("L")
+    assert np.array_equal(load_image(gray), load_image(np.asarray(gray)))  # gray to three channels
+    pil.save(tmp_path / "p.png")
+    assert np.array_equal(load_image(memoryview((tmp_path / "p.png").read_bytes())), img)
+    assert np.array_equal(load_image(Image.open(tmp_path / "p.png")), img)  # loaded lazily
+    data = (tmp_path / "p.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="Pillow image: cannot read its pixels"):
+        load_image(Image.open(tmp_path / "cut.png"))
+    with pytest.raises(ImageError, match="empty image"):
+        load_image(Image.new("RGB", (0, 5)))
+
+
 def test_decoders(onnx_model: Path) -> None:
     img = plate_like(36, 150, seed=4)
     for decoder in ("greedy", "beam", "constrained"):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
@@ -17,7 +18,7 @@ from plateread.predict import OnnxPredictor, resolve_model
 from plateread.tighter import TIGHTER_BELOW, second_readings
 from plateread.tworow import REREAD_BELOW
 
-ImageInput = str | Path | bytes | bytearray | np.ndarray
+ImageInput = str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,24 @@ class PlateResult:
 
 
 def load_image(image: ImageInput) -> np.ndarray:
-    """Paths, encoded bytes or arrays (RGB or gray ``uint8``) to an RGB ``uint8`` array.
+    """Paths, encoded bytes, Pillow images or arrays (RGB or gray ``uint8``) to an RGB ``uint8``
+    array.
 
     Raises:
         ImageError: unreadable or malformed input.
     """
     if isinstance(image, (str, Path)):
         return read_image(image)
-    if isinstance(image, (bytes, bytearray)):
+    if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_image(bytes(image))
+    if isinstance(image, Image.Image):  # a detector's crop, a Pillow pipeline's image
+        try:
+            rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        except (OSError, ValueError) as e:  # lazily loaded from a damaged file
+            raise ImageError(f"Pillow image: cannot read its pixels ({e})") from None
+        if rgb.size == 0:
+            raise ImageError(f"empty image: {image.width}x{image.height} pixels")
+        return rgb
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8:  # a float or 16-bit array's range is anyone's guess
             raise ImageError(
