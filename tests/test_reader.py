@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import plate_like, untrained_onnx
+from conftest import ROOT, plate_like, untrained_onnx
 from plateread.cli import main
 from plateread.formats import RU, load_format
 from plateread.imaging import ImageError, quiet_opencv, to_rgb
@@ -120,6 +120,26 @@ def test_calibration_is_stored_and_applied(
     with pytest.raises(DataSpecError, match="no plates to calibrate on"):
         calibrate_onnx(model, Dataset([]))  # e.g. every label dropped
     assert model.read_bytes() == before  # the model keeps its curves
+
+
+def test_read_cli_takes_one_image_on_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    from plateread.cli import main
+
+    plate = ROOT / "examples" / "plates" / "ru" / "E622MK90.png"
+    stdin = lambda data: io.TextIOWrapper(io.BytesIO(data))  # noqa: E731
+    monkeypatch.setattr(sys, "stdin", stdin(plate.read_bytes()))
+    assert main(["read", "-", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["file"] == "-" and out["text"] == "E622MK90"
+    assert out["confidence"] == PlateReader("ru").read(plate).to_dict()["confidence"]
+    monkeypatch.setattr(sys, "stdin", stdin(b""))
+    assert main(["read", "-"]) == 1 and "<stdin>: empty file" in capsys.readouterr().err
+    assert main(["read", "-", "-"]) == 2 and "given once" in capsys.readouterr().err
 
 
 def test_read_and_bench_cli(

@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read plates with a shipped reader or an exported model; one "
         "line per image (path, text, confidence) or JSON lines.",
     )
-    r.add_argument("paths", nargs="+", help="image files or folders")
+    r.add_argument(
+        "paths", nargs="+", help="image files or folders; - reads one image from standard input"
+    )
     r.add_argument("--model", default="ru", help="ru, ru_all, cn or an .onnx file (default ru)")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument(

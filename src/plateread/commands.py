@@ -162,8 +162,11 @@ def image_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
 def run_read(a: argparse.Namespace) -> int:
     """Read plate crops and print one line (or JSON line) per image."""
     from plateread.data.readers import IMAGE_SUFFIXES
+    from plateread.imaging import decode_image
     from plateread.reader import PlateReader, load_image
 
+    if a.paths.count("-") > 1:
+        raise ValueError("read: '-' (standard input) can be given once")
     reader = PlateReader(
         a.model, decoder=a.decoder, threads=a.threads,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
@@ -177,7 +180,10 @@ def run_read(a: argparse.Namespace) -> int:
         loaded: list[tuple[Path, np.ndarray]] = []
         for path in paths[start : start + READ_CHUNK]:
             try:
-                loaded.append((path, load_image(path)))
+                if str(path) == "-":  # one image piped in: `curl ... | plateread read -`
+                    loaded.append((path, decode_image(sys.stdin.buffer.read(), "<stdin>")))
+                else:
+                    loaded.append((path, load_image(path)))
             except ImageError as e:  # its message names the file
                 failed += 1
                 print(f"plateread read: error: {e}", file=sys.stderr)
