@@ -166,7 +166,7 @@ def run_read(a: argparse.Namespace) -> int:
     from plateread.reader import PlateReader, load_image
 
     if a.paths.count("-") > 1:
-        raise ValueError("read: '-' (standard input) can be given once")
+        raise ValueError("'-' (standard input) can be given once")
     reader = PlateReader(
         a.model, decoder=a.decoder, threads=a.threads,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
