@@ -166,6 +166,24 @@ def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:
     assert all(t.device.type == "cpu" for t in weights)  # checkpoints load on any machine
 
 
+def test_resuming_a_finished_run_trains_nothing(
+    tmp_path: Path, synth_ru: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = train(_cfg(tmp_path, synth_ru, epochs=1))
+    before = {f: (run / f).read_bytes() for f in ("best.pt", "last.pt", "log.jsonl")}
+    assert train(TrainConfig(resume=str(run))) == run
+    assert "nothing to resume, all 1 epochs are trained" in capsys.readouterr().err
+    assert {f: (run / f).read_bytes() for f in before} == before  # best.pt untouched
+    # a run that its time budget ended (here after its first step)
+    timed = train(_cfg(tmp_path, synth_ru, epochs=5, max_minutes=1e-5))
+    steps = len(_log(timed))
+    train(TrainConfig(resume=str(timed)))
+    assert "time budget of 1e-05 minutes is spent" in capsys.readouterr().err
+    assert len(_log(timed)) == steps
+    train(TrainConfig(resume=str(timed), max_minutes=1))  # a longer budget goes on
+    assert len(_log(timed)) > steps
+
+
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu")

@@ -165,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--input-size", type=_input_size, help="HxW, e.g. 32x128")
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
-    t.add_argument("--max-minutes", type=float, help="time budget; the schedule anneals to it")
+    t.add_argument(
+        "--max-minutes",
+        type=float,
+        help="time budget; the schedule anneals to it (with --resume: a longer one goes on)",
+    )
     t.add_argument(
         "--workers",
         type=_count,

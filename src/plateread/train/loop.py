@@ -68,6 +68,18 @@ def validate(
     return score(targets, preds)
 
 
+def _complete(cfg: TrainConfig, state: dict[str, Any]) -> str | None:
+    """Why a saved run has nothing left to train (with how to train it longer), or None."""
+    if state["epoch"] >= cfg.epochs:
+        return f"all {cfg.epochs} epochs are trained (--epochs N, above {cfg.epochs}, for more)"
+    if cfg.max_minutes and state["elapsed"] >= cfg.max_minutes * 60:
+        return (
+            f"its time budget of {cfg.max_minutes:g} minutes is spent "
+            f"(--max-minutes M, above {cfg.max_minutes:g}, for more)"
+        )
+    return None
+
+
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
     """Train a model; returns the run folder (``best.pt``, ``last.pt``, ``log.jsonl``, config).
 
@@ -98,8 +110,15 @@ def _train(
         state = read_checkpoint(ckpt)
         saved = TrainConfig.from_dict(state["config"])
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
+        if saved.max_minutes and cfg.max_minutes > saved.max_minutes:  # a longer budget
+            saved.max_minutes = cfg.max_minutes
         saved.device = cfg.device  # the machine resuming may have another GPU, or none
         cfg, run_dir = saved, ckpt.parent
+        done = _complete(cfg, state)
+        if done:  # resuming would train a step and could replace best.pt for nothing
+            if rank == 0:
+                print(f"{run_dir}: nothing to resume, {done}", file=sys.stderr)
+            return run_dir
     device = resolve_device(
         cfg.device,
         int(os.environ.get("LOCAL_RANK", "0")),
