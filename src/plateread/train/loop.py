@@ -114,10 +114,10 @@ def _train(
             saved.max_minutes = cfg.max_minutes
         saved.device = cfg.device  # the machine resuming may have another GPU, or none
         cfg, run_dir = saved, ckpt.parent
-        done = _complete(cfg, state)
-        if done:  # resuming would train a step and could replace best.pt for nothing
+        why_complete = _complete(cfg, state)
+        if why_complete:  # resuming would train a step and could replace best.pt for nothing
             if rank == 0:
-                print(f"{run_dir}: nothing to resume, {done}", file=sys.stderr)
+                print(f"{run_dir}: nothing to resume, {why_complete}", file=sys.stderr)
             return run_dir
     device = resolve_device(
         cfg.device,
