@@ -95,6 +95,18 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match="not a loadable"):
         PlateReader(tmp_path / "junk.onnx")
+    import onnx
+
+    for name, edit in (
+        ("cut", lambda v: v[:-5]),
+        ("no_arch", lambda v: v.replace('"arch"', '"x"')),
+    ):
+        proto = onnx.load(str(onnx_model))
+        (entry,) = [e for e in proto.metadata_props if e.key == "plateread"]
+        entry.value = edit(entry.value)
+        onnx.save(proto, str(tmp_path / f"{name}.onnx"))
+        with pytest.raises(ModelFileError, match=f"{name}.onnx: its plateread metadata is damaged"):
+            PlateReader(tmp_path / f"{name}.onnx")
     (tmp_path / "best.pt").write_bytes(b"a checkpoint")
     with pytest.raises(ModelFileError, match="a torch checkpoint.*plateread export"):
         PlateReader(tmp_path / "best.pt")

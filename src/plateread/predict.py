@@ -57,13 +57,17 @@ class OnnxPredictor:
         meta = self.session.get_modelmeta().custom_metadata_map
         if "plateread" not in meta:
             raise ModelFileError(f"{path}: ONNX file has no plateread metadata")
-        info = json.loads(meta["plateread"])
-        self.format = PlateFormat.from_dict(info["format"])
-        self.input_size: tuple[int, int] = (int(info["input_size"][0]), int(info["input_size"][1]))
-        self.arch: str = info["arch"]
-        self.calibration: dict[str, Any] | None = json.loads(
-            meta.get("plateread_calibration", "null")
-        )
+        try:  # an edited or damaged file: say which, not a bare JSON or key error
+            info = json.loads(meta["plateread"])
+            self.format = PlateFormat.from_dict(info["format"])
+            h, w = info["input_size"]
+            self.input_size: tuple[int, int] = (int(h), int(w))
+            self.arch: str = str(info["arch"])
+            self.calibration: dict[str, Any] | None = json.loads(
+                meta.get("plateread_calibration", "null")
+            )
+        except (ValueError, KeyError, TypeError) as e:  # FormatError is a ValueError
+            raise ModelFileError(f"{path}: its plateread metadata is damaged ({e})") from None
         self._input = self.session.get_inputs()[0].name
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
