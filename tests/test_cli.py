@@ -193,6 +193,28 @@ def test_eval_says_what_it_left_out(json_dataset: Path, capsys: pytest.CaptureFi
     assert "characters outside the alphabet" in err and "'Ж123ЖЖ77'" in err
 
 
+def test_damaged_checkpoints_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    torch = pytest.importorskip("torch")
+    shipped = Path(plateread.__file__).parent / "weights" / "ru.pt"
+    state = torch.load(shipped, weights_only=True)
+    sd = state["state_dict"]
+    damaged = {
+        "no_arch": ({k: v for k, v in state.items() if k != "arch"}, "it lacks ['arch']"),
+        "new_arch": ({**state, "arch": "crnn_huge"}, "unknown architecture 'crnn_huge'"),
+        "shapes": ({**state, "state_dict": {**sd, "fc.bias": sd["fc.bias"][:5]}}, "size mismatch"),
+    }
+    for name, (content, words) in damaged.items():
+        torch.save(content, tmp_path / f"{name}.pt")
+        for verb in (["eval", "--data", "synth:ru?n=2"], ["export", "--out", str(tmp_path / "x")]):
+            assert main([verb[0], "--model", str(tmp_path / f"{name}.pt"), *verb[1:]]) == 2
+            err = capsys.readouterr().err
+            assert f"{name}.pt: " in err and words in err and "Traceback" not in err
+    assert main(["train", "--resume", str(shipped)]) == 2  # weights, not a run: a KeyError before
+    assert "holds no run to resume" in capsys.readouterr().err
+
+
 def test_console_script_entry_point() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "plateread.cli", "--help"], capture_output=True, text=True

@@ -82,6 +82,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or "plateread_checkpoint" not in state:
         raise ValueError(f"{path}: not a plateread checkpoint")
+    missing = [k for k in ("arch", "format", "input_size", "state_dict") if k not in state]
+    if missing:
+        raise ValueError(f"{path}: a damaged plateread checkpoint (it lacks {missing})")
     return state  # type: ignore[no-any-return]
 
 
@@ -98,11 +101,25 @@ def _why_unreadable(path: Path, err: Exception) -> str:
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes, in eval mode, and return it with the state."""
+    """Rebuild the model a checkpoint describes, in eval mode, and return it with the state.
+
+    Raises:
+        ValueError: not a plateread checkpoint, or one whose model cannot be rebuilt (an
+            unknown architecture, damaged description or weights).
+        FileNotFoundError: no such file.
+    """
     state = read_checkpoint(path)
-    fmt = PlateFormat.from_dict(state["format"])
-    model = build_model(state["arch"], fmt, tuple(state["input_size"]), **state["arch_kwargs"])
-    model.load_state_dict(state["state_dict"])
+    try:
+        fmt = PlateFormat.from_dict(state["format"])
+        size = tuple(state["input_size"])
+        model = build_model(state["arch"], fmt, size, **state.get("arch_kwargs", {}))
+        model.load_state_dict(state["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        # load_state_dict's message lists every mismatch, one per line: the first says enough
+        text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)  # unquoted
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        reason = lines[1] if len(lines) > 1 else (lines[0] if lines else type(e).__name__)
+        raise ValueError(f"{path}: cannot rebuild its model ({reason})") from None
     return model.eval(), state
 
 

@@ -27,7 +27,7 @@ from plateread.formats import PlateFormat, load_format
 from plateread.metrics import score
 from plateread.models import default_input_size
 from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
-from plateread.train.config import TrainConfig
+from plateread.train.config import ConfigError, TrainConfig
 from plateread.train.data import PlateTorchDataset, collate, shutdown_workers, worker_init
 from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
@@ -108,6 +108,13 @@ def _train(
         ckpt = Path(cfg.resume)
         ckpt = ckpt / "last.pt" if ckpt.is_dir() else ckpt
         state = read_checkpoint(ckpt)
+        run_keys = ("config", "optimizer", "epoch", "step_in_epoch", "elapsed", "best")
+        lacks = [k for k in run_keys if k not in state]
+        if lacks:  # best.pt, a shipped reader: weights without the run's position
+            raise ConfigError(
+                f"{ckpt}: holds no run to resume (it lacks {lacks}); resume from a run folder or "
+                "its last.pt, or start a new run from these weights with --init"
+            )
         saved = TrainConfig.from_dict(state["config"])
         saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
         if saved.max_minutes and cfg.max_minutes > saved.max_minutes:  # a longer budget
