@@ -110,12 +110,17 @@ def test_raw_image_body_and_query_options(server: str) -> None:
     (res,) = raw.json()["results"]
     assert res["name"] == "image0" and res["text"] == form.json()["results"][0]["text"]
     assert res["accepted"] is False  # min_confidence 1 from the query
+    b64 = [base64.b64encode(_png()).decode()]
+    file = {"file": ("p.png", _png(), "image/png")}
+    # query alone, and query and body saying the same (1.0 and 1)
     for kwargs in (
-        {"files": {"file": ("p.png", _png(), "image/png")}},
-        {"json": {"images": [base64.b64encode(_png()).decode()]}},
+        {"files": file},
+        {"json": {"images": b64}},
+        {"files": file, "data": {"min_confidence": "1"}},
+        {"json": {"images": b64, "min_confidence": 1}},
     ):
-        r = httpx.post(f"{server}/v1/read", params={"min_confidence": "1"}, **kwargs)  # type: ignore[arg-type]
-        assert r.status_code == 200 and r.json()["results"][0]["accepted"] is False
+        r = httpx.post(f"{server}/v1/read", params={"min_confidence": "1.0"}, **kwargs)  # type: ignore[arg-type]
+        assert r.status_code == 200 and r.json()["results"][0]["accepted"] is False, r.text
         missing = httpx.post(f"{server}/v1/read", params={"model": "mars"}, **kwargs)  # type: ignore[arg-type]
         assert missing.status_code == 404 and "unknown model" in missing.json()["detail"]
 

@@ -77,6 +77,14 @@ _READ_OPENAPI: dict[str, Any] = {
 }
 
 
+def _same(body: Any, query: str) -> bool:
+    """Whether a body value and a query value say the same (``0.5`` and ``"0.50"`` do)."""
+    try:
+        return float(body) == float(query)
+    except (TypeError, ValueError):
+        return str(body) == query
+
+
 def _check_header(data: bytes, name: str, limits: Limits) -> None:
     """Refuse oversized images from their header, before any pixels are decoded."""
     try:
@@ -171,7 +179,7 @@ def create_app(
         chosen: list[Any] = []
         for key, body in (("model", model), ("min_confidence", min_conf)):
             value = query.get(key)
-            if value is not None and body not in (None, "") and str(body) != value:
+            if value is not None and body not in (None, "") and not _same(body, value):
                 raise HTTPException(422, f"{key} differs between the query ({value}) and the body")
             chosen.append(body if body not in (None, "") else value)
         try:
