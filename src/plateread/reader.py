@@ -59,13 +59,15 @@ def load_image(image: ImageInput) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_image(bytes(image))
     if isinstance(image, Image.Image):  # a detector's crop, a Pillow pipeline's image
-        try:
-            rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        except (OSError, ValueError) as e:  # lazily loaded from a damaged file
-            raise ImageError(f"Pillow image: cannot read its pixels ({e})") from None
-        if rgb.size == 0:
+        if image.width == 0 or image.height == 0:
             raise ImageError(f"empty image: {image.width}x{image.height} pixels")
-        return rgb
+        try:  # pixels are loaded lazily: a damaged file fails here
+            gray = image.mode in ("L", "I;16", "I", "F")
+            pixels = np.asarray(image if gray or image.mode == "RGB" else image.convert("RGB"))
+        except (OSError, ValueError) as e:
+            raise ImageError(f"Pillow image: cannot read its pixels ({e})") from None
+        # gray: 16-bit and float pixels scaled as in image files
+        return to_rgb(pixels, "Pillow image") if gray else pixels
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8:  # a float or 16-bit array's range is anyone's guess
             raise ImageError(
