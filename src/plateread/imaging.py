@@ -67,12 +67,21 @@ def _pillow_decode(data: bytes, name: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             _check_size(*im.size, name)  # refused before decoding
-            rgb = np.asarray(im.convert("RGB"))
+            return pillow_pixels(im)
     except ImageError:
         raise
     except Exception:  # corrupt, truncated or unknown to Pillow too
         raise ImageError(f"{name}: not a readable image (corrupt or unsupported format)") from None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def pillow_pixels(im: Image.Image) -> np.ndarray:
+    """A Pillow image's pixels as OpenCV decodes them, for :func:`to_rgb`: gray ones (8-bit,
+    16-bit, float) as they are, so that ``to_rgb`` scales them as it does image files' (Pillow's
+    own RGB conversion clips 16-bit gray to white), any other mode as BGR ``uint8``.
+    """
+    if im.mode in ("L", "I;16", "I", "F"):
+        return np.asarray(im)
+    return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
 def _check_size(width: int, height: int, name: str) -> None:

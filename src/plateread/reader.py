@@ -13,7 +13,14 @@ from PIL import Image
 
 from plateread.calibration import calibrate_reading
 from plateread.decoding import Decoded, decode_logits, resolve_decoder
-from plateread.imaging import ImageError, decode_image, prepare_batch, read_image, to_rgb
+from plateread.imaging import (
+    ImageError,
+    decode_image,
+    pillow_pixels,
+    prepare_batch,
+    read_image,
+    to_rgb,
+)
 from plateread.predict import OnnxPredictor, resolve_model
 from plateread.tighter import TIGHTER_BELOW, second_readings
 from plateread.tworow import REREAD_BELOW
@@ -62,12 +69,10 @@ def load_image(image: ImageInput) -> np.ndarray:
         if image.width == 0 or image.height == 0:
             raise ImageError(f"empty image: {image.width}x{image.height} pixels")
         try:  # pixels are loaded lazily: a damaged file fails here
-            gray = image.mode in ("L", "I;16", "I", "F")
-            pixels = np.asarray(image if gray or image.mode == "RGB" else image.convert("RGB"))
+            pixels = pillow_pixels(image)
         except (OSError, ValueError) as e:
             raise ImageError(f"Pillow image: cannot read its pixels ({e})") from None
-        # gray: 16-bit and float pixels scaled as in image files
-        return to_rgb(pixels, "Pillow image") if gray else pixels
+        return to_rgb(pixels, "Pillow image")  # the image files' path from here on
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8:  # a float or 16-bit array's range is anyone's guess
             raise ImageError(
