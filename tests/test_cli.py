@@ -185,11 +185,14 @@ def test_user_errors_exit_2_with_a_message(
 
 def test_eval_says_what_it_left_out(json_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (json_dataset / "images" / "0.png").unlink()  # listed in config.json, gone from the folder
+    (json_dataset / "images" / "1.png").write_bytes(b"broken")
     assert main(["eval", "--model", "ru", "--data", f"json:{json_dataset}", "--json"]) == 0
     out, err = capsys.readouterr()
     metrics = json.loads(out)
-    assert metrics["n"] == 2 and metrics["unreadable"] == 1 and metrics["dropped_labels"] == 2
+    assert metrics["n"] == 1 and metrics["unreadable"] == 2 and metrics["dropped_labels"] == 2
     assert "0.png: file not found" in err
+    (broken,) = [line for line in err.splitlines() if "not a readable image" in line]
+    assert broken.count("1.png") == 1  # named once, not once per layer
     assert "characters outside the alphabet" in err and "'Ж123ЖЖ77'" in err
 
 

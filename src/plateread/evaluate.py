@@ -11,7 +11,7 @@ from plateread.calibration import calibrate_reading
 from plateread.data import Dataset, Sample
 from plateread.decoding import Decoded, decode_logits
 from plateread.formats import template_of
-from plateread.imaging import ImageError, prepare_batch
+from plateread.imaging import ImageError, image_problem, prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
 from plateread.tighter import TIGHTER_BELOW, second_readings
@@ -80,7 +80,7 @@ def evaluate(
             try:
                 images.append(s.load())
             except ImageError as e:
-                ev.unreadable.append(f"{s.id}: {e}")
+                ev.unreadable.append(image_problem(s.id, e))
                 continue
             kept.append(s)
         if not images:

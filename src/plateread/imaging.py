@@ -24,6 +24,12 @@ class ImageError(ValueError):
     """An image is missing, empty, corrupt or of an unsupported kind."""
 
 
+def image_problem(sample_id: str, error: ImageError) -> str:
+    """``error``'s message naming ``sample_id`` once (most messages already start with it)."""
+    msg = str(error)
+    return msg if msg.startswith(sample_id) else f"{sample_id}: {msg}"
+
+
 def quiet_opencv() -> None:
     """Keep OpenCV's own log lines (warnings on stderr, e.g. "PNG input buffer is incomplete")
     to errors, where our messages already name the bad file. OpenCV 4.13 and later set the level

@@ -8,7 +8,7 @@ from typing import Any
 
 from plateread.data import load_dataset
 from plateread.formats import PlateFormat, template_of
-from plateread.imaging import ImageError
+from plateread.imaging import ImageError, image_problem
 
 
 def inspect_data(
@@ -28,7 +28,7 @@ def inspect_data(
         try:
             img = s.load()
         except ImageError as e:
-            unreadable.append(str(e))
+            unreadable.append(image_problem(s.id, e))
             continue
         sizes.append(img.shape[:2])
         readable.append((s, img))

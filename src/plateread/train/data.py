@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from plateread.data import Sample
 from plateread.formats import PlateFormat
-from plateread.imaging import ImageError, prepare, split_rows
+from plateread.imaging import ImageError, image_problem, prepare, split_rows
 from plateread.tworow import shown_text
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         except ImageError as e:
             if s.id not in self._warned:  # once per file (and process), not at every repeat
                 self._warned.add(s.id)
-                log.warning("skipping %s: %s", s.id, e)
+                log.warning("skipping %s", image_problem(s.id, e))
             return None
         if self.augment and not hasattr(source, "seed"):
             from plateread.synth.augment import augment_real
