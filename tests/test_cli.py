@@ -316,3 +316,21 @@ def test_data_without_readable_samples_draws_no_grid(
     out = capsys.readouterr().out
     assert "grid: not written, no readable samples" in out and "not a readable image" in out
     assert not grid.exists()
+
+
+def test_nothing_readable_is_an_error_not_a_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["data", f"dir:{tmp_path / 'empty'}"]) == 2
+    assert "no labelled images found in dir:" in capsys.readouterr().err
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "A123BC77.png").write_bytes(b"broken")
+    report = tmp_path / "report"
+    assert (
+        main(["eval", "--model", "ru", "--data", f"dir:{tmp_path / 'd'}", "--report", str(report)])
+        == 2
+    )
+    out, err = capsys.readouterr()
+    assert "none of its 1 images could be read" in err and "A123BC77.png" in err
+    assert out == "" and not report.exists()  # no 0% score, no empty report

@@ -73,15 +73,13 @@ def run_train(a: argparse.Namespace) -> int:
 
 def run_eval(a: argparse.Namespace) -> int:
     """Score a model on labelled data; optionally write the HTML report."""
-    from plateread.data import load_dataset
+    from plateread.data import DataSpecError, load_dataset
     from plateread.evaluate import evaluate
     from plateread.predict import load_predictor
 
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
     if not data.samples:  # a 0% score for nothing read would look like a result
-        from plateread.data import DataSpecError
-
         raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}")
     ev = evaluate(
         predictor, data, a.batch_size, a.decoder,
@@ -93,6 +91,11 @@ def run_eval(a: argparse.Namespace) -> int:
         print(f"left out: {problem}", file=sys.stderr)
     if len(ev.unreadable) > 5:
         print(f"left out: {len(ev.unreadable) - 5} more unreadable entries", file=sys.stderr)
+    if not ev.samples:
+        raise DataSpecError(
+            f"no plates to evaluate in {', '.join(a.data)}: none of its "
+            f"{len(data.samples)} images could be read"
+        )
     if a.report:
         from plateread.report import write_report
 
@@ -260,6 +263,10 @@ def run_data(a: argparse.Namespace) -> int:
     from plateread.formats import load_format
 
     info = inspect_data(a.spec, load_format(a.format), sample=a.sample)
+    if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
+        from plateread.data import DataSpecError  # an empty folder, a zip of other files
+
+        raise DataSpecError(f"no labelled images found in {', '.join(a.spec)}")
     grid = info.pop("grid")
     if a.grid and grid:  # an empty picture would say nothing
         from plateread.synth.grid import save_grid
