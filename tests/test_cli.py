@@ -116,9 +116,9 @@ def test_user_errors_exit_2_with_a_message(
     assert "holds Python objects besides tensors" in capsys.readouterr().err
     assert main(["synth", "-n", "2", "--out", str(tmp_path / "junk.pt")]) == 2
     assert "Not a directory" in capsys.readouterr().err  # an output folder named as a file
-    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder.onnx").mkdir()
     shipped = str(Path(plateread.__file__).parent / "weights" / "ru.pt")
-    assert main(["export", "--model", shipped, "--out", str(tmp_path / "folder")]) == 2
+    assert main(["export", "--model", shipped, "--out", str(tmp_path / "folder.onnx")]) == 2
     assert "Is a directory" in capsys.readouterr().err  # an output file named as a folder
     assert main(["train", "--data", "nope:x"]) == 2
     assert "bad data spec" in capsys.readouterr().err
@@ -126,7 +126,10 @@ def test_user_errors_exit_2_with_a_message(
     assert "unknown format" in capsys.readouterr().err
     err_lines = capsys.readouterr  # each message below is one line, not a torch traceback
     (tmp_path / "m.onnx").write_bytes(b"onnx")
-    assert main(["export", "--model", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["export", "--model", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "x.onnx")])
+        == 2
+    )
     err = err_lines().err
     assert "an exported ONNX model; this needs a training checkpoint (.pt)" in err
     (tmp_path / "c.yaml").write_text("data: [synth:ru\n")
@@ -173,6 +176,7 @@ def test_user_errors_exit_2_with_a_message(
         (["eval", "--model", "ru", "--data", "synth:ru", "--tighter-below"], "-1"),
         (["serve", "--port"], "70000"),
         (["bench", "--seconds"], "0"),
+        (["export", "--model", "ru", "--out"], "ru.txt"),  # readers would take it for no model
     ):
         with pytest.raises(SystemExit) as exc:
             main([*verb, bad])
@@ -210,7 +214,10 @@ def test_damaged_checkpoints_are_one_line_errors(
     }
     for name, (content, words) in damaged.items():
         torch.save(content, tmp_path / f"{name}.pt")
-        for verb in (["eval", "--data", "synth:ru?n=2"], ["export", "--out", str(tmp_path / "x")]):
+        for verb in (
+            ["eval", "--data", "synth:ru?n=2"],
+            ["export", "--out", str(tmp_path / "x.onnx")],
+        ):
             assert main([verb[0], "--model", str(tmp_path / f"{name}.pt"), *verb[1:]]) == 2
             err = capsys.readouterr().err
             assert f"{name}.pt: " in err and words in err and "Traceback" not in err

@@ -105,6 +105,13 @@ _fraction = _number(float, lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1")  #
 _seconds = _number(float, lambda x: x > 0, "a number of seconds above 0")
 
 
+def _onnx_path(text: str) -> str:
+    """An ``--out`` for export: readers tell an ONNX file from a checkpoint by its suffix."""
+    if not text.endswith(".onnx"):
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .onnx, got {text!r}")
+    return text
+
+
 def _input_size(text: str) -> list[int]:
     """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
     try:
@@ -237,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--model", required=True, help="checkpoint (.pt), or a shipped reader's name for its .pt"
     )
-    x.add_argument("--out", required=True, help="output .onnx file")
+    x.add_argument("--out", required=True, type=_onnx_path, help="output .onnx file")
     x.add_argument(
         "--calibrate",
         action="append",
