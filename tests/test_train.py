@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -501,3 +502,28 @@ def test_unreadable_training_image_is_skipped_and_reported_once(
     assert batch["images"].shape == (5, 32, 128, 3) and batch["texts"] == ["A123BC77"] * 5
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and warnings[0].count("bad.png") == 1  # not once per repeat
+
+
+def test_validation_plates_that_training_sees_are_warned_about(tmp_path: Path) -> None:
+    from conftest import plate_like, write_png
+    from plateread.data import load_dataset
+    from plateread.formats import RU
+    from plateread.train.setup import shared_plates
+
+    for folder, texts in (("a", ["A123BC77", "B456CE99"]), ("b", ["A123BC77", "K789MH50"])):
+        for i, text in enumerate(texts):
+            write_png(tmp_path / folder / f"{text}.png", plate_like(seed=i))
+
+    def data(*specs: str) -> Any:
+        return load_dataset(list(specs), RU)
+
+    real_a, real_b = f"dir:{tmp_path / 'a'}", f"dir:{tmp_path / 'b'}"
+    (same,) = shared_plates(data(real_a, "synth:ru?n=20"), data(f"dir:{tmp_path}/./a"))
+    assert same.startswith("2 of the 2 validation plates are training images too")
+    (text,) = shared_plates(data(real_a), data(real_b))  # another picture of A123BC77
+    assert text.startswith("1 of the 2 validation plates show plate texts")
+    (drawn,) = shared_plates(data("synth:ru?n=20"), data("synth:ru?n=5"))  # the same seed
+    assert drawn.startswith("5 of the 5")
+    assert shared_plates(data("synth:ru?n=20"), data("synth:ru?n=5&seed=7")) == []
+    spec = f"dir:{tmp_path / 'a'}?holdout=0.5"
+    assert shared_plates(data(spec + "&split=train"), data(spec + "&split=val")) == []

@@ -4,6 +4,7 @@ backbone weights, or initialised from another checkpoint with ``--init``).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from torch import nn
@@ -30,11 +31,42 @@ def load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, D
         train, val = Dataset(tr, train.report, train.problems), Dataset(va)
     if rank == 0:
         print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
+        for warning in shared_plates(train, val):
+            print(f"warning: {warning}", file=sys.stderr)
     if not train.samples:
         raise ConfigError("no valid training samples left after filtering")
     if cfg.val_data and not val.samples:  # asked for, yet nothing to choose best.pt on
         raise ConfigError("no valid validation samples left after filtering (val_data)")
     return train, val
+
+
+def shared_plates(train: Dataset, val: Dataset) -> list[str]:
+    """Warnings for validation plates that training also sees: the same image (a file listed in
+    both, or synthetic plates drawn with the same seed), or another picture of a real plate with
+    the same text. Either flatters the validation score that ``best.pt`` is chosen on.
+    """
+    if not val.samples:
+        return []
+    n = len(val.samples)
+    same_image = {os.path.normpath(s.id) for s in train.samples}
+    real_texts = {s.text for s in train.samples if not hasattr(s.image, "seed")}
+    images = sum(os.path.normpath(s.id) in same_image for s in val.samples)
+    texts = sum(
+        s.text in real_texts and os.path.normpath(s.id) not in same_image for s in val.samples
+    )
+    warnings = []
+    if images:
+        warnings.append(
+            f"{images} of the {n} validation plates are training images too (the same file, or "
+            "synthetic plates with the same seed): split real data with ?split=train and "
+            "?split=val (same holdout), and give synthetic validation plates another seed"
+        )
+    if texts:
+        warnings.append(
+            f"{texts} of the {n} validation plates show plate texts that real training plates "
+            "show too: other pictures of the same plates; ?split= holds out by text"
+        )
+    return warnings
 
 
 def build_run_model(
