@@ -155,6 +155,11 @@ def test_user_errors_exit_2_with_a_message(
     (tmp_path / "real" / "config.json").write_text("[]")  # someone's real labels: left alone
     assert main(synth[:-1] + [str(tmp_path / "real")]) == 2
     assert "did not write" in err_lines().err
+    (tmp_path / "photos" / "images").mkdir(parents=True)
+    (tmp_path / "photos" / "images" / "000000.png").write_bytes(b"a photo")  # no config.json
+    assert main(synth[:-1] + [str(tmp_path / "photos")]) == 2
+    assert "did not write" in err_lines().err
+    assert (tmp_path / "photos" / "images" / "000000.png").read_bytes() == b"a photo"
     (tmp_path / "bad.csv").write_text("file,text\nx.png,Ж1\n")
     (tmp_path / "x.png").write_bytes((tmp_path / "s" / "images" / "000000.png").read_bytes())
     assert main(["eval", "--model", "ru", "--data", f"csv:{tmp_path / 'bad.csv'}"]) == 2

@@ -177,15 +177,17 @@ def write_dataset(
         The path of ``config.json``.
 
     Raises:
-        FileExistsError: ``out`` holds a data set that is not a synthetic one written here.
+        FileExistsError: ``out`` holds a data set (a ``config.json`` or files in ``images/``)
+            that is not a synthetic one written here.
     """
     out = Path(out)
     marker = out / "synth.json"
+    theirs = (out / "config.json").exists() or any((out / "images").glob("*"))
+    if theirs and not marker.exists():  # images/000000.png would be written over
+        raise FileExistsError(
+            f"{out} holds a data set that plateread synth did not write: choose another --out"
+        )
     if (out / "config.json").exists():
-        if not marker.exists():
-            raise FileExistsError(
-                f"{out} holds a data set that plateread synth did not write: choose another --out"
-            )
         try:
             old = [str(e["file"]) for e in json.loads((out / "config.json").read_text("utf-8"))]
         except (ValueError, TypeError, KeyError):
