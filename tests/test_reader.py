@@ -418,6 +418,14 @@ def test_bench_times_every_image_of_data_whatever_its_name(
     (tmp_path / "empty").mkdir()
     assert main([*args, "--data", f"dir:{tmp_path / 'empty'}"]) == 2
     assert "no images in dir:" in capsys.readouterr().err
+    (tmp_path / "broken.png").write_bytes(b"broken")  # timed without it, and named
+    assert main([*args, "--data", f"dir:{tmp_path}", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["images"] == f"3 plates of dir:{tmp_path}"
+    assert "left out: " in err and "broken.png: not a readable image" in err
+    (tmp_path / "empty" / "broken.png").write_bytes(b"broken")
+    assert main([*args, "--data", f"dir:{tmp_path / 'empty'}"]) == 2
+    assert "none of the images in dir:" in capsys.readouterr().err
 
 
 def test_peak_memory_where_the_platform_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plateread.errors import FontError
-from plateread.imaging import ImageError
+from plateread.imaging import ImageError, image_problem
 
 if TYPE_CHECKING:  # the reader loads ONNX Runtime: imported by the verbs that read
     from plateread.reader import PlateResult
@@ -221,8 +221,19 @@ def run_bench(a: argparse.Namespace) -> int:
         samples = [s for spec in a.data for s in read_spec(spec).samples][:BENCH_MAX]
         if not samples:
             raise DataSpecError(f"no images in {', '.join(a.data)}")
-        images = [s.load() for s in samples]
-        source = f"{len(samples)} plates of {', '.join(a.data)}"
+        images, unreadable = [], []
+        for s in samples:
+            try:
+                images.append(s.load())
+            except ImageError as e:  # timed without it, as eval scores without it
+                unreadable.append(image_problem(s.id, e))
+        for problem in unreadable[:5]:
+            print(f"left out: {problem}", file=sys.stderr)
+        if len(unreadable) > 5:
+            print(f"left out: {len(unreadable) - 5} more unreadable images", file=sys.stderr)
+        if not images:
+            raise DataSpecError(f"none of the images in {', '.join(a.data)} could be read")
+        source = f"{len(images)} plates of {', '.join(a.data)}"
     else:
         # plates of the reader's own format: on random pixels the search would run on every
         # plate and the figures would say little about reading plates
