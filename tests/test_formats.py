@@ -141,14 +141,35 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
     assert load_format(str(uz)).prefixes
 
 
-def test_bad_style_colour_is_a_format_error() -> None:
-    import numpy as np
+@pytest.mark.parametrize(
+    ("style", "words"),
+    [
+        ({"background": "red"}, r"style background must be an \[R, G, B\] colour, 0-255"),
+        ({"foreground": [300, 0, 0]}, r"style foreground must be an \[R, G, B\] colour"),
+        ({"flag": [[0, 0, 0], [1, 2]]}, r"style flag must be an \[R, G, B\] colour"),
+        ({"size_mm": [0, 10]}, r"style size_mm must be \[width, height\] in mm"),
+        ({"two_row_size_mm": "190x145"}, r"style two_row_size_mm must be \[width, height\]"),
+        ({"tilt": "2"}, "style tilt must be a number from 0.0 to 5.0"),
+        ({"loose_crops": 1.5}, "style loose_crops must be a number from 0.0 to 1.0"),
+        ({"region_chars": 1.5}, "style region_chars must be a whole number"),
+        ({"group_gap": float("nan")}, "style group_gap must be a number"),
+    ],
+)
+def test_bad_style_values_are_format_errors_when_the_format_loads(
+    style: dict[str, object], words: str
+) -> None:
+    with pytest.raises(FormatError, match=words):  # not a traceback mid-training
+        PlateFormat("x", "0123456789", {"D": "0123456789"}, ("DDD",), style=style)
 
-    from plateread.synth.render import render_plate
 
-    fmt = PlateFormat("x", "0123456789", {"D": "0123456789"}, ("DDD",), style={"background": "red"})
-    with pytest.raises(FormatError, match=r"style background must be an \[R, G, B\] colour"):
-        render_plate(fmt, "123", np.random.default_rng(0))
+def test_a_backward_character_range_is_an_error() -> None:
+    for key, value in (("alphabet", "Z-A0-9"), ("classes", {"D": "9-0"})):
+        d = {"name": "x", "alphabet": "0-9A-Z", "classes": {"D": "0-9"}, key: value}
+        with pytest.raises(FormatError, match="format 'x': character range .* runs backwards"):
+            PlateFormat.from_dict(d)
+    assert PlateFormat.from_dict({"name": "x", "alphabet": "-+0-9"}).alphabet == "-+0123456789"
+    with pytest.raises(FormatError, match="min_length and max_length must be whole numbers"):
+        PlateFormat.from_dict({"name": "x", "alphabet": "0-9", "min_length": "two"})
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)

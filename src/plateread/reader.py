@@ -155,6 +155,10 @@ class PlateReader:
         With a format that has two-row layouts, crops read with a raw confidence under
         ``two_row_below`` are read again through the two-row view; then crops read with a raw
         confidence under ``tighter_below`` (or as no valid plate) through tighter views.
+
+        Raises:
+            ImageError: an image cannot be loaded (the message names it). To read the others
+                anyway, load each with :func:`load_image` first, then call :meth:`read_crops`.
         """
         out: list[PlateResult] = []
         for i in range(0, len(images), self.batch_size):

@@ -79,3 +79,74 @@ def scene_style(fmt: PlateFormat) -> SceneStyle:
         raise FormatError(f"format {fmt.name!r}: style char_height must be in [0.2, 0.9], got {k}")
     weights, families = (_names(fmt, key, getattr(default, key)) for key in _FONT_KEYS)
     return SceneStyle(((x_lo, x_hi), (y_lo, y_hi)), background, frame, k, weights, families)
+
+
+# the generator's numeric style keys: (lowest, highest) allowed
+_NUMBERS = {
+    "region_box": (0.0, 0.9),
+    "region_height": (0.05, 1.0),
+    "group_gap": (0.0, 200.0),
+    "loose_crops": (0.0, 1.0),
+    "binarized": (0.0, 1.0),
+    "tilt": (0.0, 5.0),
+    "two_row_share": (0.0, 1.0),
+    "region_chars": (0, 20),
+}
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v  # nan != nan
+
+
+def check_drawing(fmt: PlateFormat) -> None:
+    """Check the style keys the plate renderer reads (colours, sizes, numbers) when a format
+    loads, so that a wrong value is named at once, not met as a traceback mid-training.
+
+    Raises:
+        FormatError: a colour is not ``[R, G, B]`` in 0-255, a size not two positive numbers
+            of millimetres, a number out of its range or a ``region_chars`` not a whole number.
+    """
+    style, name = fmt.style, fmt.name
+
+    def colour(value: object, key: str) -> None:
+        if not (
+            isinstance(value, (list, tuple))
+            and len(value) == 3
+            and all(_is_number(v) and 0 <= v <= 255 for v in value)
+        ):
+            raise FormatError(
+                f"format {name!r}: style {key} must be an [R, G, B] colour, 0-255, got {value!r}"
+            )
+
+    for key in ("background", "foreground"):
+        if key in style:
+            colour(style[key], key)
+    if style.get("flag"):
+        stripes = style["flag"]
+        if not isinstance(stripes, (list, tuple)):
+            raise FormatError(f"format {name!r}: style flag must list [R, G, B] stripes")
+        for stripe in stripes:
+            colour(stripe, "flag")
+    for key in ("size_mm", "two_row_size_mm"):
+        size = style.get(key)
+        if size is not None and not (
+            isinstance(size, (list, tuple))
+            and len(size) == 2
+            and all(_is_number(v) and 10 <= v <= 2000 for v in size)
+        ):
+            raise FormatError(
+                f"format {name!r}: style {key} must be [width, height] in mm (10-2000), "
+                f"got {size!r}"
+            )
+    for key, (low, high) in _NUMBERS.items():
+        value = style.get(key)
+        if value is None:
+            continue
+        whole = key != "region_chars" or (isinstance(value, int) and not isinstance(value, bool))
+        if not (_is_number(value) and whole and low <= value <= high):
+            kind = "a whole number" if key == "region_chars" else "a number"
+            raise FormatError(
+                f"format {name!r}: style {key} must be {kind} from {low} to {high}, got {value!r}"
+            )
+    if "flag_text" in style and not isinstance(style["flag_text"], str):
+        raise FormatError(f"format {name!r}: style flag_text must be text")

@@ -17,7 +17,7 @@ from typing import Any
 
 from plateread.constraint import PrefixAutomaton
 from plateread.errors import FormatError
-from plateread.styles import SceneStyle, scene_style
+from plateread.styles import SceneStyle, check_drawing, scene_style
 
 DIGITS = "0123456789"
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -95,6 +95,7 @@ class PlateFormat:
                 f"{list(self.templates)} to weights (at least 0, not all 0), got {weights!r}"
             )
         _ = self.scene  # the style keys the generator reads, checked when the format loads
+        check_drawing(self)
         for t, rows in self.two_row.items():
             flat = sorted(i for row in rows for i in row)
             if t not in self.templates or len(rows) != 2 or flat != list(range(len(t))):
@@ -210,17 +211,26 @@ class PlateFormat:
         """Build a format from :meth:`to_dict`'s output or a YAML file's mapping."""
         if "name" not in d or "alphabet" not in d:
             raise FormatError("a format needs at least 'name' and 'alphabet'")
-        classes = {str(k): _expand(str(v)) for k, v in (d.get("classes") or {}).items()}
+        name = str(d["name"])
+        try:
+            classes = {str(k): _expand(str(v)) for k, v in (d.get("classes") or {}).items()}
+            alphabet = _expand(str(d["alphabet"]))
+            lengths = int(d.get("min_length", 1)), int(d.get("max_length", 12))
+        except FormatError as e:
+            raise FormatError(f"format {name!r}: {e}") from None
+        except (TypeError, ValueError):
+            msg = f"format {name!r}: min_length and max_length must be whole numbers"
+            raise FormatError(msg) from None
         return cls(
-            name=str(d["name"]),
-            alphabet=_expand(str(d["alphabet"])),
+            name=name,
+            alphabet=alphabet,
             classes=classes,
             templates=tuple(str(t) for t in d.get("templates") or ()),
-            min_length=int(d.get("min_length", 1)),
-            max_length=int(d.get("max_length", 12)),
+            min_length=lengths[0],
+            max_length=lengths[1],
             style=dict(d.get("style") or {}),
             prefixes=tuple(d.get("prefixes") or ()),
-            two_row=_two_row(d.get("two_row"), str(d["name"])),
+            two_row=_two_row(d.get("two_row"), name),
         )
 
 
@@ -239,10 +249,19 @@ def _two_row(value: Any, name: str) -> dict[str, tuple[tuple[int, ...], ...]]:
 
 
 def _expand(chars: str) -> str:
-    """Expand ranges such as ``0-9A-Z`` in a character set (a lone or edge ``-`` stays)."""
+    """Expand ranges such as ``0-9A-Z`` in a character set (a lone or edge ``-`` stays).
+
+    Raises:
+        FormatError: a range runs backwards (``9-0``): it would be read as three characters.
+    """
     out: list[str] = []
     i = 0
     while i < len(chars):
+        if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] > chars[i + 2]:
+            raise FormatError(
+                f"character range {chars[i : i + 3]!r} runs backwards (write "
+                f"{chars[i + 2]}-{chars[i]}; a '-' meant as a character goes first or last)"
+            )
         if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] < chars[i + 2]:
             out.extend(chr(k) for k in range(ord(chars[i]), ord(chars[i + 2]) + 1))
             i += 3

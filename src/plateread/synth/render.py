@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from plateread.errors import FormatError
 from plateread.formats import PlateFormat, template_of
 from plateread.styles import SceneStyle
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
@@ -77,13 +76,8 @@ def render_cn(text: str, rng: np.random.Generator, scale: float = 0.5) -> np.nda
 
 
 def _color(style: Any, key: str, default: Color) -> Color:
-    value = style.get(key, default)
-    try:
-        r, g, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise FormatError(
-            f"style {key} must be an [R, G, B] colour, 0-255, got {value!r}"
-        ) from None
+    # checked when the format loads (plateread.styles.check_drawing)
+    r, g, b = (float(v) for v in style.get(key, default))
     return (r, g, b)
 
 
