@@ -150,3 +150,33 @@ def check_drawing(fmt: PlateFormat) -> None:
             )
     if "flag_text" in style and not isinstance(style["flag_text"], str):
         raise FormatError(f"format {name!r}: style flag_text must be text")
+    if style.get("region_codes"):
+        _check_region_codes(fmt, style["region_codes"])
+
+
+def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
+    """``region_codes``: a list of codes or ``{code: weight}``; each code text that starts a
+    template (YAML reads an unquoted ``01`` as the number 1, which starts none and would be
+    skipped without a word).
+    """
+    weights = dict.fromkeys(codes, 1) if isinstance(codes, list) else codes
+    if not isinstance(weights, dict):
+        weights = None
+    if not weights or not all(_is_number(w) and w >= 0 for w in weights.values()):
+        raise FormatError(
+            f"format {fmt.name!r}: style region_codes must list codes or map them to weights "
+            f"(at least 0), got {codes!r}"
+        )
+
+    def starts_a_template(code: str) -> bool:
+        return any(
+            len(code) <= len(t) and all(c in fmt.classes[k] for c, k in zip(code, t))
+            for t in fmt.templates
+        )
+
+    bad = [c for c in weights if not isinstance(c, str) or not starts_a_template(c)]
+    if bad or not sum(weights.values()):
+        raise FormatError(
+            f"format {fmt.name!r}: style region_codes must be texts that start a template "
+            f"(quote codes such as '01' in YAML), weights not all 0; got {bad or codes!r}"
+        )
