@@ -274,6 +274,17 @@ def test_config_errors(tmp_path: Path) -> None:
         load_config(None, {"data": ["synth:ru"], "workers": -1})
     with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):
         load_config(None, {"data": ["synth:ru"], "arch": "crnn_huge"})
+    for key, value, words in (
+        ("lr", float("nan"), r"finite numbers, got \{'lr': nan\}"),
+        ("max_minutes", float("inf"), "finite numbers"),
+        ("clip_grad", -1.0, "clip_grad must be at least 0"),
+        ("checkpoint_minutes", 0.0, "checkpoint_minutes above 0"),
+        ("val_fraction", 1.0, "val_fraction .* must be between 0 and 1"),
+    ):
+        with pytest.raises(ConfigError, match=words):
+            load_config(None, {"data": ["synth:ru"], key: value})
+    held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
+    assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
 
 
 def test_real_crops_are_augmented_with_the_configured_strength(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -102,8 +103,19 @@ class TrainConfig:
             raise ConfigError(
                 f"schedule must be onecycle, cosine or constant, not {self.schedule!r}"
             )
+        numbers = {f.name: getattr(self, f.name) for f in fields(self) if f.type == "float"}
+        odd = {k: v for k, v in numbers.items() if not math.isfinite(v)}
+        if odd:  # nan passes every comparison below as false
+            raise ConfigError(f"config values must be finite numbers, got {odd}")
         if self.lr <= 0 or self.weight_decay < 0 or self.max_minutes < 0:
             raise ConfigError("lr must be above 0, weight_decay and max_minutes at least 0")
+        if self.clip_grad < 0 or self.checkpoint_minutes <= 0:
+            raise ConfigError("clip_grad must be at least 0 (0: off), checkpoint_minutes above 0")
+        if not self.val_data and not 0 < self.val_fraction < 1:
+            raise ConfigError(
+                f"val_fraction (the share held out without val_data) must be between 0 and 1, "
+                f"not {self.val_fraction}"
+            )
         if (self.workers is not None and self.workers < 0) or self.threads < 0:
             raise ConfigError("workers and threads must be at least 0")
         if self.epochs < 1 or self.batch_size < 1:
