@@ -41,7 +41,7 @@ class TrainConfig:
         out: Folder that receives numbered run folders.
         resume: A run folder or checkpoint to continue from.
         max_minutes: Training time budget; the schedule anneals to it (0: no budget).
-        checkpoint_minutes: Also save ``last.pt`` this often within an epoch.
+        checkpoint_minutes: Also save ``last.pt`` this often within an epoch (0: at every step).
         augment: Augment training data.
         real_augment: Strength of the augmentation of real crops (1: mild geometric jitter and
             camera effects; 2: twice the rotation, perspective and effect probabilities).
@@ -109,8 +109,10 @@ class TrainConfig:
             raise ConfigError(f"config values must be finite numbers, got {odd}")
         if self.lr <= 0 or self.weight_decay < 0 or self.max_minutes < 0:
             raise ConfigError("lr must be above 0, weight_decay and max_minutes at least 0")
-        if self.clip_grad < 0 or self.checkpoint_minutes <= 0:
-            raise ConfigError("clip_grad must be at least 0 (0: off), checkpoint_minutes above 0")
+        if self.clip_grad < 0 or self.checkpoint_minutes < 0:
+            raise ConfigError(
+                "clip_grad (0: off) and checkpoint_minutes (0: at every step) must be at least 0"
+            )
         if not self.val_data and not 0 < self.val_fraction < 1:
             raise ConfigError(
                 f"val_fraction (the share held out without val_data) must be between 0 and 1, "
