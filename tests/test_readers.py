@@ -38,7 +38,7 @@ def test_csv_reader(tmp_path: Path) -> None:
     assert [s.text for s in res.samples] == ["01A123BC"]
     assert len(res.problems) == 1
     (tmp_path / "bad.csv").write_text("name,label\n")
-    with pytest.raises(DataSpecError, match="header"):
+    with pytest.raises(DataSpecError, match=r"header naming its image column \(file, filename"):
         read_spec(f"csv:{tmp_path / 'bad.csv'}")
 
 
@@ -49,6 +49,8 @@ def test_csv_and_json_as_spreadsheets_and_windows_tools_save_them(tmp_path: Path
         "semicolon.csv": b"file;text\na.png;01A123BC\n",
         "tab.csv": b"text\tfile\n01A123BC\ta.png\n",
         "caps.csv": b"File, Text\na.png,01A123BC\n",
+        "fast-plate-ocr.csv": b"image_path,plate_text\na.png,01A123BC\n",  # its column names
+        "other_names.csv": b"filename,label\na.png,01A123BC\n",
     }
     for name, data in variants.items():
         (tmp_path / name).write_bytes(data)

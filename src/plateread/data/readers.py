@@ -155,6 +155,11 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
     return res
 
 
+# column names a CSV's header may use, the first found taken (fast-plate-ocr's are the last)
+CSV_FILE_COLUMNS = ("file", "filename", "image", "path", "image_path")
+CSV_TEXT_COLUMNS = ("text", "label", "plate", "plate_text")
+
+
 def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
     try:  # utf-8-sig: spreadsheets often start the file with a byte-order mark
@@ -165,14 +170,17 @@ def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
     delimiter = max(",;\t", key=lambda d: lines[0].count(d)) if lines else ","
     reader = csv.reader(lines, delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader, [])]
-    if not {"file", "text"} <= set(header):
+    file_col = next((c for c in CSV_FILE_COLUMNS if c in header), None)
+    text_col = next((c for c in CSV_TEXT_COLUMNS if c in header), None)
+    if file_col is None or text_col is None:
         raise DataSpecError(
-            f"{p}: a CSV needs a header with 'file' and 'text' columns, found {header}"
+            f"{p}: a CSV needs a header naming its image column ({', '.join(CSV_FILE_COLUMNS)}) "
+            f"and its label column ({', '.join(CSV_TEXT_COLUMNS)}); found {header}"
         )
     res = ReadResult()
     for cells in reader:
         row = dict(zip(header, cells))
-        _add_file(res, p.parent, row.get("file", ""), row.get("text", ""), row.get("rows"))
+        _add_file(res, p.parent, row.get(file_col, ""), row.get(text_col, ""), row.get("rows"))
     return res
 
 
