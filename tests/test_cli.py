@@ -167,6 +167,13 @@ def test_user_errors_exit_2_with_a_message(
     bad_val = ["--val-data", f"csv:{tmp_path / 'bad.csv'}", "--out", str(tmp_path / "r")]
     assert main(["train", "--data", "synth:ru?n=8", *bad_val]) == 2
     assert "no valid validation samples" in err_lines().err
+    (tmp_path / "cn.csv").write_text("file,text\nx.png,皖A12345\n")  # Chinese plates, ru format
+    assert (
+        main(["train", "--data", f"csv:{tmp_path / 'cn.csv'}", "--out", str(tmp_path / "r")]) == 2
+    )
+    assert (
+        "no valid training samples left after filtering; is 'ru' their format?" in err_lines().err
+    )
     args = build_parser().parse_args(["train", "--data", "synth:ru", "--input-size", "32X192"])
     assert args.input_size == [32, 192]
     for verb in (["read", "x.png"], ["bench"], ["train", "--workers", "1"]):

@@ -34,7 +34,8 @@ def load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, D
         for warning in shared_plates(train, val):
             print(f"warning: {warning}", file=sys.stderr)
     if not train.samples:
-        raise ConfigError("no valid training samples left after filtering")
+        why = f"; is {fmt.name!r} their format?" if train.report.dropped else ""
+        raise ConfigError(f"no valid training samples left after filtering{why}")
     if cfg.val_data and not val.samples:  # asked for, yet nothing to choose best.pt on
         raise ConfigError("no valid validation samples left after filtering (val_data)")
     return train, val
