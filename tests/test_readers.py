@@ -259,9 +259,13 @@ def test_spec_options_are_checked(json_dataset: Path) -> None:
         ("repeat=0", "repeat and limit must be at least 1"),
         ("limit=0", "repeat and limit must be at least 1"),  # not "no limit": say so
         ("limit=-1", "repeat and limit must be at least 1"),
+        ("limit=2&split=val&limit=3", "option limit given twice"),  # not the last silently
     ):
         with pytest.raises(DataSpecError, match=message):
             read_spec(f"json:{json_dataset}?{query}")
     with pytest.raises(DataSpecError, match="unknown option rectify"):
         read_spec("synth:ru?n=2&rectify=1")
+    for n in ("0", "-5"):  # not "no labelled images" further on
+        with pytest.raises(DataSpecError, match=f"n must be at least 1, got {n}"):
+            read_spec(f"synth:ru?n={n}")
     assert len(read_spec("synth:ru?n=2&seed=1&augment=0&repeat=2").samples) == 4

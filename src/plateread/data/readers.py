@@ -76,7 +76,7 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
     """Split ``kind:path?k=v&…`` into its parts.
 
     Raises:
-        DataSpecError: no ``kind:`` prefix or an unknown kind.
+        DataSpecError: no ``kind:`` prefix, an unknown kind, or an option given twice.
     """
     kind, sep, rest = spec.partition(":")
     if not sep or kind not in READERS:
@@ -84,7 +84,11 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
             f"bad data spec {spec!r}: expected KIND:PATH with KIND one of {sorted(READERS)}"
         )
     path, _, query = rest.partition("?")
-    return kind, path, dict(parse_qsl(query, keep_blank_values=True))
+    pairs = parse_qsl(query, keep_blank_values=True)
+    twice = sorted({k for k, _ in pairs if sum(k == o for o, _ in pairs) > 1})
+    if twice:  # which one counts would be a guess
+        raise DataSpecError(f"{spec}: option {', '.join(twice)} given twice")
+    return kind, path, dict(pairs)
 
 
 def read_spec(spec: str) -> ReadResult:
@@ -274,6 +278,8 @@ def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
         seed = int(opts.get("seed", "0"))
     except ValueError:
         raise DataSpecError(f"synth:{path}: n and seed must be integers") from None
+    if n < 1:
+        raise DataSpecError(f"synth:{path}: n must be at least 1, got {n}")
     augment = opts.get("augment", "1") not in ("0", "false")
     return ReadResult(samples=synth_samples(path, n=n, seed=seed, augment=augment))
 
