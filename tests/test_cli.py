@@ -353,3 +353,19 @@ def test_nothing_readable_is_an_error_not_a_score(
     out, err = capsys.readouterr()
     assert "none of its 1 images could be read" in err and "A123BC77.png" in err
     assert out == "" and not report.exists()  # no 0% score, no empty report
+
+
+def test_export_with_failed_calibration_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "A123BC77.png").write_bytes(b"broken")
+    (tmp_path / "d" / "Ж123ЖЖ77.png").write_bytes(b"broken")  # a label the format drops
+    out = tmp_path / "ru.onnx"
+    args = ["export", "--model", "ru", "--out", str(out), "--calibrate", f"dir:{tmp_path / 'd'}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "calibration labels: kept 1 of 2" in err and "A123BC77.png: not a readable" in err
+    assert "no plates to calibrate on: none of 1 images read" in err
+    assert not out.exists()  # an uncalibrated file would pass for the calibrated one

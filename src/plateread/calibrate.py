@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -29,9 +29,18 @@ def char_correct(prediction: str, target: str) -> list[bool]:
     return ok
 
 
-def collect(reader: PlateReader, data: Dataset) -> dict[str, list[Any]]:
-    """Raw (uncalibrated) plate and character confidences with their correctness."""
+def collect(
+    reader: PlateReader, data: Dataset, report: TextIO | None = None
+) -> dict[str, list[Any]]:
+    """Raw (uncalibrated) plate and character confidences with their correctness; what was left
+    out (dropped labels, unreadable images) is written to ``report`` if given.
+    """
     ev = evaluate(reader.predictor, data, decoder=reader.decoder, calibrated=False)
+    if report is not None:
+        if data.report.dropped:
+            print(f"calibration labels: {data.report}", file=report)
+        for problem in ev.unreadable:
+            print(f"calibration left out: {problem}", file=report)
     char_conf: list[float] = []
     char_ok: list[bool] = []
     for d, t in zip(ev.readings, ev.targets):
@@ -45,15 +54,22 @@ def collect(reader: PlateReader, data: Dataset) -> dict[str, list[Any]]:
     }
 
 
-def calibrate_onnx(path: str | Path, data: Dataset | Sequence[str]) -> dict[str, float]:
+def calibrate_onnx(
+    path: str | Path, data: Dataset | Sequence[str], report: TextIO | None = None
+) -> dict[str, float]:
     """Fit plate and character calibration curves on ``data`` and write them into the ONNX file.
 
     Args:
         path: The exported reader (rewritten in place).
         data: Labelled plates, or data specs read with the reader's own format.
+        report: Where to say which labels and images were left out (e.g. ``sys.stderr``).
 
     Returns:
         Expected calibration error before and after, on ``data`` itself (in-sample).
+
+    Raises:
+        DataSpecError: no labelled plate of the reader's format, or none of them readable
+            (the file is left as it was).
     """
     import onnx
 
@@ -63,7 +79,9 @@ def calibrate_onnx(path: str | Path, data: Dataset | Sequence[str]) -> dict[str,
         data = load_dataset(specs, reader.format, require_template=False)
     if not data.samples:  # empty curves would be written into the model
         raise DataSpecError(f"no plates to calibrate on: {data.summary()}")
-    c = collect(reader, data)
+    c = collect(reader, data, report)
+    if not c["plate_ok"]:
+        raise DataSpecError(f"no plates to calibrate on: none of {len(data.samples)} images read")
     plate = fit_isotonic(c["plate_conf"], c["plate_ok"])
     char = fit_isotonic(c["char_conf"], c["char_ok"])
     proto = onnx.load(str(path))

@@ -126,16 +126,22 @@ def run_export(a: argparse.Namespace) -> int:
     from plateread.train.checkpoint import resolve_checkpoint
 
     figures = export_onnx(resolve_checkpoint(a.model) or a.model, a.out)
+    cal = None
+    if a.calibrate:
+        from plateread.calibrate import calibrate_onnx
+
+        try:
+            cal = calibrate_onnx(a.out, a.calibrate, report=sys.stderr)
+        except BaseException:  # no uncalibrated file left behind to be taken for the result
+            Path(a.out).unlink(missing_ok=True)
+            raise
     print(
         f"wrote {a.out} ({figures['size_bytes'] / 1e6:.2f} MB); parity: max |diff| "
         f"{figures['max_abs_diff']:.1e} (logits), {figures['max_prob_diff']:.1e} (probabilities; "
         f"the median picture {figures['median_prob_diff']:.1e}), "
         f"same readings {figures['same_text']:.0%}"
     )
-    if a.calibrate:
-        from plateread.calibrate import calibrate_onnx
-
-        cal = calibrate_onnx(a.out, a.calibrate)
+    if cal is not None:
         print(
             f"calibrated on {cal['n']:.0f} plates: expected calibration error "
             f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f} (in-sample)"
