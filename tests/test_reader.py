@@ -97,6 +97,14 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         resolve_model("mars")
     with pytest.raises(ModelFileError, match="not found"):
         resolve_model(tmp_path / "x.onnx")
+    with pytest.raises(ModelFileError, match="no model named"):  # not "model not found: ."
+        PlateReader("")
+    for setting in ({"beam": 0}, {"batch_size": 0}, {"threads": -1}):
+        with pytest.raises(ValueError, match="beam and batch_size must be at least 1"):
+            PlateReader(onnx_model, **setting)  # type: ignore[arg-type]
+    for setting in ({"two_row_below": 2.0}, {"tighter_below": -0.5}):
+        with pytest.raises(ValueError, match="confidences from 0 to 1"):
+            PlateReader(onnx_model, **setting)
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match="not a loadable"):
         PlateReader(tmp_path / "junk.onnx")

@@ -89,6 +89,8 @@ def resolve_model(model: str | Path) -> Path:
     Raises:
         ModelFileError: neither a shipped name nor an existing file.
     """
+    if not str(model).strip():
+        raise ModelFileError(f"no model named: give one of {shipped_models()} or a file")
     path = Path(model)
     if path.suffix in (".onnx", *CHECKPOINT_SUFFIXES) or path.exists():
         if not path.is_file():

@@ -119,6 +119,10 @@ class PlateReader:
             not a valid plate) is read again through tighter views of its crop, for crops looser
             than the model's (0 never; see :func:`~plateread.tighter.reread_tighter`).
 
+    Raises:
+        ModelFileError: no such shipped reader or file, or not a plateread ONNX model.
+        ValueError: an unknown decoder, or a setting out of its range.
+
     Example:
         >>> reader = PlateReader("ru")  # doctest: +SKIP
         >>> reader.read("plate.png").text  # doctest: +SKIP
@@ -135,6 +139,16 @@ class PlateReader:
         two_row_below: float = REREAD_BELOW,
         tighter_below: float = TIGHTER_BELOW,
     ) -> None:
+        if beam < 1 or batch_size < 1 or (threads is not None and threads < 0):
+            raise ValueError(
+                f"beam and batch_size must be at least 1, threads at least 0 (0 or None: "
+                f"ONNX Runtime's default); got {beam}, {batch_size}, {threads}"
+            )
+        if not (0 <= two_row_below <= 1 and 0 <= tighter_below <= 1):
+            raise ValueError(
+                f"two_row_below and tighter_below are confidences from 0 to 1; "
+                f"got {two_row_below}, {tighter_below}"
+            )
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
         self.format = self.predictor.format
