@@ -167,6 +167,24 @@ def test_resume_can_extend_epochs(tmp_path: Path, synth_ru: Path) -> None:
     assert all(t.device.type == "cpu" for t in weights)  # checkpoints load on any machine
 
 
+def test_resume_takes_machine_settings_and_refuses_the_runs_own(
+    tmp_path: Path, synth_ru: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plateread.cli import main
+
+    run = train(_cfg(tmp_path, synth_ru, threads=1))
+    capsys.readouterr()
+    for flags in (["--lr", "0.5"], ["--data", "synth:ru", "--no-augment"]):
+        assert main(["train", "--resume", str(run), *flags]) == 2  # not ignored without a word
+        err = capsys.readouterr().err
+        assert "--resume continues a run with its saved settings" in err
+        assert f"not {', '.join(f for f in flags if f.startswith('--'))} (" in err
+    assert [e["epoch"] for e in _log(run)] == [1]
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--threads", "2"]) == 0
+    assert "0 data-loading worker(s), 2 torch thread(s)" in capsys.readouterr().err
+    assert [e["epoch"] for e in _log(run)] == [1, 2]
+
+
 def test_resuming_a_finished_run_trains_nothing(
     tmp_path: Path, synth_ru: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the reader loads ONNX Runtime: imported by the verbs that r
 
 BENCH_SYNTH = 64  # synthetic plates `bench` reads when no --data is given
 BENCH_MAX = 256  # the most images of --data it reads
+RESUME_TAKES = frozenset({"resume", "epochs", "max_minutes", "device", "workers", "threads"})
 READ_CHUNK = 32  # images `read` loads and sends to the model at once
 
 
@@ -64,6 +65,19 @@ def run_train(a: argparse.Namespace) -> int:
         "augment": False if a.no_augment else None,
         "device": a.device,
     }
+    if a.resume:  # the run's saved settings hold; say so rather than drop the others unread
+        fixed = [k for k, v in overrides.items() if v is not None and k not in RESUME_TAKES]
+        if fixed or a.config:
+            from plateread.train.config import ConfigError
+
+            flags = ["--config"] * bool(a.config) + [
+                "--no-augment" if k == "augment" else "--" + k.replace("_", "-") for k in fixed
+            ]
+            raise ConfigError(
+                f"--resume continues a run with its saved settings: it takes --epochs, "
+                f"--max-minutes, --device, --workers and --threads, not {', '.join(flags)} "
+                f"(for other settings start a new run from its weights: --init RUN/last.pt)"
+            )
     cfg = load_config(a.config, overrides)
     run = train(cfg, epochs=a.epochs)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 knows the run folder

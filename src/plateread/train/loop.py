@@ -120,6 +120,10 @@ def _train(
         if saved.max_minutes and cfg.max_minutes > saved.max_minutes:  # a longer budget
             saved.max_minutes = cfg.max_minutes
         saved.device = cfg.device  # the machine resuming may have another GPU, or none
+        if cfg.workers is not None:  # or other cores: machine settings, not the run's own
+            saved.workers = cfg.workers
+        if cfg.threads:
+            saved.threads = cfg.threads
         cfg, run_dir = saved, ckpt.parent
         why_complete = _complete(cfg, state)
         if why_complete:  # resuming would train a step and could replace best.pt for nothing
@@ -135,7 +139,7 @@ def _train(
         torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    # after a resume has replaced cfg, so the workers and threads follow the run's own settings
+    # after a resume has replaced cfg: the run's workers and threads, unless given anew
     size = (
         (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
     )
