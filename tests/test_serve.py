@@ -94,6 +94,11 @@ def test_batch_and_base64(server: str) -> None:
         "image2",
     ]
     assert r2.json()["results"][0]["text"] == r.json()["results"][0]["text"]
+    url = "data:image/png;base64," + body["images"][0]  # what a browser's FileReader gives
+    r3 = httpx.post(f"{server}/v1/read", json={"images": [url]})
+    assert (
+        r3.status_code == 200 and r3.json()["results"][0]["text"] == r2.json()["results"][0]["text"]
+    )
 
 
 def test_raw_image_body_and_query_options(server: str) -> None:

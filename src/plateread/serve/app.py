@@ -20,6 +20,14 @@ from plateread.reader import PlateReader
 from plateread.serve.limits import BodyLimit
 
 
+def _payload(b64: str) -> str:
+    """The base64 text of a data URL (``data:image/png;base64,...``, what a browser's
+    ``FileReader.readAsDataURL`` gives), or the text itself.
+    """
+    head, comma, rest = b64.partition(",")
+    return rest if comma and head.startswith("data:") and head.endswith(";base64") else b64
+
+
 @dataclass(frozen=True)
 class Limits:
     """Configurable request limits.
@@ -40,7 +48,9 @@ class Limits:
 class Base64Request(BaseModel):
     """JSON form of ``POST /v1/read``."""
 
-    images: list[str] = Field(description="base64-encoded image files (PNG, JPEG, …)")
+    images: list[str] = Field(
+        description="base64-encoded image files (PNG, JPEG, …), or data: URLs of them"
+    )
     model: str | None = Field(default=None, description="reader name; the first loaded by default")
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="0 when none")
 
@@ -221,7 +231,7 @@ def create_app(
             decoded = []
             for i, b64 in enumerate(body.images):
                 try:
-                    decoded.append((f"image{i}", base64.b64decode(b64, validate=True)))
+                    decoded.append((f"image{i}", base64.b64decode(_payload(b64), validate=True)))
                 except (binascii.Error, ValueError):
                     raise HTTPException(422, f"image{i}: not valid base64") from None
             return read(decoded, *options(request, body.model, body.min_confidence))
