@@ -189,6 +189,8 @@ def test_user_errors_exit_2_with_a_message(
         (["serve", "--port"], "70000"),
         (["bench", "--seconds"], "0"),
         (["export", "--model", "ru", "--out"], "ru.txt"),  # readers would take it for no model
+        (["data", "synth:ru", "--grid"], "grid.txt"),  # refused before the work, not after
+        (["synth", "--out", "x", "--grid"], "grid"),
     ):
         with pytest.raises(SystemExit) as exc:
             main([*verb, bad])

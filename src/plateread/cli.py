@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from plateread import __version__, commands
@@ -112,6 +113,13 @@ def _onnx_path(text: str) -> str:
     return text
 
 
+def _picture_path(text: str) -> str:
+    """A ``--grid`` file: refused at once if Pillow could not save it, not after the work."""
+    if Path(text).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+        raise argparse.ArgumentTypeError(f"expected a .png or .jpg file name, got {text!r}")
+    return text
+
+
 def _input_size(text: str) -> list[int]:
     """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
     try:
@@ -142,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=_positive, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--grid", help="also save a PNG grid of samples with their text")
+    s.add_argument(
+        "--grid", type=_picture_path, help="also save a PNG grid of samples with their text"
+    )
     s.set_defaults(func=commands.run_synth)
 
     t = sub.add_parser(
@@ -303,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--format", default="ru", help="plate format the labels should follow (default ru)"
     )
-    d.add_argument("--grid", help="save a PNG grid of random samples with their labels")
+    d.add_argument(
+        "--grid", type=_picture_path, help="save a PNG grid of random samples with their labels"
+    )
     d.add_argument("--sample", type=_positive, default=24, help="samples in the grid")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=commands.run_data)
