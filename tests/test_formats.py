@@ -153,6 +153,9 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
         ({"loose_crops": 1.5}, "style loose_crops must be a number from 0.0 to 1.0"),
         ({"region_chars": 1.5}, "style region_chars must be a whole number"),
         ({"group_gap": float("nan")}, "style group_gap must be a number"),
+        ({"tilt": None}, "style tilt must be a number"),  # `tilt:` left empty in YAML
+        ({"size_mm": None}, r"style size_mm must be \[width, height\]"),
+        ({"region_codes": [["01"]]}, "style region_codes must list codes or map them"),
         ({"region_codes": {1: 696, "10": 428}}, r"quote codes such as '01' in YAML\), .* \[1\]"),
         ({"region_codes": ["1A"]}, "style region_codes must be texts that start a template"),
         ({"region_codes": {"01": -1}}, "style region_codes must list codes or map them"),

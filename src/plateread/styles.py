@@ -129,7 +129,7 @@ def check_drawing(fmt: PlateFormat) -> None:
             colour(stripe, "flag")
     for key in ("size_mm", "two_row_size_mm"):
         size = style.get(key)
-        if size is not None and not (
+        if key in style and not (
             isinstance(size, (list, tuple))
             and len(size) == 2
             and all(_is_number(v) and 10 <= v <= 2000 for v in size)
@@ -139,9 +139,9 @@ def check_drawing(fmt: PlateFormat) -> None:
                 f"got {size!r}"
             )
     for key, (low, high) in _NUMBERS.items():
-        value = style.get(key)
-        if value is None:
+        if key not in style:  # a key left empty in YAML (None) is an error, not the default
             continue
+        value = style[key]
         whole = key != "region_chars" or (isinstance(value, int) and not isinstance(value, bool))
         if not (_is_number(value) and whole and low <= value <= high):
             kind = "a whole number" if key == "region_chars" else "a number"
@@ -159,7 +159,10 @@ def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
     template (YAML reads an unquoted ``01`` as the number 1, which starts none and would be
     skipped without a word).
     """
-    weights = dict.fromkeys(codes, 1) if isinstance(codes, list) else codes
+    try:
+        weights = dict.fromkeys(codes, 1) if isinstance(codes, list) else codes
+    except TypeError:  # a list of lists, say
+        weights = None
     if not isinstance(weights, dict):
         weights = None
     if not weights or not all(_is_number(w) and w >= 0 for w in weights.values()):
