@@ -85,7 +85,12 @@ def pillow_pixels(im: Image.Image) -> np.ndarray:
     16-bit, float) as they are, so that ``to_rgb`` scales them as it does image files' (Pillow's
     own RGB conversion clips 16-bit gray to white), any other mode as BGR ``uint8``.
     """
-    if im.mode in ("L", "I;16", "I", "F"):
+    if im.mode == "I":  # 32-bit integers: how Pillow 10 opens a 16-bit gray PNG
+        pixels = np.asarray(im)
+        if pixels.size and pixels.min() >= 0 and pixels.max() < 65536:
+            return pixels.astype(np.uint16)  # scaled as a 16-bit file is
+        return pixels
+    if im.mode in ("L", "I;16", "F"):
         return np.asarray(im)
     return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
 
