@@ -50,7 +50,9 @@ def test_automaton_agrees_with_the_format_on_random_texts(name: str) -> None:
                 break
         else:
             assert auto.accepts(state) == fmt.is_valid(text), (name, text)
+        assert auto.can_start(text) == _can_grow(fmt, text), (name, text)
     assert any(fmt.is_valid(t) for t in samples)
+    assert not auto.can_start("Ж") and auto.can_start("")
 
 
 def test_automaton_is_cached_per_format_object() -> None:

@@ -157,7 +157,7 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
         ({"size_mm": None}, r"style size_mm must be \[width, height\]"),
         ({"region_codes": [["01"]]}, "style region_codes must list codes or map them"),
         ({"region_codes": {1: 696, "10": 428}}, r"quote codes such as '01' in YAML\), .* \[1\]"),
-        ({"region_codes": ["1A"]}, "style region_codes must be texts that start a template"),
+        ({"region_codes": ["1A"]}, "style region_codes must be texts a plate can start with"),
         ({"region_codes": {"01": -1}}, "style region_codes must list codes or map them"),
         ({"region_codes": {"01": 0}}, "weights not all 0"),
     ],

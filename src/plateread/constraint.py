@@ -95,6 +95,16 @@ class PrefixAutomaton:
         self._cache[key] = new
         return new
 
+    def can_start(self, text: str) -> bool:
+        """Whether some valid plate starts with ``text`` (a whole valid plate included)."""
+        state: State | None = self.start
+        for ch in text:
+            k = self.fmt.alphabet.find(ch) + 1
+            if not k or state is None:
+                return False
+            state = self.step(state, k)
+        return state is not None
+
     def accepts(self, state: State) -> bool:
         """Whether the text that led to ``state`` is a valid plate."""
         n, tm, pm = state

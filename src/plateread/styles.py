@@ -155,8 +155,8 @@ def check_drawing(fmt: PlateFormat) -> None:
 
 
 def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
-    """``region_codes``: a list of codes or ``{code: weight}``; each code text that starts a
-    template (YAML reads an unquoted ``01`` as the number 1, which starts none and would be
+    """``region_codes``: a list of codes or ``{code: weight}``; each code text that a plate can
+    start with (YAML reads an unquoted ``01`` as the number 1, which starts none and would be
     skipped without a word).
     """
     try:
@@ -171,15 +171,10 @@ def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
             f"(at least 0), got {codes!r}"
         )
 
-    def starts_a_template(code: str) -> bool:
-        return any(
-            len(code) <= len(t) and all(c in fmt.classes[k] for c, k in zip(code, t))
-            for t in fmt.templates
-        )
-
-    bad = [c for c in weights if not isinstance(c, str) or not starts_a_template(c)]
+    bad = [c for c in weights if not isinstance(c, str) or not fmt.automaton.can_start(c)]
     if bad or not sum(weights.values()):
         raise FormatError(
-            f"format {fmt.name!r}: style region_codes must be texts that start a template "
-            f"(quote codes such as '01' in YAML), weights not all 0; got {bad or codes!r}"
+            f"format {fmt.name!r}: style region_codes must be texts a plate can start with "
+            f"(by its templates and prefixes; quote codes such as '01' in YAML), weights not "
+            f"all 0; got {bad or codes!r}"
         )
