@@ -25,6 +25,14 @@ RESUME_TAKES = frozenset({"resume", "epochs", "max_minutes", "device", "workers"
 READ_CHUNK = 32  # images `read` loads and sends to the model at once
 
 
+def say_left_out(problems: Sequence[str], shown: int = 5) -> None:
+    """Name the first ``shown`` entries a verb left out, on stderr, and count the rest."""
+    for problem in problems[:shown]:
+        print(f"left out: {problem}", file=sys.stderr)
+    if len(problems) > shown:
+        print(f"left out: {len(problems) - shown} more unreadable entries", file=sys.stderr)
+
+
 def run_synth(a: argparse.Namespace) -> int:
     """Render synthetic plates to a folder in the course layout."""
     from plateread.synth import write_dataset
@@ -101,10 +109,7 @@ def run_eval(a: argparse.Namespace) -> int:
     )  # fmt: skip
     if data.report.dropped:
         print(f"labels: {data.report}", file=sys.stderr)
-    for problem in ev.unreadable[:5]:  # what "left out" counts, so it can be mended
-        print(f"left out: {problem}", file=sys.stderr)
-    if len(ev.unreadable) > 5:
-        print(f"left out: {len(ev.unreadable) - 5} more unreadable entries", file=sys.stderr)
+    say_left_out(ev.unreadable)  # what "left out" counts, so it can be mended
     if not ev.samples:
         raise DataSpecError(
             f"no plates to evaluate in {', '.join(a.data)}: none of its "
@@ -247,10 +252,7 @@ def run_bench(a: argparse.Namespace) -> int:
                 images.append(s.load())
             except ImageError as e:  # timed without it, as eval scores without it
                 unreadable.append(image_problem(s.id, e))
-        for problem in unreadable[:5]:
-            print(f"left out: {problem}", file=sys.stderr)
-        if len(unreadable) > 5:
-            print(f"left out: {len(unreadable) - 5} more unreadable images", file=sys.stderr)
+        say_left_out(unreadable)
         if not images:
             raise DataSpecError(f"none of the images in {', '.join(a.data)} could be read")
         source = f"{len(images)} plates of {', '.join(a.data)}"
