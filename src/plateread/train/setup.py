@@ -51,10 +51,9 @@ def shared_plates(train: Dataset, val: Dataset) -> list[str]:
     n = len(val.samples)
     same_image = {os.path.normpath(s.id) for s in train.samples}
     real_texts = {s.text for s in train.samples if not hasattr(s.image, "seed")}
-    images = sum(os.path.normpath(s.id) in same_image for s in val.samples)
-    texts = sum(
-        s.text in real_texts and os.path.normpath(s.id) not in same_image for s in val.samples
-    )
+    val_ids = [os.path.normpath(s.id) for s in val.samples]
+    images = sum(i in same_image for i in val_ids)
+    texts = sum(s.text in real_texts and i not in same_image for s, i in zip(val.samples, val_ids))
     warnings = []
     if images:
         warnings.append(
