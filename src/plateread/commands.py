@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from plateread.errors import FontError
-from plateread.imaging import ImageError, image_problem
+from plateread.imaging import ImageError
 
 if TYPE_CHECKING:  # the reader loads ONNX Runtime: imported by the verbs that read
     from plateread.reader import PlateResult
@@ -239,19 +239,15 @@ def run_bench(a: argparse.Namespace) -> int:
 
     reader = PlateReader(a.model, decoder=a.decoder, threads=a.threads)
     if a.data:
-        from plateread.data import DataSpecError
+        from plateread.data import DataSpecError, load_readable
         from plateread.data.readers import read_spec
 
         # every image of the specs, whatever its label says: only the pixels are timed
         samples = [s for spec in a.data for s in read_spec(spec).samples][:BENCH_MAX]
         if not samples:
             raise DataSpecError(f"no images in {', '.join(a.data)}")
-        images, unreadable = [], []
-        for s in samples:
-            try:
-                images.append(s.load())
-            except ImageError as e:  # timed without it, as eval scores without it
-                unreadable.append(image_problem(s.id, e))
+        loaded, unreadable = load_readable(samples)  # timed without them, as eval scores
+        images = [img for _, img in loaded]
         say_left_out(unreadable)
         if not images:
             raise DataSpecError(f"none of the images in {', '.join(a.data)} could be read")

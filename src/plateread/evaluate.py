@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plateread.calibration import calibrate_reading
-from plateread.data import Dataset, Sample
+from plateread.data import Dataset, Sample, load_readable
 from plateread.decoding import Decoded, decode_logits
 from plateread.formats import template_of
-from plateread.imaging import ImageError, image_problem, prepare_batch
+from plateread.imaging import prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
 from plateread.tighter import TIGHTER_BELOW, second_readings
@@ -75,14 +75,9 @@ def evaluate(
     curves = getattr(predictor, "calibration", None) if calibrated else None
     ev = Evaluation(metrics={}, unreadable=list(data.problems))
     for i in range(0, len(data.samples), batch_size):
-        images, kept = [], []
-        for s in data.samples[i : i + batch_size]:
-            try:
-                images.append(s.load())
-            except ImageError as e:
-                ev.unreadable.append(image_problem(s.id, e))
-                continue
-            kept.append(s)
+        loaded, problems = load_readable(data.samples[i : i + batch_size])
+        ev.unreadable.extend(problems)
+        kept, images = [s for s, _ in loaded], [img for _, img in loaded]
         if not images:
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))

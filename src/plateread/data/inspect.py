@@ -6,9 +6,8 @@ import random
 from collections import Counter
 from typing import Any
 
-from plateread.data import load_dataset
+from plateread.data import load_dataset, load_readable
 from plateread.formats import PlateFormat, template_of
-from plateread.imaging import ImageError, image_problem
 
 
 def inspect_data(
@@ -21,17 +20,8 @@ def inspect_data(
         Plain data; ``"grid"`` holds up to ``sample`` random ``(image, label)`` pairs (not JSON).
     """
     data = load_dataset(specs, fmt, require_template=False)
-    unreadable: list[str] = []
-    sizes: list[tuple[int, int]] = []
-    readable = []
-    for s in data.samples:
-        try:
-            img = s.load()
-        except ImageError as e:
-            unreadable.append(image_problem(s.id, e))
-            continue
-        sizes.append(img.shape[:2])
-        readable.append((s, img))
+    readable, unreadable = load_readable(data.samples)
+    sizes = [img.shape[:2] for _, img in readable]
     texts = [s.text for s, _ in readable]
     chars = Counter("".join(texts))
     heights = sorted(h for h, _ in sizes)

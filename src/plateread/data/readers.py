@@ -28,7 +28,7 @@ import csv
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ import numpy as np
 
 from plateread.data import ccpd
 from plateread.data.sources import FileImage, ZipImage, fix_zip_name
+from plateread.imaging import ImageError, image_problem
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
@@ -62,6 +63,21 @@ class Sample:
     def load(self) -> np.ndarray:
         """The crop as RGB ``uint8``."""
         return self.image.load()  # type: ignore[no-any-return]
+
+
+def load_readable(
+    samples: Iterable[Sample],
+) -> tuple[list[tuple[Sample, np.ndarray]], list[str]]:
+    """Load each sample's crop: ``(sample, RGB image)`` for the readable ones, in order, and a
+    line naming each unreadable one (what eval, bench and ``data`` leave out and say).
+    """
+    loaded, problems = [], []
+    for s in samples:
+        try:
+            loaded.append((s, s.load()))
+        except ImageError as e:
+            problems.append(image_problem(s.id, e))
+    return loaded, problems
 
 
 @dataclass
