@@ -371,3 +371,27 @@ def test_export_with_failed_calibration_leaves_no_file(
     assert "calibration labels: kept 1 of 2" in err and "A123BC77.png: not a readable" in err
     assert "no plates to calibrate on: none of 1 images read" in err
     assert not out.exists()  # an uncalibrated file would pass for the calibrated one
+
+
+def test_serve_model_names_are_whole_and_distinct(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plateread.serve.app import model_specs
+
+    for specs, said in (
+        (["=ru"], "needs both a name and a model"),
+        (["x="], "needs both a name and a model"),
+        (["a=ru", "a=cn"], "two models named 'a'"),  # the second replaced the first unsaid
+        (["ru", "src/plateread/weights/ru.onnx"], "two models named 'ru'"),
+    ):
+        argv = ["serve"] + [f"--model={s}" for s in specs]
+        assert main(argv) == 2, specs  # before any model loads or the server starts
+        assert said in capsys.readouterr().err
+    # a path with '=' in a folder name is a path, not NAME=FILE
+    run = tmp_path / "lr=3e-4"
+    run.mkdir()
+    assert model_specs([f"{run}/model.onnx", "cn", "mine=ru"]) == {
+        "model": f"{run}/model.onnx",
+        "cn": "cn",
+        "mine": "ru",
+    }

@@ -31,6 +31,24 @@ def test_json_reader_missing_file_is_a_problem_not_a_crash(json_dataset: Path) -
     assert any("not found" in p for p in res.problems)
 
 
+def test_json_takes_a_mapping_other_key_names_and_refuses_non_text(tmp_path: Path) -> None:
+    write_png(tmp_path / "a.png", plate_like())
+    (tmp_path / "map.json").write_text('{"a.png": "01A123BC"}')
+    (tmp_path / "names.json").write_text('[{"Image_Path": "a.png", "plate_text": "01A123BC"}]')
+    for name in ("map.json", "names.json"):
+        res = read_spec(f"json:{tmp_path / name}")
+        assert [s.text for s in res.samples] == ["01A123BC"] and not res.problems, name
+    # null became the label "None", a list its repr; a number is a text of digits
+    (tmp_path / "odd.json").write_text(
+        '[{"file": "a.png", "text": null}, {"file": "a.png", "text": ["A"]},'
+        ' {"file": null, "text": "A"}, {"file": "a.png", "text": 1234}]'
+    )
+    res = read_spec(f"json:{tmp_path / 'odd.json'}")
+    assert [s.text for s in res.samples] == ["1234"]
+    assert len(res.problems) == 3 and "entry 0 lacks 'file' or 'text'" in res.problems[0]
+    assert "entry 1: expected a file name and a text" in res.problems[1]
+
+
 def test_csv_reader(tmp_path: Path) -> None:
     write_png(tmp_path / "images" / "a.png", plate_like())
     (tmp_path / "labels.csv").write_text("file,text\nimages/a.png,01A123BC\nimages/b.png,X\n")

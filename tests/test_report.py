@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,18 @@ def test_report_renders_in_chromium(cn_report: Path) -> None:
     assert len(images) > 10 and all(ok and w > 0 for ok, w in images)
     assert "Per-step probabilities" in headings and "By province" in headings
     assert province == 1  # the embedded CJK subset draws province characters without system fonts
+
+
+def test_nothing_to_report_is_an_error(tmp_path: Path) -> None:
+    from plateread.calibration import coverage_curve
+    from plateread.data import Dataset
+
+    predictor = load_predictor(untrained_onnx(tmp_path, "cn"))
+    ev = evaluate(predictor, Dataset(samples=[]))
+    assert ev.metrics["n"] == 0
+    with pytest.raises(ValueError, match="scored no plates"):
+        write_report(predictor, ev, tmp_path / "rep")  # wrote figures of nan before
+    assert not (tmp_path / "rep").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'mean of empty slice'
+        assert coverage_curve([], [])[0] == (0.0, 0.0, 1.0)

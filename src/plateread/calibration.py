@@ -102,5 +102,5 @@ def coverage_curve(
     for th in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
         keep = c >= th
         acc = float(y[keep].mean()) if keep.any() else 1.0
-        rows.append((th, float(keep.mean()), acc))
+        rows.append((th, float(keep.mean()) if len(c) else 0.0, acc))
     return rows

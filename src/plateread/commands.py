@@ -326,12 +326,9 @@ def run_serve(a: argparse.Namespace) -> int:
     import uvicorn
 
     from plateread.predict import shipped_models
-    from plateread.serve.app import Limits, create_app
+    from plateread.serve.app import Limits, create_app, model_specs
 
-    models: dict[str, str] = {}
-    for spec in a.model or shipped_models():
-        name, _, path = spec.partition("=")
-        models[name if path else Path(spec).stem] = path or spec
+    models = model_specs(a.model or shipped_models())
     limits = Limits(max_body_bytes=a.max_body_mb * 1024 * 1024, max_images=a.max_images)
     app = create_app(models, limits, threads=a.threads)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")

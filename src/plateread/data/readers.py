@@ -3,8 +3,9 @@
 ==================  ===============================================================
 spec                what it reads
 ==================  ===============================================================
-``json:PATH``       the course layout: ``config.json`` (a list of ``{"file","text"}``)
-                    with images beside it or in ``images/``; PATH may be the folder
+``json:PATH``       the course layout: ``config.json`` (a list of ``{"file","text"}``, or
+                    ``{"FILE": "TEXT"}``) with images beside it or in ``images/``; PATH
+                    may be the folder
 ``csv:PATH``        a ``file,text`` CSV; files relative to the CSV's folder (both take an
                     optional ``rows``: 2 marks a two-row plate)
 ``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
@@ -164,18 +165,25 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
         raise DataSpecError(f"{cfg}: cannot read the config ({e})") from None
     except UnicodeDecodeError:
         raise DataSpecError(f"{cfg}: not UTF-8 text (save it as UTF-8)") from None
+    if isinstance(items, dict):  # {"file": "text", ...}, as many labelling tools write
+        items = [{"file": f, "text": t} for f, t in items.items()]
     if not isinstance(items, list):
         raise DataSpecError(f"{cfg}: expected a list of {{'file', 'text'}} objects")
     res = ReadResult()
     for i, it in enumerate(items):
-        if not isinstance(it, dict) or "file" not in it or "text" not in it:
-            res.problems.append(f"{cfg}: entry {i} lacks 'file' or 'text'")
-            continue
-        _add_file(res, cfg.parent, str(it["file"]), str(it["text"]), it.get("rows"))
+        entry = {k.strip().lower(): v for k, v in it.items()} if isinstance(it, dict) else {}
+        file = next((entry[c] for c in CSV_FILE_COLUMNS if c in entry), None)
+        text = next((entry[c] for c in CSV_TEXT_COLUMNS if c in entry), None)
+        if file is None or text is None:
+            res.problems.append(f"{cfg}: entry {i} lacks 'file' or 'text' (or has them null)")
+        elif not isinstance(file, str) or isinstance(text, (bool, list, dict)):
+            res.problems.append(f"{cfg}: entry {i}: expected a file name and a text, got {it}")
+        else:
+            _add_file(res, cfg.parent, file, str(text), entry.get("rows"))
     return res
 
 
-# column names a CSV's header may use, the first found taken (fast-plate-ocr's are the last)
+# names a CSV's header (or a JSON entry) may use, the first found taken (fast-plate-ocr's last)
 CSV_FILE_COLUMNS = ("file", "filename", "image", "path", "image_path")
 CSV_TEXT_COLUMNS = ("text", "label", "plate", "plate_text")
 

@@ -84,7 +84,12 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
 
     Returns:
         The path of ``report.html``.
+
+    Raises:
+        ValueError: the evaluation scored no plates (nothing to report; nothing is written).
     """
+    if not ev.samples:
+        raise ValueError("nothing to report: the evaluation scored no plates")
     from plateread.report import figures as F
     from plateread.report.analysis import analyse, reliability, worst
 

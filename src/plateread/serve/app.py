@@ -7,6 +7,7 @@ import binascii
 import io
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -112,6 +113,31 @@ def _check_header(data: bytes, name: str, limits: Limits) -> None:
             f"{name}: {w}x{h} image exceeds the limit of {limits.max_pixels} pixels "
             f"or {limits.max_side} pixels a side",
         )
+
+
+def model_specs(specs: list[str]) -> dict[str, str]:
+    """Reader names mapped to models, from ``--model`` values (``ru``, ``F.onnx``, ``NAME=F``).
+
+    A value that names an existing file, or whose part before ``=`` is a folder path, is a path
+    (``runs/lr=3e-4/model.onnx``); a bare name or file is named after its stem.
+
+    Raises:
+        ValueError: a ``NAME=FILE`` without a name or a file, or two readers of the same name.
+    """
+    models: dict[str, str] = {}
+    for spec in specs:
+        name, eq, path = spec.partition("=")
+        if not eq or Path(spec).is_file() or "/" in name or "\\" in name:
+            name, path = Path(spec).stem, spec
+        elif not name or not path:
+            raise ValueError(f"--model {spec!r}: NAME=FILE needs both a name and a model")
+        if name in models:
+            raise ValueError(
+                f"two models named {name!r} ({models[name]} and {path}); "
+                "name them apart with NAME=FILE"
+            )
+        models[name] = path
+    return models
 
 
 def create_app(
