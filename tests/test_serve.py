@@ -280,6 +280,30 @@ def test_page_in_chromium(server: str, tmp_path: Path) -> None:
     assert len(spans) == len(expected["text"]) and all(c.startswith("rgb") for c in spans)
 
 
+def test_page_reads_a_drop_beyond_the_limits_and_names_a_corrupt_file(
+    server: str, tmp_path: Path
+) -> None:
+    """The server takes 8 images a request; a drop of 11 with one corrupt file showed only that
+    file's error on all 11 (a request is read whole or not at all)."""
+    files = []
+    for i in range(10):
+        files.append(tmp_path / f"plate{i}.png")
+        files[-1].write_bytes(_png(i))
+    files.insert(4, tmp_path / "broken.png")
+    files[4].write_bytes(b"not an image")
+    with chromium_page() as page:
+        page.goto(server + "/")
+        page.wait_for_selector("#model option", state="attached")
+        page.set_input_files("#files", [str(f) for f in files])
+        page.wait_for_function("document.querySelectorAll('.row .pending').length === 0")
+        rows = page.eval_on_selector_all(
+            ".row", "els => els.map(e => [e.querySelector('img').alt, e.innerText])"
+        )
+    assert [name for name, _ in rows] == [f.name for f in files]  # in the order dropped
+    assert all("confidence" in text for name, text in rows if name != "broken.png")
+    assert "broken.png" in rows[4][1] and "not a readable image" in rows[4][1]
+
+
 def test_default_models_read_example_plates(monkeypatch: pytest.MonkeyPatch) -> None:
     """`plateread serve` with no --model serves every shipped reader."""
     import uvicorn
