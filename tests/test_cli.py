@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import plateread
-from conftest import shared
+from conftest import plate_like, shared, write_png
 from plateread.cli import build_parser, main
 
 
@@ -395,3 +395,23 @@ def test_serve_model_names_are_whole_and_distinct(
         "cn": "cn",
         "mine": "ru",
     }
+
+
+def test_eval_asks_whether_the_model_is_of_the_labels_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plateread.formats import CN, RU
+    from plateread.labels import format_mismatch
+
+    ru, cn = tmp_path / "ru", tmp_path / "cn"
+    for folder, names in ((ru, ("A123BC77", "K777KK199")), (cn, ("皖A12345", "苏E7R5Y0"))):
+        for name in names:
+            write_png(folder / f"{name}.png", plate_like())
+    # Russian plates scored by the Chinese reader: all kept (its alphabet has their characters)
+    assert main(["eval", "--model", "cn", "--data", f"dir:{ru}"]) == 0
+    err = capsys.readouterr().err
+    assert "2 of 2 labels are no 'cn' plate" in err and "(ru or ru_all fits them)" in err
+    assert main(["eval", "--model", "ru", "--data", f"dir:{cn}"]) == 2
+    assert "is 'ru' their format?" in capsys.readouterr().err
+    assert format_mismatch(RU, ["A123BC77", "A123BC7"]) is None  # half are plates: no warning
+    assert format_mismatch(CN, ["皖A12345", "A123BC77", "B123BC77"]) is not None

@@ -97,18 +97,23 @@ def run_eval(a: argparse.Namespace) -> int:
     """Score a model on labelled data; optionally write the HTML report."""
     from plateread.data import DataSpecError, load_dataset
     from plateread.evaluate import evaluate
+    from plateread.labels import format_mismatch
     from plateread.predict import load_predictor
 
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
     if not data.samples:  # a 0% score for nothing read would look like a result
-        raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}")
+        why = f"; is {predictor.format.name!r} their format?" if data.report.dropped else ""
+        raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}{why}")
     ev = evaluate(
         predictor, data, a.batch_size, a.decoder,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
     )  # fmt: skip
     if data.report.dropped:
         print(f"labels: {data.report}", file=sys.stderr)
+    mismatch = format_mismatch(predictor.format, [s.text for s in data.samples])
+    if mismatch:
+        print(f"warning: {mismatch}", file=sys.stderr)
     say_left_out(ev.unreadable)  # what "left out" counts, so it can be mended
     if not ev.samples:
         raise DataSpecError(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from plateread.formats import PlateFormat
+from plateread.formats import BUILTIN, PlateFormat
 
 
 @dataclass
@@ -86,3 +86,29 @@ def _reject_reason(text: str, fmt: PlateFormat, require_template: bool) -> str |
     if not fmt.templates and not fmt.min_length <= len(text) <= fmt.max_length:
         return "length out of range"
     return None
+
+
+def format_mismatch(fmt: PlateFormat, texts: list[str]) -> str | None:
+    """A warning when most labels are no plate of ``fmt`` (a model of another region, say).
+
+    Returns:
+        ``None`` when ``fmt`` has no templates or at least half of ``texts`` are its plates; else
+        the warning, naming the built-in formats that most of them are plates of.
+    """
+    if not fmt.templates or not texts:
+        return None
+    off = [t for t in texts if not fmt.is_valid(t)]
+    if 2 * len(off) <= len(texts):
+        return None
+    fits = [
+        name
+        for name, other in BUILTIN.items()
+        if other.templates
+        and name != fmt.name
+        and 2 * sum(other.is_valid(other.normalize(t)) for t in texts) > len(texts)
+    ]
+    hint = f" ({' or '.join(fits)} fits them)" if fits else ""
+    return (
+        f"{len(off)} of {len(texts)} labels are no {fmt.name!r} plate "
+        f"(e.g. {', '.join(repr(t) for t in off[:3])}): is {fmt.name!r} their format?{hint}"
+    )
