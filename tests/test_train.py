@@ -556,3 +556,14 @@ def test_validation_plates_that_training_sees_are_warned_about(tmp_path: Path) -
     assert shared_plates(data("synth:ru?n=20"), data("synth:ru?n=5&seed=7")) == []
     spec = f"dir:{tmp_path / 'a'}?holdout=0.5"
     assert shared_plates(data(spec + "&split=train"), data(spec + "&split=val")) == []
+
+
+def test_a_set_too_small_to_hold_out_warns_and_logs_its_one_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = TrainConfig.from_dict(
+        {**_cfg(tmp_path, tmp_path).to_dict(), "data": ["synth:ru?n=5"], "val_fraction": 0.1}
+    )
+    run = train(cfg.validate())
+    assert "warning: no validation plates (5 samples" in capsys.readouterr().err
+    assert _log(run)[-1]["step"] == 1  # one (partial) batch of 5 was a step, logged as step 0

@@ -308,7 +308,7 @@ def _train(
             metrics = validate(kept, val_batches, fmt, device) if len(vds) else {}
             entry = {
                 "epoch": epoch + 1,
-                "step": epoch * steps_per_epoch + step // cfg.batch_size,
+                "step": epoch * steps_per_epoch + math.ceil(step / cfg.batch_size),
                 "train_loss": float(np.mean(losses)) if losses else None,
                 "lr": optimizer.param_groups[0]["lr"],
                 "images_per_s": seen * world / max(elapsed_epoch, 1e-9),

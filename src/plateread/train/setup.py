@@ -33,6 +33,13 @@ def load_data(cfg: TrainConfig, fmt: PlateFormat, rank: int) -> tuple[Dataset, D
         print(f"train: {train.summary()}\nval: {val.summary()}", file=sys.stderr)
         for warning in shared_plates(train, val):
             print(f"warning: {warning}", file=sys.stderr)
+        if train.samples and not val.samples:
+            print(
+                f"warning: no validation plates ({len(train.samples)} samples, of which "
+                f"val_fraction {cfg.val_fraction} holds none out): best.pt will be the last "
+                "epoch's weights; give --val-data or more data",
+                file=sys.stderr,
+            )
     if not train.samples:
         why = f"; is {fmt.name!r} their format?" if train.report.dropped else ""
         raise ConfigError(f"no valid training samples left after filtering{why}")
