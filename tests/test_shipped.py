@@ -20,6 +20,24 @@ def test_ru_ru_all_and_cn_are_shipped() -> None:
     assert {"ru", "ru_all", "cn"} <= set(shipped_models())
 
 
+def test_every_package_file_goes_into_the_wheel() -> None:
+    """A resource (a model, the service's page) that package-data misses works from the checkout
+    and is absent from every `pip install`."""
+    from fnmatch import fnmatch
+
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["plateread"]
+    package = ROOT / "src" / "plateread"
+    files = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and not p.name.startswith(".")
+    ]
+    assert "weights/ru.onnx" in files and "serve/page.html" in files
+    assert [f for f in files if not any(fnmatch(f, g) for g in globs)] == []
+
+
 @pytest.mark.parametrize("name", ["ru", "ru_all", "cn"])
 def test_shipped_reader(name: str) -> None:
     path = resolve_model(name)
