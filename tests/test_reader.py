@@ -10,9 +10,11 @@ import pytest
 
 from conftest import ROOT, plate_like, untrained_onnx
 from plateread.cli import main
+from plateread.data import Dataset
+from plateread.evaluate import evaluate
 from plateread.formats import RU, load_format
 from plateread.imaging import ImageError, quiet_opencv, to_rgb
-from plateread.predict import ModelFileError, resolve_model
+from plateread.predict import ModelFileError, load_predictor, resolve_model
 from plateread.reader import PlateReader, load_image
 from plateread.synth import synth_samples
 
@@ -102,12 +104,20 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         resolve_model(tmp_path / "x.onnx")
     with pytest.raises(ModelFileError, match="no model named"):  # not "model not found: ."
         PlateReader("")
-    for setting in ({"beam": 0}, {"batch_size": 0}, {"threads": -1}):
-        with pytest.raises(ValueError, match="beam and batch_size must be at least 1"):
+    for setting, said in (
+        ({"beam": 0}, "beam must be at least 1"),
+        ({"threads": -1}, "threads at least 0"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"two_row_below": 2.0}, "confidences from 0 to 1"),
+        ({"tighter_below": -0.5}, "confidences from 0 to 1"),
+    ):
+        with pytest.raises(ValueError, match=said):
             PlateReader(onnx_model, **setting)  # type: ignore[arg-type]
-    for setting in ({"two_row_below": 2.0}, {"tighter_below": -0.5}):
-        with pytest.raises(ValueError, match="confidences from 0 to 1"):
-            PlateReader(onnx_model, **setting)
+        if "beam" not in setting and "threads" not in setting:  # evaluate() shares the rest
+            with pytest.raises(ValueError, match=said):  # batch_size 0 was a range() error
+                evaluate(load_predictor(onnx_model), Dataset([]), **setting)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        evaluate(load_predictor(onnx_model), Dataset([]), decoder="gready")
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match="not a loadable"):
         PlateReader(tmp_path / "junk.onnx")

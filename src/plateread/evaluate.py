@@ -9,11 +9,12 @@ from typing import Any
 
 from plateread.calibration import calibrate_reading
 from plateread.data import Dataset, Sample, load_readable
-from plateread.decoding import Decoded, decode_logits
+from plateread.decoding import Decoded, decode_logits, resolve_decoder
 from plateread.formats import template_of
 from plateread.imaging import prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
+from plateread.reader import check_settings
 from plateread.tighter import TIGHTER_BELOW, second_readings
 from plateread.tworow import REREAD_BELOW
 
@@ -70,8 +71,13 @@ def evaluate(
 
     Unreadable images, and the entries the data's readers could not use (a missing file, say),
     are listed in ``unreadable`` and left out of the metrics.
+
+    Raises:
+        ValueError: an unknown decoder, ``batch_size`` under 1, or a threshold outside [0, 1].
     """
+    check_settings(batch_size, two_row_below, tighter_below)
     fmt = predictor.format
+    resolve_decoder(decoder, fmt)  # an unknown name fails here, not after the first batch
     curves = getattr(predictor, "calibration", None) if calibrated else None
     ev = Evaluation(metrics={}, unreadable=list(data.problems))
     for i in range(0, len(data.samples), batch_size):

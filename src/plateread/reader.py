@@ -28,6 +28,21 @@ from plateread.tworow import REREAD_BELOW
 ImageInput = str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 
+def check_settings(batch_size: int, two_row_below: float, tighter_below: float) -> None:
+    """Check the reading settings that :class:`PlateReader` and ``evaluate`` share.
+
+    Raises:
+        ValueError: ``batch_size`` under 1, or a threshold outside [0, 1].
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    if not (0 <= two_row_below <= 1 and 0 <= tighter_below <= 1):
+        raise ValueError(
+            f"two_row_below and tighter_below are confidences from 0 to 1; "
+            f"got {two_row_below}, {tighter_below}"
+        )
+
+
 @dataclass(frozen=True)
 class PlateResult:
     """One plate reading.
@@ -139,16 +154,12 @@ class PlateReader:
         two_row_below: float = REREAD_BELOW,
         tighter_below: float = TIGHTER_BELOW,
     ) -> None:
-        if beam < 1 or batch_size < 1 or (threads is not None and threads < 0):
+        if beam < 1 or (threads is not None and threads < 0):
             raise ValueError(
-                f"beam and batch_size must be at least 1, threads at least 0 (0 or None: "
-                f"ONNX Runtime's default); got {beam}, {batch_size}, {threads}"
+                f"beam must be at least 1, threads at least 0 (0 or None: ONNX Runtime's "
+                f"default); got {beam}, {threads}"
             )
-        if not (0 <= two_row_below <= 1 and 0 <= tighter_below <= 1):
-            raise ValueError(
-                f"two_row_below and tighter_below are confidences from 0 to 1; "
-                f"got {two_row_below}, {tighter_below}"
-            )
+        check_settings(batch_size, two_row_below, tighter_below)
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
         self.format = self.predictor.format
