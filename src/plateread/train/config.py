@@ -126,8 +126,8 @@ class TrainConfig:
             raise ConfigError(f"real_augment must be at least 0, not {self.real_augment}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
-        if self.input_size and len(self.input_size) != 2:
-            raise ConfigError("input_size is [height, width]")
+        if self.input_size and (len(self.input_size) != 2 or min(self.input_size) < 1):
+            raise ConfigError(f"input_size is [height, width] or HxW, not {self.input_size}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
         return self
@@ -147,6 +147,9 @@ class TrainConfig:
         for key in ("data", "val_data"):
             if isinstance(d.get(key), str):
                 d[key] = [d[key]]
+        size = d.get("input_size")
+        if isinstance(size, str) and re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", size):
+            d["input_size"] = [int(v) for v in size.lower().split("x")]  # 32x128, as --input-size
         for f in fields(cls):
             if f.name in d:
                 d[f.name] = _typed(f.name, d[f.name], str(f.type))
