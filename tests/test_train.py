@@ -303,6 +303,9 @@ def test_config_errors(tmp_path: Path) -> None:
             load_config(None, {"data": ["synth:ru"], key: value})
     held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
     assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
+    (tmp_path / "flow.yaml").write_text("data: [synth:ru?n=5]\n")
+    with pytest.raises(ConfigError, match=r"quote values in \[...\] lists"):
+        load_config(tmp_path / "flow.yaml", {})
     # a config file may give the input size as --input-size does
     (tmp_path / "size.yaml").write_text("data: [synth:ru]\ninput_size: 32x160\n")
     assert load_config(tmp_path / "size.yaml", {}).input_size == [32, 160]

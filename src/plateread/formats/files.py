@@ -95,7 +95,11 @@ def read_yaml_mapping(
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
-        raise error(f"{path}: not valid YAML ({e})") from None
+        # `[synth:ru?n=5]`: a '?' or ':' inside brackets needs quotes, which is easy to miss
+        hint = (
+            "; quote values in [...] lists: ['synth:ru?n=5']" if "flow sequence" in str(e) else ""
+        )
+        raise error(f"{path}: not valid YAML ({e}){hint}") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text (save it as UTF-8)") from None
     if empty_ok:
