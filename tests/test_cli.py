@@ -160,6 +160,9 @@ def test_user_errors_exit_2_with_a_message(
     assert main(synth[:-1] + [str(tmp_path / "photos")]) == 2
     assert "did not write" in err_lines().err
     assert (tmp_path / "photos" / "images" / "000000.png").read_bytes() == b"a photo"
+    (tmp_path / "mac" / "images").mkdir(parents=True)
+    (tmp_path / "mac" / "images" / ".DS_Store").write_bytes(b"Finder")  # no data set
+    assert main(synth[:-1] + [str(tmp_path / "mac")]) == 0
     (tmp_path / "bad.csv").write_text("file,text\nx.png,Ж1\n")
     (tmp_path / "x.png").write_bytes((tmp_path / "s" / "images" / "000000.png").read_bytes())
     assert main(["eval", "--model", "ru", "--data", f"csv:{tmp_path / 'bad.csv'}"]) == 2

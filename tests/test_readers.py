@@ -138,6 +138,32 @@ def _clear_utf8_flags(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def test_macos_and_notebook_leftovers_are_passed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Mac writes ._NAME.jpg (not an image) beside every picture on a foreign disk and into
+    the zips it makes; Jupyter copies files into .ipynb_checkpoints. Each counted as a plate."""
+    from plateread.cli import main
+
+    root = tmp_path / "plates"
+    write_png(root / "A123BC77.png", plate_like())
+    (root / "._A123BC77.png").write_bytes(b"\0\5\26\7 AppleDouble")
+    write_png(root / ".ipynb_checkpoints" / "B456CE99.png", plate_like())
+    archive = tmp_path / "plates.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(root / "A123BC77.png", "plates/A123BC77.png")
+        zf.writestr("__MACOSX/plates/._A123BC77.png", b"\0\5\26\7 AppleDouble")
+    for spec in (f"dir:{root}", f"zip:{archive}"):
+        res = read_spec(spec)
+        assert [s.text for s in res.samples] == ["A123BC77"] and not res.problems, spec
+    assert main(["read", "--model", "ru", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "A123BC77.png" in out
+    hidden_root = tmp_path / ".cache" / "plates"  # a hidden folder named as the root is read
+    write_png(hidden_root / "A123BC77.png", plate_like())
+    assert len(read_spec(f"dir:{hidden_root}").samples) == 1
+
+
 def test_zip_reader_repairs_cp437_mangled_names(tmp_path: Path) -> None:
     png = cv2.imencode(".png", plate_like())[1].tobytes()
     ccpd_src, _ = _ccpd_image(tmp_path / "src", "沪B88888")

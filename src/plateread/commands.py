@@ -177,13 +177,13 @@ def image_paths(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
     """Image files named directly or found below folders, in order, and the folders that hold
     none.
     """
-    from plateread.data.readers import IMAGE_SUFFIXES
+    from plateread.data.readers import iter_images
 
     out: list[Path] = []
     empty: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = list(iter_images(p))
             out.extend(found)
             if not found:
                 empty.append(p)

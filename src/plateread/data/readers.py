@@ -31,7 +31,7 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -227,13 +227,26 @@ def _label_from_stem(name: str) -> str:
     return Path(name).stem.split("_")[0]
 
 
-def _iter_images(root: Path) -> Iterator[Path]:
-    yield from sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+def hidden(relative: PurePath) -> bool:
+    """Whether a path below a data root is one to pass over: a dot file or folder (macOS's
+    ``._NAME.jpg`` beside each picture on a foreign disk, ``.ipynb_checkpoints``) or a zip's
+    ``__MACOSX`` folder.
+    """
+    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
+
+
+def iter_images(root: Path) -> Iterator[Path]:
+    """The image files below ``root``, sorted, hidden ones (see :func:`hidden`) left out."""
+    yield from sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not hidden(p.relative_to(root))
+    )
 
 
 def _read_dir(path: str, opts: dict[str, str]) -> ReadResult:
     res = ReadResult()
-    for p in _iter_images(Path(path)):
+    for p in iter_images(Path(path)):
         res.samples.append(Sample(str(p), _label_from_stem(p.name), FileImage(str(p))))
     return res
 
@@ -248,7 +261,7 @@ def _ccpd_geometry(
 def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
     res = ReadResult()
     rectify = opts.get("rectify", "0") not in ("0", "", "false")
-    for p in _iter_images(Path(path)):
+    for p in iter_images(Path(path)):
         try:
             label = ccpd.parse_name(p.name)
         except ccpd.CCPDNameError as e:
@@ -274,6 +287,8 @@ def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
             except ValueError as e:
                 raise DataSpecError(f"{path}: {e}") from None
             if info.is_dir() or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if hidden(PurePath(name)):  # macOS's __MACOSX/._NAME.jpg beside each picture
                 continue
             base = Path(name).name
             sid = f"{path}:{name}"

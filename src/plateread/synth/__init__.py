@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plateread.data.readers import Sample
+from plateread.data.readers import Sample, hidden
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
@@ -182,7 +182,9 @@ def write_dataset(
     """
     out = Path(out)
     marker = out / "synth.json"
-    theirs = (out / "config.json").exists() or any((out / "images").glob("*"))
+    # a Finder's .DS_Store in images/ is no data set
+    files = [f for f in (out / "images").glob("*") if not hidden(Path(f.name))]
+    theirs = (out / "config.json").exists() or bool(files)
     if theirs and not marker.exists():  # images/000000.png would be written over
         raise FileExistsError(
             f"{out} holds a data set that plateread synth did not write: choose another --out"
