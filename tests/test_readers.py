@@ -74,6 +74,13 @@ def test_csv_and_json_as_spreadsheets_and_windows_tools_save_them(tmp_path: Path
         (tmp_path / name).write_bytes(data)
         res = read_spec(f"csv:{tmp_path / name}")
         assert [s.text for s in res.samples] == ["01A123BC"] and not res.problems, name
+    # paths written on Windows: images\\a.png
+    write_png(tmp_path / "images" / "b.png", plate_like())
+    (tmp_path / "windows.csv").write_text("file,text\nimages\\b.png,01A123BC\n")
+    (tmp_path / "windows.json").write_text('[{"file": "images\\\\b.png", "text": "01A123BC"}]')
+    for name in ("windows.csv", "windows.json"):
+        res = read_spec(f"{name.split('.')[1]}:{tmp_path / name}")
+        assert [s.id for s in res.samples] == [str(tmp_path / "images" / "b.png")], res.problems
     (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf[{"file": "a.png", "text": "01A123BC"}]')
     assert len(read_spec(f"json:{tmp_path / 'bom.json'}").samples) == 1
     # a Russian spreadsheet's default encoding: a clear error naming the file

@@ -216,7 +216,8 @@ def _add_file(res: ReadResult, root: Path, file: str, text: str, rows: Any = Non
     if rows not in (None, "", 1, 2, "1", "2"):
         res.problems.append(f"{root / file}: rows must be 1 or 2, got {rows!r}")
         return
-    for cand in (root / file, root / "images" / file):
+    names = [file, file.replace("\\", "/")] if "\\" in file else [file]  # written on Windows
+    for cand in [root / name for name in names] + [root / "images" / name for name in names]:
         if cand.is_file():
             res.samples.append(Sample(str(cand), text, FileImage(str(cand)), int(rows or 1)))
             return
