@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -330,3 +331,56 @@ def test_default_models_read_example_plates(monkeypatch: pytest.MonkeyPatch) -> 
         texts = [x["text"] for x in r.json()["results"]]
         assert texts == [x.text for x in PlateReader(name).read_batch(files)]  # the library's
         assert sum(t == f.stem for t, f in zip(texts, files)) >= 2, texts
+
+
+def test_a_long_read_does_not_hold_up_other_requests(
+    model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading ran on the event loop: while one request's batch was in the model, the server
+    answered nothing else, not even /healthz (a load balancer's probe would mark it dead)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from plateread.serve import wait_until_healthy
+    from plateread.serve.app import create_app
+
+    started, release = threading.Event(), threading.Event()
+    read_batch = PlateReader.read_batch
+
+    def slow(self: PlateReader, images: list[np.ndarray]) -> list[object]:
+        started.set()
+        release.wait(30)
+        return read_batch(self, images)  # type: ignore[return-value]
+
+    monkeypatch.setattr(PlateReader, "read_batch", slow)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app({"ru": str(model_file)}), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until_healthy(url, 30)
+        result: list[httpx.Response] = []
+        reading = threading.Thread(
+            target=lambda: result.append(
+                httpx.post(f"{url}/v1/read", files={"file": ("p.png", _png(), "image/png")})
+            )
+        )
+        reading.start()
+        assert started.wait(10)
+        try:
+            assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        finally:
+            release.set()
+            reading.join(30)
+        assert result[0].status_code == 200 and len(result[0].json()["results"]) == 1
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(10)

@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from PIL import Image
@@ -38,12 +40,15 @@ class Limits:
         max_images: Most images in one request.
         max_pixels: Largest image (width x height), checked before decoding (decompression bombs).
         max_side: Longest image side.
+        reads_at_once: Requests read at the same time, each in a worker thread (more would only
+            hold more decoded batches in memory: the model already uses the cores).
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
     max_images: int = 64
     max_pixels: int = 4096 * 4096
     max_side: int = 8192
+    reads_at_once: int = 2
 
 
 class Base64Request(BaseModel):
@@ -177,7 +182,11 @@ def create_app(
     def read(
         images: list[tuple[str, bytes]], model: str | None, min_confidence: float
     ) -> dict[str, Any]:
-        """Read a request's images as one batch (4xx for too many or unreadable ones)."""
+        """Read a request's images as one batch (4xx for too many or unreadable ones).
+
+        Called in a worker thread: while the model runs (ONNX Runtime lets go of the GIL), the
+        event loop goes on answering other requests, ``/healthz`` among them.
+        """
         if not images:
             raise HTTPException(
                 422, "no images: send multipart 'file' fields or JSON {'images': [...]}"
@@ -201,6 +210,18 @@ def create_app(
                 for (name, _), r in zip(images, results)
             ],
         }
+
+    limiters: list[anyio.CapacityLimiter] = []  # made on the first request, in the event loop
+
+    async def in_worker(
+        images: list[tuple[str, bytes]], model: str | None, min_confidence: float
+    ) -> dict[str, Any]:
+        """``read`` in a worker thread, ``limits.reads_at_once`` at a time."""
+        if not limiters:
+            limiters.append(anyio.CapacityLimiter(limits.reads_at_once))
+        return await anyio.to_thread.run_sync(
+            lambda: read(images, model, min_confidence), limiter=limiters[0]
+        )
 
     def options(request: Request, model: Any, min_conf: Any) -> tuple[str | None, float]:
         """The model and min_confidence, from the body or the query string (422 when the query
@@ -236,7 +257,8 @@ def create_app(
         """
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("image/", "application/octet-stream")):
-            return read([("image0", await request.body())], *options(request, None, None))
+            image = [("image0", await request.body())]
+            return await in_worker(image, *options(request, None, None))
         if ctype.startswith("multipart/form-data"):
             try:
                 form = await request.form(max_files=limits.max_images + 1)
@@ -248,7 +270,7 @@ def create_app(
                 if isinstance(v, UploadFile)
             ]
             opts = options(request, form.get("model"), form.get("min_confidence"))
-            return read(files, *opts)
+            return await in_worker(files, *opts)
         if ctype.startswith("application/json"):
             try:
                 body = Base64Request.model_validate_json(await request.body())
@@ -260,7 +282,8 @@ def create_app(
                     decoded.append((f"image{i}", base64.b64decode(_payload(b64), validate=True)))
                 except (binascii.Error, ValueError):
                     raise HTTPException(422, f"image{i}: not valid base64") from None
-            return read(decoded, *options(request, body.model, body.min_confidence))
+            opts = options(request, body.model, body.min_confidence)
+            return await in_worker(decoded, *opts)
         raise HTTPException(
             415,
             "send multipart/form-data files, application/json with base64 images, "
