@@ -115,6 +115,21 @@ def test_eval_report_cli(
     )
     assert json.loads(capsys.readouterr().out)["n"] == 12
     assert (tmp_path / "r" / "report.html").is_file()
+    # an earlier report is replaced whole: no figure of the old one is left over
+    (tmp_path / "r" / "heatmap_9.png").write_bytes(b"old figure")
+    argv = ["eval", "--model", str(model), "--data", "synth:cn?n=4&seed=5", "--json"]
+    assert main([*argv, "--report", str(tmp_path / "r")]) == 0
+    assert not (tmp_path / "r" / "heatmap_9.png").exists()
+    assert (tmp_path / "r" / "report.html").is_file()
+    # a folder of other files (`--report .` in a project) is refused before the work
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "errors.csv").write_text("my own table")
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main([*argv, "--report", str(tmp_path / "mine")]) == 2
+    assert "holds files that are not an earlier report's" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "errors.csv").read_text() == "my own table"
+    assert main([*argv, "--report", str(tmp_path / "mine" / "notes.txt")]) == 2
 
 
 def test_data_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--report",
         metavar="DIR",
-        help="write report.html, summary.json, errors.csv and figures into DIR",
+        help="write report.html, summary.json, errors.csv and figures into DIR (new or empty, "
+        "or an earlier report's, which is replaced)",
     )
     e.add_argument("--batch-size", type=_positive, default=64)
     e.add_argument("--threads", type=_count, default=None)

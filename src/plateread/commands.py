@@ -100,6 +100,10 @@ def run_eval(a: argparse.Namespace) -> int:
     from plateread.labels import format_mismatch
     from plateread.predict import load_predictor
 
+    if a.report:  # before the work, not after it
+        from plateread.report import check_report_dir
+
+        check_report_dir(a.report)
     predictor = load_predictor(a.model, threads=a.threads)
     data = load_dataset(a.data, predictor.format, require_template=False)
     if not data.samples:  # a 0% score for nothing read would look like a result

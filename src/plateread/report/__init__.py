@@ -79,17 +79,50 @@ def _group_rows(groups: dict[str, dict[str, float]]) -> list[list[Any]]:
     ]
 
 
+def _ours(f: Path) -> bool:
+    """Whether a file is one a report writes."""
+    return f.is_file() and (
+        f.name in ("report.html", "summary.json", "errors.csv") or f.suffix == ".png"
+    )
+
+
+def check_report_dir(out: str | Path) -> list[Path]:
+    """Check that a report may go into ``out``: a new or empty folder, or an earlier report's.
+
+    Returns:
+        The earlier report's files (to remove before writing: a figure the new report lacks
+        would be left over, stale).
+
+    Raises:
+        FileExistsError: ``out`` is a file, or a folder holding files no report wrote.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file: give a folder for the report")
+    files = list(out.iterdir()) if out.is_dir() else []
+    if files and not ((out / "report.html").is_file() and all(map(_ours, files))):
+        raise FileExistsError(
+            f"{out} holds files that are not an earlier report's: choose a new or empty folder"
+        )
+    return files
+
+
 def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: str = "") -> Path:
     """Write ``report.html``, ``summary.json``, ``errors.csv`` and the PNG figures into ``out``.
 
     Returns:
         The path of ``report.html``.
 
+    An earlier report in ``out`` is replaced (see :func:`check_report_dir`).
+
     Raises:
         ValueError: the evaluation scored no plates (nothing to report; nothing is written).
+        FileExistsError: ``out`` is a file or holds other files.
     """
     if not ev.samples:
         raise ValueError("nothing to report: the evaluation scored no plates")
+    for old in check_report_dir(out):
+        old.unlink()
     from plateread.report import figures as F
     from plateread.report.analysis import analyse, reliability, worst
 
