@@ -171,6 +171,35 @@ def test_macos_and_notebook_leftovers_are_passed_over(
     assert len(read_spec(f"dir:{hidden_root}").samples) == 1
 
 
+def test_zip_of_a_json_or_csv_folder_takes_labels_from_its_list(tmp_path: Path) -> None:
+    """A zipped course folder was read as a folder of images named 0.png, 1.png...: labels '0',
+    '1' (kept by eval, which scores plates of any length)."""
+    png = cv2.imencode(".png", plate_like())[1].tobytes()
+    course = tmp_path / "course.zip"
+    with zipfile.ZipFile(course, "w") as zf:
+        zf.writestr("ru_data/config.json", '[{"file": "0.png", "text": "A123BC77"},'
+                    ' {"file": "images\\\\1.png", "text": "B456CE99", "rows": 1},'
+                    ' {"file": "2.png", "text": "K777KK199"}]')  # fmt: skip
+        zf.writestr("ru_data/images/0.png", png)
+        zf.writestr("ru_data/images/1.png", png)
+        zf.writestr("__MACOSX/ru_data/._config.json", b"AppleDouble")
+    res = read_spec(f"zip:{course}")
+    assert [s.text for s in res.samples] == ["A123BC77", "B456CE99"]
+    assert res.samples[0].id == f"{course}:ru_data/images/0.png"
+    assert res.problems == [f"{course}:2.png: not in the archive"]
+    assert res.samples[1].load().shape == (40, 160, 3)
+    table = tmp_path / "table.zip"
+    with zipfile.ZipFile(table, "w") as zf:
+        zf.writestr("labels.csv", "image_path,plate_text\ncrops/a.png,01A123BC\n")
+        zf.writestr("crops/a.png", png)
+    assert [s.text for s in read_spec(f"zip:{table}").samples] == ["01A123BC"]
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("labels.csv", "name;number\n")
+    with pytest.raises(DataSpecError, match=r"bad.zip:labels.csv: a CSV needs a header"):
+        read_spec(f"zip:{bad}")
+
+
 def test_zip_reader_repairs_cp437_mangled_names(tmp_path: Path) -> None:
     png = cv2.imencode(".png", plate_like())[1].tobytes()
     ccpd_src, _ = _ccpd_image(tmp_path / "src", "沪B88888")

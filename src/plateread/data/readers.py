@@ -10,7 +10,8 @@ spec                what it reads
                     optional ``rows``: 2 marks a two-row plate)
 ``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
 ``ccpd:PATH``       CCPD full images; text and box from the name (``?rectify=1``)
-``zip:PATH``        images inside a zip; labels from member names (CCPD or stem);
+``zip:PATH``        images inside a zip; labels from its one ``config.json`` or CSV,
+                    else from member names (CCPD or stem);
                     names stored without the UTF-8 flag are read as UTF-8 or GBK
                     (``?encoding=NAME`` to say which)
 ``synth:FMT``       rendered plates: ``synth:ru?n=1000&seed=0``
@@ -25,9 +26,8 @@ small picklable image source.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
+import posixpath
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from plateread.data import ccpd
+from plateread.data.labelfiles import Entry, LabelFileError, csv_entries, json_entries
 from plateread.data.sources import FileImage, ZipImage, fix_zip_name
 from plateread.imaging import ImageError, image_problem
 
@@ -135,7 +136,10 @@ def read_spec(spec: str) -> ReadResult:
         raise DataSpecError(f"{spec}: unknown option {', '.join(unknown)} ({kind} takes {allowed})")
     if repeat < 1 or (limit is not None and limit < 1) or not 0.0 < holdout < 1.0:
         raise DataSpecError(f"{spec}: repeat and limit must be at least 1, holdout in (0, 1)")
-    result: ReadResult = READERS[kind](path, opts)
+    try:
+        result: ReadResult = READERS[kind](path, opts)
+    except LabelFileError as e:
+        raise DataSpecError(str(e)) from None
     if split:  # the same text-based split as split_by_text, chosen in the spec
         want_val = split == "val"
         result.samples = [
@@ -160,68 +164,40 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
     cfg = p / "config.json" if p.is_dir() else p
     try:
-        items = json.loads(cfg.read_text(encoding="utf-8-sig"))  # a BOM, as Windows tools write
-    except (OSError, json.JSONDecodeError) as e:
+        entries, problems = json_entries(cfg.read_bytes(), str(cfg))
+    except OSError as e:
         raise DataSpecError(f"{cfg}: cannot read the config ({e})") from None
-    except UnicodeDecodeError:
-        raise DataSpecError(f"{cfg}: not UTF-8 text (save it as UTF-8)") from None
-    if isinstance(items, dict):  # {"file": "text", ...}, as many labelling tools write
-        items = [{"file": f, "text": t} for f, t in items.items()]
-    if not isinstance(items, list):
-        raise DataSpecError(f"{cfg}: expected a list of {{'file', 'text'}} objects")
-    res = ReadResult()
-    for i, it in enumerate(items):
-        entry = {k.strip().lower(): v for k, v in it.items()} if isinstance(it, dict) else {}
-        file = next((entry[c] for c in CSV_FILE_COLUMNS if c in entry), None)
-        text = next((entry[c] for c in CSV_TEXT_COLUMNS if c in entry), None)
-        if file is None or text is None:
-            res.problems.append(f"{cfg}: entry {i} lacks 'file' or 'text' (or has them null)")
-        elif not isinstance(file, str) or isinstance(text, (bool, list, dict)):
-            res.problems.append(f"{cfg}: entry {i}: expected a file name and a text, got {it}")
-        else:
-            _add_file(res, cfg.parent, file, str(text), entry.get("rows"))
+    res = ReadResult(problems=problems)
+    for entry in entries:
+        _add_file(res, cfg.parent, entry)
     return res
-
-
-# names a CSV's header (or a JSON entry) may use, the first found taken (fast-plate-ocr's last)
-CSV_FILE_COLUMNS = ("file", "filename", "image", "path", "image_path")
-CSV_TEXT_COLUMNS = ("text", "label", "plate", "plate_text")
 
 
 def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
-    try:  # utf-8-sig: spreadsheets often start the file with a byte-order mark
-        lines = p.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise DataSpecError(f"{p}: not UTF-8 text (save the CSV as UTF-8)") from None
-    # commas, or the semicolons and tabs that spreadsheets write in many locales
-    delimiter = max(",;\t", key=lambda d: lines[0].count(d)) if lines else ","
-    reader = csv.reader(lines, delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
-    file_col = next((c for c in CSV_FILE_COLUMNS if c in header), None)
-    text_col = next((c for c in CSV_TEXT_COLUMNS if c in header), None)
-    if file_col is None or text_col is None:
-        raise DataSpecError(
-            f"{p}: a CSV needs a header naming its image column ({', '.join(CSV_FILE_COLUMNS)}) "
-            f"and its label column ({', '.join(CSV_TEXT_COLUMNS)}); found {header}"
-        )
     res = ReadResult()
-    for cells in reader:
-        row = dict(zip(header, cells))
-        _add_file(res, p.parent, row.get(file_col, ""), row.get(text_col, ""), row.get("rows"))
+    for entry in csv_entries(p.read_bytes(), str(p)):
+        _add_file(res, p.parent, entry)
     return res
 
 
-def _add_file(res: ReadResult, root: Path, file: str, text: str, rows: Any = None) -> None:
-    if rows not in (None, "", 1, 2, "1", "2"):
-        res.problems.append(f"{root / file}: rows must be 1 or 2, got {rows!r}")
+def _rows(entry: Entry, where: str, res: ReadResult) -> int | None:
+    """The entry's rows (1 or 2), or None after noting a bad value as a problem."""
+    if entry.rows in (None, "", 1, 2, "1", "2"):
+        return int(entry.rows or 1)
+    res.problems.append(f"{where}: rows must be 1 or 2, got {entry.rows!r}")
+    return None
+
+
+def _add_file(res: ReadResult, root: Path, entry: Entry) -> None:
+    rows = _rows(entry, str(root / entry.file), res)
+    if rows is None:
         return
-    names = [file, file.replace("\\", "/")] if "\\" in file else [file]  # written on Windows
-    for cand in [root / name for name in names] + [root / "images" / name for name in names]:
+    for cand in [root / n for n in entry.names()] + [root / "images" / n for n in entry.names()]:
         if cand.is_file():
-            res.samples.append(Sample(str(cand), text, FileImage(str(cand)), int(rows or 1)))
+            res.samples.append(Sample(str(cand), entry.text, FileImage(str(cand)), rows))
             return
-    res.problems.append(f"{root / file}: file not found")
+    res.problems.append(f"{root / entry.file}: file not found")
 
 
 def _label_from_stem(name: str) -> str:
@@ -274,7 +250,6 @@ def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
 
 
 def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
-    res = ReadResult()
     rectify = opts.get("rectify", "0") not in ("0", "", "false")
     encoding = opts.get("encoding") or None
     try:
@@ -282,31 +257,59 @@ def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
     except (zipfile.BadZipFile, OSError) as e:
         raise DataSpecError(f"{path}: not a readable zip archive ({e})") from None
     with zf:
+        members: dict[str, str] = {}  # decoded name -> the raw name stored in the archive
         for info in zf.infolist():
             try:
                 name = fix_zip_name(info, encoding)
             except ValueError as e:
                 raise DataSpecError(f"{path}: {e}") from None
-            if info.is_dir() or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+            # macOS's __MACOSX/._NAME.jpg beside each picture
+            if not info.is_dir() and not hidden(PurePath(name)):
+                members[name] = info.filename
+        lists = [n for n in members if PurePath(n).name == "config.json" or n.endswith(".csv")]
+        if len(lists) == 1:  # a zipped json: or csv: folder: its list holds the labels
+            return _zip_listed(path, lists[0], zf.read(members[lists[0]]), members)
+    res = ReadResult()
+    for name, raw in members.items():
+        if PurePath(name).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        base = PurePath(name).name
+        sid = f"{path}:{name}"
+        if base.count("-") == 6:
+            try:
+                label = ccpd.parse_name(base)
+            except ccpd.CCPDNameError as e:
+                res.problems.append(f"{sid}: {e}")
                 continue
-            if hidden(PurePath(name)):  # macOS's __MACOSX/._NAME.jpg beside each picture
-                continue
-            base = Path(name).name
-            sid = f"{path}:{name}"
-            if base.count("-") == 6:
-                try:
-                    label = ccpd.parse_name(base)
-                except ccpd.CCPDNameError as e:
-                    res.problems.append(f"{sid}: {e}")
-                    continue
-                box, corners = _ccpd_geometry(label, rectify)
-                res.samples.append(
-                    Sample(sid, label.text, ZipImage(path, info.filename, box, corners))
-                )
-            else:
-                res.samples.append(
-                    Sample(sid, _label_from_stem(base), ZipImage(path, info.filename))
-                )
+            box, corners = _ccpd_geometry(label, rectify)
+            res.samples.append(Sample(sid, label.text, ZipImage(path, raw, box, corners)))
+        else:
+            res.samples.append(Sample(sid, _label_from_stem(base), ZipImage(path, raw)))
+    return res
+
+
+def _zip_listed(path: str, listing: str, data: bytes, members: dict[str, str]) -> ReadResult:
+    """The images a zipped ``config.json`` or CSV lists, found relative to its folder."""
+    where = f"{path}:{listing}"
+    problems: list[str] = []
+    if listing.endswith(".csv"):
+        entries = csv_entries(data, where)
+    else:
+        entries, problems = json_entries(data, where)
+    res = ReadResult(problems=problems)
+    folder = posixpath.dirname(listing)
+    for entry in entries:
+        rows = _rows(entry, f"{path}:{entry.file}", res)
+        if rows is None:
+            continue
+        names = [posixpath.normpath(posixpath.join(folder, sub, n)) for sub in ("", "images")
+                 for n in entry.names()]  # fmt: skip
+        found = next((n for n in names if n in members), None)
+        if found is None:
+            res.problems.append(f"{path}:{entry.file}: not in the archive")
+        else:
+            image = ZipImage(path, members[found])
+            res.samples.append(Sample(f"{path}:{found}", entry.text, image, rows))
     return res
 
 
