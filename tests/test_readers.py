@@ -198,6 +198,13 @@ def test_zip_of_a_json_or_csv_folder_takes_labels_from_its_list(tmp_path: Path) 
         zf.writestr("labels.csv", "name;number\n")
     with pytest.raises(DataSpecError, match=r"bad.zip:labels.csv: a CSV needs a header"):
         read_spec(f"zip:{bad}")
+    with zipfile.ZipFile(table, "a") as zf:
+        zf.writestr("VAL.CSV", "file,text\ncrops/a.png,01A123BC\n")
+    with pytest.raises(DataSpecError, match=r"holds 2 label lists \(labels.csv, VAL.CSV\)"):
+        read_spec(f"zip:{table}")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(DataSpecError, match="cannot read the CSV"):
+        read_spec(f"csv:{tmp_path / 'folder.csv'}")
 
 
 def test_zip_reader_repairs_cp437_mangled_names(tmp_path: Path) -> None:

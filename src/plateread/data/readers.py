@@ -175,8 +175,12 @@ def _read_json(path: str, opts: dict[str, str]) -> ReadResult:
 
 def _read_csv(path: str, opts: dict[str, str]) -> ReadResult:
     p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:  # a folder, say
+        raise DataSpecError(f"{p}: cannot read the CSV ({e})") from None
     res = ReadResult()
-    for entry in csv_entries(p.read_bytes(), str(p)):
+    for entry in csv_entries(data, str(p)):
         _add_file(res, p.parent, entry)
     return res
 
@@ -266,8 +270,13 @@ def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
             # macOS's __MACOSX/._NAME.jpg beside each picture
             if not info.is_dir() and not hidden(PurePath(name)):
                 members[name] = info.filename
-        lists = [n for n in members if PurePath(n).name == "config.json" or n.endswith(".csv")]
-        if len(lists) == 1:  # a zipped json: or csv: folder: its list holds the labels
+        lists = [n for n in members if PurePath(n).name == "config.json" or _is_csv(n)]
+        if len(lists) > 1:  # member names would be a guess at best
+            raise DataSpecError(
+                f"{path}: holds {len(lists)} label lists ({', '.join(lists[:4])}): unzip it and "
+                "give each as json:FILE or csv:FILE"
+            )
+        if lists:  # a zipped json: or csv: folder: its list holds the labels
             return _zip_listed(path, lists[0], zf.read(members[lists[0]]), members)
     res = ReadResult()
     for name, raw in members.items():
@@ -288,11 +297,15 @@ def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
     return res
 
 
+def _is_csv(name: str) -> bool:
+    return name.lower().endswith(".csv")
+
+
 def _zip_listed(path: str, listing: str, data: bytes, members: dict[str, str]) -> ReadResult:
     """The images a zipped ``config.json`` or CSV lists, found relative to its folder."""
     where = f"{path}:{listing}"
     problems: list[str] = []
-    if listing.endswith(".csv"):
+    if _is_csv(listing):
         entries = csv_entries(data, where)
     else:
         entries, problems = json_entries(data, where)

@@ -110,10 +110,10 @@ def check_report_dir(out: str | Path) -> list[Path]:
 def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: str = "") -> Path:
     """Write ``report.html``, ``summary.json``, ``errors.csv`` and the PNG figures into ``out``.
 
+    An earlier report in ``out`` is replaced (see :func:`check_report_dir`).
+
     Returns:
         The path of ``report.html``.
-
-    An earlier report in ``out`` is replaced (see :func:`check_report_dir`).
 
     Raises:
         ValueError: the evaluation scored no plates (nothing to report; nothing is written).
