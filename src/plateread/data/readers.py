@@ -27,8 +27,6 @@ small picklable image source.
 from __future__ import annotations
 
 import hashlib
-import posixpath
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -39,7 +37,7 @@ import numpy as np
 
 from plateread.data import ccpd
 from plateread.data.labelfiles import Entry, LabelFileError, csv_entries, json_entries
-from plateread.data.sources import FileImage, ZipImage, fix_zip_name
+from plateread.data.sources import FileImage
 from plateread.imaging import ImageError, image_problem
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -254,76 +252,9 @@ def _read_ccpd(path: str, opts: dict[str, str]) -> ReadResult:
 
 
 def _read_zip(path: str, opts: dict[str, str]) -> ReadResult:
-    rectify = opts.get("rectify", "0") not in ("0", "", "false")
-    encoding = opts.get("encoding") or None
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DataSpecError(f"{path}: not a readable zip archive ({e})") from None
-    with zf:
-        members: dict[str, str] = {}  # decoded name -> the raw name stored in the archive
-        for info in zf.infolist():
-            try:
-                name = fix_zip_name(info, encoding)
-            except ValueError as e:
-                raise DataSpecError(f"{path}: {e}") from None
-            # macOS's __MACOSX/._NAME.jpg beside each picture
-            if not info.is_dir() and not hidden(PurePath(name)):
-                members[name] = info.filename
-        lists = [n for n in members if PurePath(n).name == "config.json" or _is_csv(n)]
-        if len(lists) > 1:  # member names would be a guess at best
-            raise DataSpecError(
-                f"{path}: holds {len(lists)} label lists ({', '.join(lists[:4])}): unzip it and "
-                "give each as json:FILE or csv:FILE"
-            )
-        if lists:  # a zipped json: or csv: folder: its list holds the labels
-            return _zip_listed(path, lists[0], zf.read(members[lists[0]]), members)
-    res = ReadResult()
-    for name, raw in members.items():
-        if PurePath(name).suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        base = PurePath(name).name
-        sid = f"{path}:{name}"
-        if base.count("-") == 6:
-            try:
-                label = ccpd.parse_name(base)
-            except ccpd.CCPDNameError as e:
-                res.problems.append(f"{sid}: {e}")
-                continue
-            box, corners = _ccpd_geometry(label, rectify)
-            res.samples.append(Sample(sid, label.text, ZipImage(path, raw, box, corners)))
-        else:
-            res.samples.append(Sample(sid, _label_from_stem(base), ZipImage(path, raw)))
-    return res
+    from plateread.data.zipped import read_zip  # it builds on this module's helpers
 
-
-def _is_csv(name: str) -> bool:
-    return name.lower().endswith(".csv")
-
-
-def _zip_listed(path: str, listing: str, data: bytes, members: dict[str, str]) -> ReadResult:
-    """The images a zipped ``config.json`` or CSV lists, found relative to its folder."""
-    where = f"{path}:{listing}"
-    problems: list[str] = []
-    if _is_csv(listing):
-        entries = csv_entries(data, where)
-    else:
-        entries, problems = json_entries(data, where)
-    res = ReadResult(problems=problems)
-    folder = posixpath.dirname(listing)
-    for entry in entries:
-        rows = _rows(entry, f"{path}:{entry.file}", res)
-        if rows is None:
-            continue
-        names = [posixpath.normpath(posixpath.join(folder, sub, n)) for sub in ("", "images")
-                 for n in entry.names()]  # fmt: skip
-        found = next((n for n in names if n in members), None)
-        if found is None:
-            res.problems.append(f"{path}:{entry.file}: not in the archive")
-        else:
-            image = ZipImage(path, members[found])
-            res.samples.append(Sample(f"{path}:{found}", entry.text, image, rows))
-    return res
+    return read_zip(path, opts)
 
 
 def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
