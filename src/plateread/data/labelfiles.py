@@ -28,9 +28,12 @@ class Entry:
     text: str
     rows: Any = None
 
-    def names(self) -> list[str]:
-        """The file as written, and with Windows separators turned to ``/``."""
-        return [self.file, self.file.replace("\\", "/")] if "\\" in self.file else [self.file]
+    def places(self) -> list[str]:
+        """Where the image may be, relative to the list's folder, in the order to look: the file
+        as written (and with Windows separators turned to ``/``), then the same in ``images/``.
+        """
+        names = [self.file, self.file.replace("\\", "/")] if "\\" in self.file else [self.file]
+        return names + [f"images/{n}" for n in names]
 
 
 def _text(data: bytes, where: str) -> str:

@@ -195,7 +195,7 @@ def _add_file(res: ReadResult, root: Path, entry: Entry) -> None:
     rows = _rows(entry, str(root / entry.file), res)
     if rows is None:
         return
-    for cand in [root / n for n in entry.names()] + [root / "images" / n for n in entry.names()]:
+    for cand in (root / place for place in entry.places()):
         if cand.is_file():
             res.samples.append(Sample(str(cand), entry.text, FileImage(str(cand)), rows))
             return

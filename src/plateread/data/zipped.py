@@ -86,8 +86,7 @@ def _zip_listed(path: str, listing: str, data: bytes, members: dict[str, str]) -
         rows = _rows(entry, f"{path}:{entry.file}", res)
         if rows is None:
             continue
-        names = [posixpath.normpath(posixpath.join(folder, sub, n)) for sub in ("", "images")
-                 for n in entry.names()]  # fmt: skip
+        names = (posixpath.normpath(posixpath.join(folder, place)) for place in entry.places())
         found = next((n for n in names if n in members), None)
         if found is None:
             res.problems.append(f"{path}:{entry.file}: not in the archive")
