@@ -122,13 +122,12 @@ def _picture_path(text: str) -> str:
 
 def _input_size(text: str) -> list[int]:
     """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        h = w = 0
-    if h < 1 or w < 1:
+    from plateread.train.config import parse_size  # torch-free, as the CLI must stay
+
+    size = parse_size(text)
+    if size is None or min(size) < 1:
         raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH like 32x128, got {text!r}")
-    return [h, w]
+    return size
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,12 +148,18 @@ class TrainConfig:
             if isinstance(d.get(key), str):
                 d[key] = [d[key]]
         size = d.get("input_size")
-        if isinstance(size, str) and re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", size):
-            d["input_size"] = [int(v) for v in size.lower().split("x")]  # 32x128, as --input-size
+        if isinstance(size, str) and parse_size(size) is not None:  # 32x128, as --input-size
+            d["input_size"] = parse_size(size)
         for f in fields(cls):
             if f.name in d:
                 d[f.name] = _typed(f.name, d[f.name], str(f.type))
         return cls(**d)
+
+
+def parse_size(text: str) -> list[int] | None:
+    """``32x128`` -> ``[32, 128]`` (height, width); None when ``text`` is not of that form."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    return [int(m[1]), int(m[2])] if m else None
 
 
 def _typed(key: str, value: Any, kind: str) -> Any:
