@@ -109,15 +109,16 @@ def run_eval(a: argparse.Namespace) -> int:
     if not data.samples:  # a 0% score for nothing read would look like a result
         why = f"; is {predictor.format.name!r} their format?" if data.report.dropped else ""
         raise DataSpecError(f"no plates to evaluate in {', '.join(a.data)}: {data.summary()}{why}")
-    ev = evaluate(
-        predictor, data, a.batch_size, a.decoder,
-        two_row_below=a.two_row_below, tighter_below=a.tighter_below,
-    )  # fmt: skip
+    # what the labels say is known before the work: said first, not after a long evaluation
     if data.report.dropped:
         print(f"labels: {data.report}", file=sys.stderr)
     mismatch = format_mismatch(predictor.format, [s.text for s in data.samples])
     if mismatch:
         print(f"warning: {mismatch}", file=sys.stderr)
+    ev = evaluate(
+        predictor, data, a.batch_size, a.decoder,
+        two_row_below=a.two_row_below, tighter_below=a.tighter_below,
+    )  # fmt: skip
     say_left_out(ev.unreadable)  # what "left out" counts, so it can be mended
     if not ev.samples:
         raise DataSpecError(
