@@ -326,6 +326,24 @@ def test_read_folder_takes_every_image_kind_and_skips_other_files(
     assert "none: no images (" in out.err and out.out.startswith(str(tmp_path / "plate.png"))
 
 
+def test_read_prints_one_line_of_three_fields_per_image_whatever_its_name(
+    onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    names = ["a\tb.png", "c\nd.png", "e\rf.png", "g h.png"]
+    for name in names:
+        Image.fromarray(plate_like()).save(tmp_path / name)
+    assert main(["read", str(tmp_path), "--model", str(onnx_model)]) == 0
+    lines = capsys.readouterr().out.split("\n")[:-1]
+    assert [line.count("\t") for line in lines] == [2] * 4
+    shown = sorted(Path(line.split("\t")[0]).name for line in lines)
+    assert shown == ["a\\tb.png", "c\\nd.png", "e\\rf.png", "g h.png"]
+    assert main(["read", str(tmp_path), "--model", str(onnx_model), "--json"]) == 0
+    exact = [Path(json.loads(line)["file"]).name for line in capsys.readouterr().out.splitlines()]
+    assert sorted(exact) == sorted(names)
+
+
 def test_read_reports_a_truncated_image_once(
     onnx_model: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

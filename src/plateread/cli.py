@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         "read",
         help="read plate crops (files or folders)",
         description="Read plates with a shipped reader or an exported model; one "
-        "line per image (path, text, confidence) or JSON lines.",
+        "tab-separated line per image (path, text, confidence; a tab or line break in a "
+        "path is written \\t, \\n) or JSON lines.",
     )
     r.add_argument(
         "paths", nargs="+", help="image files or folders; - reads one image from standard input"

@@ -239,7 +239,17 @@ def _print_reading(path: Path, res: PlateResult, min_confidence: float, as_json:
     else:
         text = res.text if accepted else f"({res.text}: rejected)"
         flag = "" if res.valid else "  [no template]"
-        print(f"{path}\t{text}\t{res.confidence:.3f}{flag}")
+        print(f"{_one_field(str(path))}\t{text}\t{res.confidence:.3f}{flag}")
+
+
+def _one_field(name: str) -> str:
+    r"""A file name as one tab-separated field: tabs and line breaks written as \t, \n, \r
+    (backslashes stay, for Windows paths; --json gives names exactly).
+    """
+    return name.translate(_FIELD_ESCAPES)
+
+
+_FIELD_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def run_bench(a: argparse.Namespace) -> int:
