@@ -242,6 +242,25 @@ def test_damaged_checkpoints_are_one_line_errors(
     assert "holds no run to resume" in capsys.readouterr().err
 
 
+def test_weight_files_to_start_from_are_checked_before_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    missing_data = ["train", "--data", f"csv:{tmp_path / 'later.csv'}", "--out", str(tmp_path)]
+    assert main([*missing_data, "--init", str(tmp_path / "nowhere.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "init " in err and "neither a checkpoint file nor a shipped reader" in err
+    weights = ["--arch", "crnn_resnet18", "--backbone-weights"]
+    assert main([*missing_data, *weights, str(tmp_path / "nowhere.pth")]) == 2
+    assert "backbone_weights: no such file" in capsys.readouterr().err
+    (tmp_path / "junk.pth").write_text("not weights")  # a KeyError traceback before
+    data = ["train", "--data", "synth:ru?n=16", "--epochs", "1", "--out", str(tmp_path / "r")]
+    assert main([*data, *weights, str(tmp_path / "junk.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "junk.pth: not a readable backbone weights file (not a PyTorch file" in err
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
 def test_console_script_entry_point() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "plateread.cli", "--help"], capture_output=True, text=True

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from plateread.models.files import load_tensors
+
 
 class BasicBlock(nn.Module):
     """torchvision's ``BasicBlock`` (two 3x3 convolutions and a shortcut)."""
@@ -64,7 +66,7 @@ class ResNet18Trunk(nn.Module):
         Raises:
             ValueError: the file holds tensors of the wrong shapes.
         """
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_tensors(path, "backbone weights file")
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}

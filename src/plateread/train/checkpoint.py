@@ -5,7 +5,6 @@ loads with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from torch import nn
 
 from plateread.formats import PlateFormat
 from plateread.models import build_model
+from plateread.models.files import load_tensors
 
 CHECKPOINT_VERSION = 1
 
@@ -70,34 +70,15 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         FileNotFoundError: no such file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.suffix.lower() == ".onnx":
+    if path.suffix.lower() == ".onnx" and path.is_file():
         raise ValueError(f"{path}: an exported ONNX model; this needs a training checkpoint (.pt)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle errors, truncated files, foreign formats
-        raise ValueError(
-            f"{path}: not a readable checkpoint ({_why_unreadable(path, e)})"
-        ) from None
+    state = load_tensors(path, "checkpoint")
     if not isinstance(state, dict) or "plateread_checkpoint" not in state:
         raise ValueError(f"{path}: not a plateread checkpoint")
     missing = [k for k in ("arch", "format", "input_size", "state_dict") if k not in state]
     if missing:
         raise ValueError(f"{path}: a damaged plateread checkpoint (it lacks {missing})")
     return state  # type: ignore[no-any-return]
-
-
-def _why_unreadable(path: Path, err: Exception) -> str:
-    """A short reason for ``torch.load``'s failure (its own messages run to paragraphs and, for
-    any file that is not a torch archive, suggest loading it with ``weights_only=False``).
-    """
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
-        return "not a PyTorch file, or a damaged one"
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    if first.startswith("Weights only load failed"):
-        return "it holds Python objects besides tensors; plateread loads weights only"
-    return first
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:

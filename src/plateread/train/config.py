@@ -130,7 +130,19 @@ class TrainConfig:
             raise ConfigError(f"input_size is [height, width] or HxW, not {self.input_size}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
+        self._check_weight_files()
         return self
+
+    def _check_weight_files(self) -> None:
+        """``init`` and ``backbone_weights`` name files that exist (before the data loads)."""
+        from plateread.train.checkpoint import resolve_checkpoint
+
+        if self.init and not self.resume and resolve_checkpoint(self.init) is None:
+            raise ConfigError(
+                f"init {self.init}: neither a checkpoint file nor a shipped reader (ru, cn, ...)"
+            )
+        if self.backbone_weights and not self.resume and not Path(self.backbone_weights).is_file():
+            raise ConfigError(f"backbone_weights: no such file: {self.backbone_weights}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML and checkpoints)."""
