@@ -67,3 +67,24 @@ def test_a_broken_link_is_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_relative_links_resolve(doc: Path) -> None:
     assert broken_links(doc) == []
+
+
+def test_the_readme_python_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's Python lines, run as written beside the files they name."""
+    import shutil
+
+    pytest.importorskip("onnxruntime")
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
+    assert blocks
+    plates = sorted((ROOT / "examples" / "plates" / "ru").glob("*.png"))[:3]
+    shutil.copy(plates[0], tmp_path / "plate.jpg")  # a PNG under a .jpg name reads the same
+    (tmp_path / "crops").mkdir()
+    for p in plates:
+        shutil.copy(p, tmp_path / "crops" / p.name)
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in printed[1:]] == [p.stem for p in plates]

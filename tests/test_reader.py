@@ -41,6 +41,11 @@ def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -
     assert isinstance(gray.text, str)
     batch = reader.read_batch([img] * 70)  # more than one model batch
     assert len(batch) == 70 and all(r.text == a.text for r in batch)
+    streamed = reader.read_batch(img for _ in range(70))  # a generator, read as it goes
+    assert [r.text for r in streamed] == [r.text for r in batch]
+    for one in (str(path), path, path.read_bytes()):  # one image, whose parts are no images
+        with pytest.raises(TypeError, match="read_batch takes a list of images"):
+            reader.read_batch(one)
     assert json.loads(json.dumps(a.to_dict()))["text"] == a.text
 
 

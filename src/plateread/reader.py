@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -174,8 +176,9 @@ class PlateReader:
         """Read one plate crop."""
         return self.read_batch([image])[0]
 
-    def read_batch(self, images: Sequence[ImageInput]) -> list[PlateResult]:
-        """Read many crops; they are resized and run through the model together.
+    def read_batch(self, images: Iterable[ImageInput]) -> list[PlateResult]:
+        """Read many crops (a list, or any iterable: a generator is read as it goes); they are
+        resized and run through the model together, ``batch_size`` at a time.
 
         With a format that has two-row layouts, crops read with a raw confidence under
         ``two_row_below`` are read again through the two-row view; then crops read with a raw
@@ -184,11 +187,19 @@ class PlateReader:
         Raises:
             ImageError: an image cannot be loaded (the message names it). To read the others
                 anyway, load each with :func:`load_image` first, then call :meth:`read_crops`.
+            TypeError: ``images`` is one path or file content, not a collection of images.
         """
+        if isinstance(images, (str, bytes, bytearray, memoryview, os.PathLike)):
+            raise TypeError(
+                f"read_batch takes a list of images, not one {type(images).__name__}: read() "
+                "reads one image, and a folder's images are listed by "
+                "plateread.data.iter_images(folder)"
+            )
         out: list[PlateResult] = []
-        for i in range(0, len(images), self.batch_size):
-            # loaded batch by batch: a long list of paths never sits in memory decoded
-            out.extend(self.read_crops([load_image(im) for im in images[i : i + self.batch_size]]))
+        pending = iter(images)
+        # loaded batch by batch: a long list of paths never sits in memory decoded
+        while chunk := list(itertools.islice(pending, self.batch_size)):
+            out.extend(self.read_crops([load_image(im) for im in chunk]))
         return out
 
     @property

@@ -214,8 +214,9 @@ def hidden(relative: PurePath) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 
 
-def iter_images(root: Path) -> Iterator[Path]:
+def iter_images(root: str | Path) -> Iterator[Path]:
     """The image files below ``root``, sorted, hidden ones (see :func:`hidden`) left out."""
+    root = Path(root)
     yield from sorted(
         p
         for p in root.rglob("*")
