@@ -576,3 +576,33 @@ def test_a_set_too_small_to_hold_out_warns_and_logs_its_one_step(
     run = train(cfg.validate())
     assert "warning: no validation plates (5 samples" in capsys.readouterr().err
     assert _log(run)[-1]["step"] == 1  # one (partial) batch of 5 was a step, logged as step 0
+
+
+@pytest.mark.parametrize("arch", ["crnn_small", "crnn_resnet18", "crnn_fast_stn", "crnn_province"])
+def test_labels_longer_than_the_output_steps_are_named(
+    arch: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plateread.data import Dataset, Sample
+    from plateread.formats import CN
+    from plateread.labels import ctc_steps_needed
+    from plateread.models import build_model, default_input_size
+    from plateread.train.setup import check_steps
+
+    assert [ctc_steps_needed(t) for t in ("", "A1B", "77", "A777")] == [0, 3, 3, 6]
+    size = default_input_size(arch)
+    model = build_model(arch, CN, size).train()
+    steps = model.eval()(torch.zeros(1, 3, *size)).shape[1]
+    fits, spelt_long = "皖" + "A1" * ((steps - 1) // 2), "皖" + "1" * (steps // 2 + 1)
+
+    def data(*texts: str) -> Dataset:
+        return Dataset([Sample(f"{i}.png", t, None) for i, t in enumerate(texts)])
+
+    model.train()
+    check_steps(model, size, data(fits), data(fits), 0)
+    assert capsys.readouterr().err == "" and model.training
+    check_steps(model, size, data(fits, spelt_long), data(spelt_long), 0)
+    assert f"1 training and 1 validation labels (e.g. '{spelt_long}') need more than the " in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(ConfigError, match=f"every training label needs more than .* {steps} "):
+        check_steps(model, size, data(spelt_long), data(fits), 0)

@@ -36,6 +36,13 @@ class FilterReport:
 T = TypeVar("T")
 
 
+def ctc_steps_needed(text: str) -> int:
+    """The fewest output steps a CTC model needs to spell ``text``: one per character, and a
+    blank between each two equal neighbours (``"77"`` needs 3).
+    """
+    return len(text) + sum(a == b for a, b in zip(text, text[1:]))
+
+
 def filter_labels(
     items: Iterable[T],
     fmt: PlateFormat,

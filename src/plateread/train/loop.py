@@ -41,7 +41,7 @@ from plateread.train.runs import (
     resolve_device,
     training_threads,
 )
-from plateread.train.setup import build_run_model, load_data
+from plateread.train.setup import build_run_model, check_steps, load_data
 
 
 @torch.no_grad()
@@ -155,7 +155,9 @@ def _train(
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
     train_set, val_set = load_data(cfg, fmt, rank)
-    model = build_run_model(cfg, fmt, size, rank, fresh=state is None).to(device)
+    model = build_run_model(cfg, fmt, size, rank, fresh=state is None)
+    check_steps(model, size, train_set, val_set, rank)
+    model = model.to(device)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import sys
 
+import torch
 from torch import nn
 
 from plateread.data import Dataset, load_dataset, split_by_text
 from plateread.formats import PlateFormat
+from plateread.labels import ctc_steps_needed
 from plateread.models import build_model
 from plateread.train.checkpoint import init_from
 from plateread.train.config import ConfigError, TrainConfig
@@ -101,6 +103,40 @@ def build_run_model(
                 file=sys.stderr,
             )
     return model
+
+
+def check_steps(
+    model: nn.Module, size: tuple[int, int], train: Dataset, val: Dataset, rank: int
+) -> None:
+    """Warn of labels longer than the model has output steps for: CTC cannot spell them, so they
+    teach nothing and can never be read.
+
+    Raises:
+        ConfigError: no training label fits.
+    """
+    was_training = model.training
+    with torch.no_grad():
+        steps = int(model.eval()(torch.zeros(1, 3, *size)).shape[1])  # logits [1, T, C]
+    model.train(was_training)
+    too_long = {
+        name: [s.text for s in data.samples if ctc_steps_needed(s.text) > steps]
+        for name, data in (("training", train), ("validation", val))
+    }
+    advice = "give a wider --input-size or another --arch"
+    if train.samples and len(too_long["training"]) == len(train.samples):
+        raise ConfigError(
+            f"every training label needs more than the model's {steps} output steps "
+            f"(e.g. {too_long['training'][0]!r}); {advice}"
+        )
+    counts = " and ".join(f"{len(v)} {k}" for k, v in too_long.items() if v)
+    if counts and rank == 0:
+        example = next(v[0] for v in too_long.values() if v)
+        print(
+            f"warning: {counts} labels (e.g. {example!r}) need more than the model's {steps} "
+            "output steps (one per character, and a blank between equal neighbours): they can be "
+            f"neither learnt nor read; {advice}",
+            file=sys.stderr,
+        )
 
 
 def _modules(names: list[str]) -> str:
