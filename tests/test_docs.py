@@ -88,3 +88,39 @@ def test_the_readme_python_example_runs(
         exec(compile(block, "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert [line.split()[-1] for line in printed[1:]] == [p.stem for p in plates]
+
+
+def test_the_custom_region_tutorial_runs_as_written(tmp_path: Path) -> None:
+    """Every command of docs/custom-region.md, in order, with the training shortened (fewer
+    epochs, minutes and synthetic plates): nothing else is changed.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from conftest import shared
+
+    pytest.importorskip("torch")
+    shared("uz_train")
+    text = (ROOT / "docs" / "custom-region.md").read_text("utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    assert blocks[0].startswith("make setup")  # done: this test runs inside the environment
+    script = "\n".join(blocks[1:])
+    shorter = {"--epochs 80": "--epochs 1", "--max-minutes 42": "--max-minutes 0.1"}
+    shorter |= {"n=4000": "n=32", "-n 24": "-n 4", "repeat=4": "repeat=1"}
+    for long, short in shorter.items():
+        assert script.count(long) == 1, long
+        script = script.replace(long, short)
+    work = tmp_path / "plateread"
+    work.mkdir()
+    (work / "examples").symlink_to(ROOT / "examples")
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for made in ("uz_real.png", "uz_synth.png", "uz_report/report.html", "uz.onnx"):
+        assert (work / made).is_file(), made
+    readings = (work / "uz_readings.jsonl").read_text().splitlines()
+    assert len(readings) == 1547 and "01A115AA_2ab15b.jpg" in done.stdout
