@@ -1,8 +1,13 @@
-"""The documentation's relative links point at files that exist and headings that exist."""
+"""The documentation holds: relative links point at files and headings that exist, and its
+commands and Python example run as written."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,8 +78,6 @@ def test_the_readme_python_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The README's Python lines, run as written beside the files they name."""
-    import shutil
-
     pytest.importorskip("onnxruntime")
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
     assert blocks
@@ -90,24 +93,19 @@ def test_the_readme_python_example_runs(
     assert [line.split()[-1] for line in printed[1:]] == [p.stem for p in plates]
 
 
-def test_the_custom_region_tutorial_runs_as_written(tmp_path: Path) -> None:
-    """Every command of docs/custom-region.md, in order, with the training shortened (fewer
-    epochs, minutes and synthetic plates): nothing else is changed.
+def run_as_written(
+    doc: Path,
+    blocks: slice,
+    shorter: dict[str, str],
+    tmp_path: Path,
+    files: dict[str, Path] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a document's ``bash`` blocks in order, in a fresh folder beside ``shared`` (as a clone
+    sits beside ../shared) holding the repository's ``examples`` and copies of ``files`` (the
+    user's own, by the names the commands give them), each ``shorter`` key (which must occur
+    once) replaced by its value; fails with the error's end if a command fails.
     """
-    import os
-    import subprocess
-    import sys
-
-    from conftest import shared
-
-    pytest.importorskip("torch")
-    shared("uz_train")
-    text = (ROOT / "docs" / "custom-region.md").read_text("utf-8")
-    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
-    assert blocks[0].startswith("make setup")  # done: this test runs inside the environment
-    script = "\n".join(blocks[1:])
-    shorter = {"--epochs 80": "--epochs 1", "--max-minutes 42": "--max-minutes 0.1"}
-    shorter |= {"n=4000": "n=32", "-n 24": "-n 4", "repeat=4": "repeat=1"}
+    script = "\n".join(re.findall(r"```bash\n(.*?)```", doc.read_text("utf-8"), re.S)[blocks])
     for long, short in shorter.items():
         assert script.count(long) == 1, long
         script = script.replace(long, short)
@@ -115,12 +113,49 @@ def test_the_custom_region_tutorial_runs_as_written(tmp_path: Path) -> None:
     work.mkdir()
     (work / "examples").symlink_to(ROOT / "examples")
     (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    for name, source in (files or {}).items():
+        shutil.copy(source, work / name)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
         ["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_the_custom_region_tutorial_runs_as_written(tmp_path: Path) -> None:
+    """Every command of docs/custom-region.md, in order, with the training shortened (fewer
+    epochs, minutes and synthetic plates): nothing else is changed.
+    """
+    from conftest import shared
+
+    pytest.importorskip("torch")
+    shared("uz_train")
+    doc = ROOT / "docs" / "custom-region.md"
+    assert "```bash\nmake setup" in doc.read_text("utf-8")  # the first block: done already
+    shorter = {"--epochs 80": "--epochs 1", "--max-minutes 42": "--max-minutes 0.1"}
+    shorter |= {"n=4000": "n=32", "-n 24": "-n 4", "repeat=4": "repeat=1"}
+    done = run_as_written(doc, slice(1, None), shorter, tmp_path)
+    work = tmp_path / "plateread"
     for made in ("uz_real.png", "uz_synth.png", "uz_report/report.html", "uz.onnx"):
         assert (work / made).is_file(), made
     readings = (work / "uz_readings.jsonl").read_text().splitlines()
     assert len(readings) == 1547 and "01A115AA_2ab15b.jpg" in done.stdout
+
+
+def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
+    """The README's list of commands, in order, with training and timing shortened; all but
+    ``serve`` (which runs until stopped: tests/test_serve.py starts it).
+    """
+    from conftest import shared
+
+    pytest.importorskip("torch")
+    shared("ru_dev"), shared("cn_dev"), shared("uz_train")
+    shorter = {"-n 5000": "-n 64", "--epochs 10": "--epochs 1"}
+    shorter |= {"--batch-sizes 1,32": "--batch-sizes 1,32 --seconds 0.5"}
+    shorter |= {"plateread serve --port 8000": "# plateread serve --port 8000"}
+    plate = sorted((ROOT / "examples" / "plates" / "ru").glob("*.png"))[0]
+    done = run_as_written(ROOT / "README.md", slice(1, 2), shorter, tmp_path, {"plate.jpg": plate})
+    work = tmp_path / "plateread"
+    assert (work / "my_ru.onnx").is_file() and (work / "report" / "report.html").is_file()
+    assert f"\t{plate.stem}\t" in done.stdout  # the example plates, then standard input
