@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import yaml
 
 from conftest import ROOT
 from plateread.formats import (
+    BUILTIN,
     CN,
     GENERIC,
     RU,
@@ -174,7 +176,25 @@ def test_a_backward_character_range_is_an_error() -> None:
         d = {"name": "x", "alphabet": "0-9A-Z", "classes": {"D": "0-9"}, key: value}
         with pytest.raises(FormatError, match="format 'x': character range .* runs backwards"):
             PlateFormat.from_dict(d)
-    assert PlateFormat.from_dict({"name": "x", "alphabet": "-+0-9"}).alphabet == "-+0123456789"
+    assert PlateFormat.from_dict({"name": "x", "alphabet": "+0-9"}).alphabet == "+0123456789"
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "words"),
+    [
+        ("0-9АВЕКМНОРСТУХ", "would hold 'А' as 'A', 'В' as 'B'"),  # written in Cyrillic
+        ("0-9a-z", "'a' as 'A'"),
+        ("-0-9A-Z", "'-' not at all"),
+        ("0-9A-Z.", "'.' not at all"),
+        ("0-9Ａ", "'Ａ' as 'A'"),  # full-width
+    ],
+)
+def test_an_alphabet_labels_cannot_hold_is_an_error(alphabet: str, words: str) -> None:
+    """Every label goes through normalize(): its characters alone can reach the model."""
+    with pytest.raises(FormatError, match=re.escape(words)):
+        PlateFormat.from_dict({"name": "x", "alphabet": alphabet})
+    for fmt in BUILTIN.values():
+        assert all(fmt.normalize(c) == c for c in fmt.alphabet), fmt.name
     with pytest.raises(FormatError, match="min_length and max_length must be whole numbers"):
         PlateFormat.from_dict({"name": "x", "alphabet": "0-9", "min_length": "two"})
 

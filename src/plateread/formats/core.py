@@ -64,6 +64,16 @@ class PlateFormat:
     def __post_init__(self) -> None:
         if not self.alphabet:
             raise FormatError(f"format {self.name!r}: empty alphabet")
+        changed = {c: self.normalize(c) for c in self.alphabet if self.normalize(c) != c}
+        if changed:  # no label could ever hold them: their classes would never be learnt
+            shown = ", ".join(
+                f"{c!r} as {n!r}" if n else f"{c!r} not at all" for c, n in changed.items()
+            )
+            raise FormatError(
+                f"format {self.name!r}: labels are normalised (NFKC, upper case, Cyrillic "
+                f"look-alikes as Latin letters, separators dropped), so they would hold {shown}: "
+                "write the alphabet as labels come out"
+            )
         dupes = [c for c, k in Counter(self.alphabet).items() if k > 1]
         if dupes:
             raise FormatError(f"format {self.name!r}: repeated alphabet characters {dupes}")
@@ -260,7 +270,7 @@ def _expand(chars: str) -> str:
         if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] > chars[i + 2]:
             raise FormatError(
                 f"character range {chars[i : i + 3]!r} runs backwards (write "
-                f"{chars[i + 2]}-{chars[i]}; a '-' meant as a character goes first or last)"
+                f"{chars[i + 2]}-{chars[i]})"
             )
         if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] < chars[i + 2]:
             out.extend(chr(k) for k in range(ord(chars[i]), ord(chars[i + 2]) + 1))
