@@ -342,7 +342,8 @@ def test_spec_options_are_checked(json_dataset: Path) -> None:
     for query, message in (
         ("split=val&holdot=0.3", r"unknown option holdot \(json takes \['holdout', 'limit'"),
         ("split=val&holdout=2", "holdout in"),
-        ("holdout=0", "holdout in"),
+        ("split=train&holdout=0", "holdout in"),
+        ("holdout=0.3", "give split=train or split=val with it"),  # read whole, silently
         ("repeat=0", "repeat and limit must be at least 1"),
         ("limit=0", "repeat and limit must be at least 1"),  # not "no limit": say so
         ("limit=-1", "repeat and limit must be at least 1"),
@@ -352,7 +353,7 @@ def test_spec_options_are_checked(json_dataset: Path) -> None:
             read_spec(f"json:{json_dataset}?{query}")
     with pytest.raises(DataSpecError, match="unknown option rectify"):
         read_spec("synth:ru?n=2&rectify=1")
-    for n in ("0", "-5"):  # not "no labelled images" further on
-        with pytest.raises(DataSpecError, match=f"n must be at least 1, got {n}"):
-            read_spec(f"synth:ru?n={n}")
+    for query in ("n=0", "n=-5", "n=2&seed=-1"):  # not "no labelled images" further on
+        with pytest.raises(DataSpecError, match="n must be at least 1 and seed at least 0"):
+            read_spec(f"synth:ru?{query}")
     assert len(read_spec("synth:ru?n=2&seed=1&augment=0&repeat=2").samples) == 4

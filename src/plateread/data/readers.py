@@ -116,6 +116,11 @@ def read_spec(spec: str) -> ReadResult:
     kind, path, opts = parse_spec(spec)
     if kind != "synth" and not Path(path).exists():
         raise DataSpecError(f"{spec}: {path} does not exist")
+    if "holdout" in opts and "split" not in opts:  # the whole set would be read, unsplit
+        raise DataSpecError(
+            f"{spec}: holdout is the share of plates split=val keeps and split=train leaves "
+            "out; give split=train or split=val with it"
+        )
     try:
         repeat = int(opts.pop("repeat", "1"))
         limit = int(opts.pop("limit")) if "limit" in opts else None  # None: every sample
@@ -266,8 +271,8 @@ def _read_synth(path: str, opts: dict[str, str]) -> ReadResult:
         seed = int(opts.get("seed", "0"))
     except ValueError:
         raise DataSpecError(f"synth:{path}: n and seed must be integers") from None
-    if n < 1:
-        raise DataSpecError(f"synth:{path}: n must be at least 1, got {n}")
+    if n < 1 or seed < 0:
+        raise DataSpecError(f"synth:{path}: n must be at least 1 and seed at least 0")
     augment = opts.get("augment", "1") not in ("0", "false")
     return ReadResult(samples=synth_samples(path, n=n, seed=seed, augment=augment))
 
