@@ -252,13 +252,33 @@ def test_weight_files_to_start_from_are_checked_before_the_data(
     assert "init " in err and "neither a checkpoint file nor a shipped reader" in err
     weights = ["--arch", "crnn_resnet18", "--backbone-weights"]
     assert main([*missing_data, *weights, str(tmp_path / "nowhere.pth")]) == 2
-    assert "backbone_weights: no such file" in capsys.readouterr().err
+    assert "backbone_weights: not a file" in capsys.readouterr().err
     (tmp_path / "junk.pth").write_text("not weights")  # a KeyError traceback before
     data = ["train", "--data", "synth:ru?n=16", "--epochs", "1", "--out", str(tmp_path / "r")]
     assert main([*data, *weights, str(tmp_path / "junk.pth")]) == 2
     err = capsys.readouterr().err
     assert "junk.pth: not a readable backbone weights file (not a PyTorch file" in err
     assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_a_run_folder_or_a_name_in_capitals_given_as_a_model_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "runs" / "001-crnn_fast"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(b"")  # only its name matters to the message
+    verbs = [
+        ["eval", "--model", str(run), "--data", "synth:ru?n=2"],
+        ["read", "--model", str(run), str(run)],
+        ["export", "--model", str(run), "--out", str(tmp_path / "x.onnx")],
+        ["train", "--init", str(run), "--data", "synth:ru?n=2", "--out", str(tmp_path)],
+    ]
+    for verb in verbs:
+        assert main(verb) == 2, verb
+        err = capsys.readouterr().err
+        assert f"{run} is a folder, not a " in err and f"its checkpoint is {run / 'best.pt'}" in err
+    assert main(["read", "--model", "RU", str(run)]) == 2
+    assert "no shipped model 'RU' (did you mean 'ru'?)" in capsys.readouterr().err
 
 
 def test_console_script_entry_point() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from plateread.predict import not_a_file
+
 
 def load_tensors(path: str | Path, what: str = "weights file") -> Any:
     """What ``torch.save`` wrote to ``path``, loaded onto the CPU without running pickled code.
@@ -21,6 +23,8 @@ def load_tensors(path: str | Path, what: str = "weights file") -> Any:
         ValueError: not a PyTorch file, a damaged one, or one holding Python objects.
     """
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(not_a_file(path, what))
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     try:

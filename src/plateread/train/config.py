@@ -135,14 +135,19 @@ class TrainConfig:
 
     def _check_weight_files(self) -> None:
         """``init`` and ``backbone_weights`` name files that exist (before the data loads)."""
+        from plateread.predict import not_a_file
         from plateread.train.checkpoint import resolve_checkpoint
 
-        if self.init and not self.resume and resolve_checkpoint(self.init) is None:
+        if self.resume:
+            return
+        if self.init and Path(self.init).is_dir():
+            raise ConfigError(f"init: {not_a_file(Path(self.init), 'checkpoint')}")
+        if self.init and resolve_checkpoint(self.init) is None:
             raise ConfigError(
                 f"init {self.init}: neither a checkpoint file nor a shipped reader (ru, cn, ...)"
             )
-        if self.backbone_weights and not self.resume and not Path(self.backbone_weights).is_file():
-            raise ConfigError(f"backbone_weights: no such file: {self.backbone_weights}")
+        if self.backbone_weights and not Path(self.backbone_weights).is_file():
+            raise ConfigError(f"backbone_weights: not a file: {self.backbone_weights}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML and checkpoints)."""
