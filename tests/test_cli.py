@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import plateread
-from conftest import plate_like, shared, write_png
+from conftest import ROOT, plate_like, shared, write_png
 from plateread.cli import build_parser, main
 
 
@@ -279,6 +279,22 @@ def test_a_run_folder_or_a_name_in_capitals_given_as_a_model_is_named(
         assert f"{run} is a folder, not a " in err and f"its checkpoint is {run / 'best.pt'}" in err
     assert main(["read", "--model", "RU", str(run)]) == 2
     assert "no shipped model 'RU' (did you mean 'ru'?)" in capsys.readouterr().err
+
+
+def test_a_shipped_name_is_the_shipped_reader_beside_a_folder_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from plateread.train.config import load_config
+
+    monkeypatch.chdir(tmp_path)  # as in examples/plates, which holds ru/ and cn/
+    (tmp_path / "ru").mkdir()
+    shutil.copy(ROOT / "examples" / "plates" / "ru" / "E622MK90.png", tmp_path / "ru")
+    assert main(["read", "ru", "--model", "ru"]) == 0
+    assert capsys.readouterr().out.startswith("ru/E622MK90.png\tE622MK90\t")
+    pytest.importorskip("torch")
+    assert load_config(None, {"data": ["synth:ru"], "init": "ru"}).init == "ru"
 
 
 def test_console_script_entry_point() -> None:

@@ -92,21 +92,20 @@ def resolve_model(model: str | Path) -> Path:
     if not str(model).strip():
         raise ModelFileError(f"no model named: give one of {shipped_models()} or a file")
     path = Path(model)
+    if path.is_file():
+        return path
+    shipped = resources.files("plateread") / "weights" / f"{model}.onnx"
+    if str(model) in shipped_models():  # even beside a folder of that name (examples/plates/ru)
+        return Path(str(shipped))
     if path.is_dir():
         raise ModelFileError(not_a_file(path, "model"))
     if path.suffix in (".onnx", *CHECKPOINT_SUFFIXES) or path.exists():
-        if not path.is_file():
-            raise ModelFileError(f"model not found: {path}")
-        return path
-    shipped = resources.files("plateread") / "weights" / f"{model}.onnx"
-    if not shipped.is_file():
-        close = [m for m in shipped_models() if m.lower() == str(model).strip().lower()]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ModelFileError(
-            f"no shipped model {str(model)!r}{hint}; shipped: {shipped_models()}, or give an "
-            ".onnx path"
-        )
-    return Path(str(shipped))
+        raise ModelFileError(f"model not found: {path}")
+    close = [m for m in shipped_models() if m.lower() == str(model).strip().lower()]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ModelFileError(
+        f"no shipped model {str(model)!r}{hint}; shipped: {shipped_models()}, or give an .onnx path"
+    )
 
 
 def not_a_file(path: Path, what: str) -> str:

@@ -113,7 +113,7 @@ def shipped_checkpoint(name: str) -> Path | None:
 def resolve_checkpoint(source: str | Path) -> Path | None:
     """An existing checkpoint file, else a shipped reader's ``.pt`` by name (``ru``), else None."""
     path = Path(source)
-    return path if path.exists() else shipped_checkpoint(str(source))
+    return path if path.is_file() else shipped_checkpoint(str(source))
 
 
 def init_from(

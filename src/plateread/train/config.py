@@ -140,9 +140,9 @@ class TrainConfig:
 
         if self.resume:
             return
-        if self.init and Path(self.init).is_dir():
-            raise ConfigError(f"init: {not_a_file(Path(self.init), 'checkpoint')}")
         if self.init and resolve_checkpoint(self.init) is None:
+            if Path(self.init).is_dir():
+                raise ConfigError(f"init: {not_a_file(Path(self.init), 'checkpoint')}")
             raise ConfigError(
                 f"init {self.init}: neither a checkpoint file nor a shipped reader (ru, cn, ...)"
             )
