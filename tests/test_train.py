@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 
+from plateread.models import REGISTRY
 from plateread.train.checkpoint import read_checkpoint
 from plateread.train.config import ConfigError, TrainConfig, load_config
 from plateread.train.loop import train
@@ -578,7 +579,7 @@ def test_a_set_too_small_to_hold_out_warns_and_logs_its_one_step(
     assert _log(run)[-1]["step"] == 1  # one (partial) batch of 5 was a step, logged as step 0
 
 
-@pytest.mark.parametrize("arch", ["crnn_small", "crnn_resnet18", "crnn_fast_stn", "crnn_province"])
+@pytest.mark.parametrize("arch", sorted(REGISTRY))
 def test_labels_longer_than_the_output_steps_are_named(
     arch: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
