@@ -298,10 +298,12 @@ def test_a_shipped_name_is_the_shipped_reader_beside_a_folder_of_that_name(
 
 
 def test_console_script_entry_point() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "plateread.cli", "--help"], capture_output=True, text=True
-    )
-    assert out.returncode == 0 and "synth" in out.stdout and "train" in out.stdout
+    for module in ("plateread.cli", "plateread"):
+        out = subprocess.run(
+            [sys.executable, "-m", module, "--help"], capture_output=True, text=True
+        )
+        assert out.returncode == 0 and out.stdout.startswith("usage: plateread "), module
+        assert "synth" in out.stdout and "train" in out.stdout
     assert build_parser().prog == "plateread"
 
 
