@@ -135,11 +135,11 @@ class TrainConfig:
 
     def _check_weight_files(self) -> None:
         """``init`` and ``backbone_weights`` name files that exist (before the data loads)."""
-        from plateread.predict import not_a_file
-        from plateread.train.checkpoint import resolve_checkpoint
-
-        if self.resume:
+        if self.resume or not (self.init or self.backbone_weights):
             return
+        from plateread.predict import not_a_file
+        from plateread.train.checkpoint import resolve_checkpoint  # imports torch
+
         if self.init and resolve_checkpoint(self.init) is None:
             if Path(self.init).is_dir():
                 raise ConfigError(f"init: {not_a_file(Path(self.init), 'checkpoint')}")
