@@ -150,7 +150,8 @@ def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
     from conftest import shared
 
     pytest.importorskip("torch")
-    shared("ru_dev"), shared("cn_dev"), shared("uz_train")
+    for name in ("ru_dev", "cn_dev", "uz_train"):
+        shared(name)
     shorter = {"-n 5000": "-n 64", "--epochs 10": "--epochs 1"}
     shorter |= {"--batch-sizes 1,32": "--batch-sizes 1,32 --seconds 0.5"}
     shorter |= {"plateread serve --port 8000": "# plateread serve --port 8000"}
