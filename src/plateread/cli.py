@@ -5,11 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Sequence
 
 from plateread import __version__, commands
+from plateread.cli_args import (
+    DATA_HELP,
+    TIGHTER_HELP,
+    TWO_ROW_HELP,
+    batch_sizes,
+    count,
+    fraction,
+    input_size,
+    onnx_path,
+    picture_path,
+    port,
+    positive,
+    seconds,
+)
 from plateread.data import DataSpecError
 from plateread.decoding import DECODERS
 from plateread.errors import FontError
@@ -18,20 +30,6 @@ from plateread.imaging import ImageError, quiet_opencv
 from plateread.predict import ModelFileError
 from plateread.tighter import TIGHTER_BELOW
 from plateread.tworow import REREAD_BELOW
-
-DATA_HELP = (
-    "data spec, repeatable: json:DIR_OR_CONFIG, csv:FILE, dir:DIR, ccpd:DIR[?rectify=1], "
-    "zip:FILE, synth:FORMAT?n=N&seed=S"
-)
-TWO_ROW_HELP = (
-    "formats with two-row layouts only: plates read with a raw confidence under this are read "
-    "again through the two-row view (default %(default)s; 0 reads each plate once)"
-)
-TIGHTER_HELP = (
-    "plates read with a raw confidence under this, or as no valid plate, are read again through "
-    "tighter views of the crop, for crops looser than the model's (default %(default)s; 0: never)"
-)
-T = TypeVar("T", int, float)
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     FormatError,
@@ -69,67 +67,6 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
     return f"this needs {top}, which the base install leaves out: {install}"
 
 
-def _batch_sizes(text: str) -> tuple[int, ...]:
-    """``1,32`` -> ``(1, 32)``; argparse reports anything else as a usage error."""
-    try:
-        sizes = tuple(int(b) for b in text.split(","))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers like 1,32, got {text!r}")
-    return sizes
-
-
-def _number(
-    convert: Callable[[str], T], ok: Callable[[T], bool], expected: str
-) -> Callable[[str], T]:
-    """An argparse type: ``convert`` the text and keep it if ``ok``; ``expected`` words the
-    usage error for anything else.
-    """
-
-    def parse(text: str) -> T:
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not ok(value):  # comparisons with nan are false: refused too
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-
-    return parse
-
-
-_count = _number(int, lambda n: n >= 0, "0 or a positive integer")  # threads (0: the default)
-_positive = _number(int, lambda n: n >= 1, "a positive integer")  # numbers of things to make
-_port = _number(int, lambda n: 0 <= n <= 65535, "a TCP port number from 0 to 65535")
-_fraction = _number(float, lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1")  # thresholds
-_seconds = _number(float, lambda x: x > 0, "a number of seconds above 0")
-
-
-def _onnx_path(text: str) -> str:
-    """An ``--out`` for export: readers tell an ONNX file from a checkpoint by its suffix."""
-    if not text.endswith(".onnx"):
-        raise argparse.ArgumentTypeError(f"expected a file name ending in .onnx, got {text!r}")
-    return text
-
-
-def _picture_path(text: str) -> str:
-    """A ``--grid`` file: refused at once if Pillow could not save it, not after the work."""
-    if Path(text).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
-        raise argparse.ArgumentTypeError(f"expected a .png or .jpg file name, got {text!r}")
-    return text
-
-
-def _input_size(text: str) -> list[int]:
-    """``32x128`` -> ``[32, 128]``; argparse reports anything else as a usage error."""
-    from plateread.train.config import parse_size  # torch-free, as the CLI must stay
-
-    size = parse_size(text)
-    if size is None or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH like 32x128, got {text!r}")
-    return size
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``plateread`` argument parser."""
     p = argparse.ArgumentParser(prog="plateread", description="Read the text on licence plates.")
@@ -146,11 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--format", default="ru", help="ru, ru_all, cn, generic or a format .yaml (default ru)"
     )
-    s.add_argument("-n", type=_positive, default=1000, help="number of plates (default 1000)")
+    s.add_argument("-n", type=positive, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
-        "--grid", type=_picture_path, help="also save a PNG grid of samples with their text"
+        "--grid", type=picture_path, help="also save a PNG grid of samples with their text"
     )
     s.set_defaults(func=commands.run_synth)
 
@@ -178,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--input-size", type=_input_size, help="HxW, e.g. 32x128")
+    t.add_argument("--input-size", type=input_size, help="HxW, e.g. 32x128")
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
     t.add_argument(
@@ -188,11 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--workers",
-        type=_count,
+        type=count,
         help="data-loading processes (default: 1 on the CPU, on a GPU the cores less 2, up to 16)",
     )
     t.add_argument(
-        "--threads", type=_count, help="torch threads (default: cores left after the workers)"
+        "--threads",
+        type=count,
+        help="torch threads (default: cores left after the workers)",
     )
     t.add_argument(
         "--device",
@@ -233,16 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write report.html, summary.json, errors.csv and figures into DIR (new or empty, "
         "or an earlier report's, which is replaced)",
     )
-    e.add_argument("--batch-size", type=_positive, default=64)
-    e.add_argument("--threads", type=_count, default=None)
+    e.add_argument("--batch-size", type=positive, default=64)
+    e.add_argument("--threads", type=count, default=None)
     e.add_argument(
         "--decoder",
         default="auto",
         choices=DECODERS,
         help="auto: format-constrained beam search when the format has templates",
     )
-    e.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
-    e.add_argument("--tighter-below", type=_fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
+    e.add_argument("--two-row-below", type=fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    e.add_argument("--tighter-below", type=fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
     e.set_defaults(func=commands.run_eval)
 
     x = sub.add_parser(
@@ -254,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--model", required=True, help="checkpoint (.pt), or a shipped reader's name for its .pt"
     )
-    x.add_argument("--out", required=True, type=_onnx_path, help="output .onnx file")
+    x.add_argument("--out", required=True, type=onnx_path, help="output .onnx file")
     x.add_argument(
         "--calibrate",
         action="append",
@@ -276,14 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument(
         "--min-confidence",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         help="mark readings below this calibrated confidence as rejected",
     )
     r.add_argument("--decoder", default="auto", choices=DECODERS)
-    r.add_argument("--threads", type=_count, default=None)
-    r.add_argument("--two-row-below", type=_fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
-    r.add_argument("--tighter-below", type=_fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
+    r.add_argument("--threads", type=count, default=None)
+    r.add_argument("--two-row-below", type=fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
+    r.add_argument("--tighter-below", type=fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
     r.set_defaults(func=commands.run_read)
 
     v = sub.add_parser(
@@ -293,15 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
         "/docs and a drop-an-image page at /.",
     )
     v.add_argument("--host", default="127.0.0.1")
-    v.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
+    v.add_argument("--port", type=port, default=8000, help="TCP port (default 8000)")
     v.add_argument(
         "--model",
         action="append",
         help="ru, ru_all, cn, FILE.onnx or NAME=FILE.onnx (repeatable; default: all shipped)",
     )
-    v.add_argument("--threads", type=_count, default=None, help="ONNX Runtime threads per model")
-    v.add_argument("--max-body-mb", type=_positive, default=16, help="largest request body (MB)")
-    v.add_argument("--max-images", type=_positive, default=64, help="most images per request")
+    v.add_argument("--threads", type=count, default=None, help="ONNX Runtime threads per model")
+    v.add_argument("--max-body-mb", type=positive, default=16, help="largest request body (MB)")
+    v.add_argument("--max-images", type=positive, default=64, help="most images per request")
     v.set_defaults(func=commands.run_serve)
 
     d = sub.add_parser(
@@ -315,9 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="ru", help="plate format the labels should follow (default ru)"
     )
     d.add_argument(
-        "--grid", type=_picture_path, help="save a PNG grid of random samples with their labels"
+        "--grid",
+        type=picture_path,
+        help="save a PNG grid of random samples with their labels",
     )
-    d.add_argument("--sample", type=_positive, default=24, help="samples in the grid")
+    d.add_argument("--sample", type=positive, default=24, help="samples in the grid")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=commands.run_data)
 
@@ -330,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", default="ru", help="ru, ru_all, cn or an .onnx file")
     b.add_argument(
         "--batch-sizes",
-        type=_batch_sizes,
+        type=batch_sizes,
         default=(1, 32),
         help="comma-separated batch sizes to time (default 1,32)",
     )
@@ -340,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="data spec for the images (default: 64 synthetic plates of the model's format; "
         "real plates give the figures to quote)",
     )
-    b.add_argument("--threads", type=_count, default=2)
-    b.add_argument("--seconds", type=_seconds, default=3.0, help="time per batch size")
+    b.add_argument("--threads", type=count, default=2)
+    b.add_argument("--seconds", type=seconds, default=3.0, help="time per batch size")
     b.add_argument("--decoder", default="auto", choices=DECODERS)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=commands.run_bench)
