@@ -71,9 +71,14 @@ class PlateResult:
         return d
 
 
-def load_image(image: ImageInput) -> np.ndarray:
+def load_image(image: ImageInput, bgr: bool = False) -> np.ndarray:
     """Paths, encoded bytes, Pillow images or arrays (RGB or gray ``uint8``) to an RGB ``uint8``
     array.
+
+    Args:
+        image: The image.
+        bgr: Arrays are in OpenCV's channel order (BGR, BGRA: what ``cv2.imread`` and video
+            capture give), not RGB. Paths, bytes and Pillow images say their own order.
 
     Raises:
         ImageError: unreadable or malformed input.
@@ -96,11 +101,12 @@ def load_image(image: ImageInput) -> np.ndarray:
                 f"unsupported array dtype {image.dtype}: expected uint8 (a float image in [0, 1]: "
                 "(image * 255).round().astype(np.uint8))"
             )
-        if image.ndim == 3 and image.shape[2] == 3:
+        if image.ndim == 3 and image.shape[2] == 3 and not bgr:
             return image
-        if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 4)):
-            arr = image if image.ndim == 2 or image.shape[2] == 1 else image[..., :3][..., ::-1]
-            return to_rgb(np.ascontiguousarray(arr))
+        if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4)):
+            if image.ndim == 3 and image.shape[2] > 1 and not bgr:  # RGBA -> BGR for to_rgb
+                image = image[..., :3][..., ::-1]
+            return to_rgb(np.ascontiguousarray(image))
         raise ImageError(f"unsupported array {image.dtype} {image.shape}: expected HxWx3 uint8 RGB")
     raise ImageError(f"unsupported image input of type {type(image).__name__}")
 
@@ -172,17 +178,24 @@ class PlateReader:
         self.two_row_below = two_row_below
         self.tighter_below = tighter_below
 
-    def read(self, image: ImageInput) -> PlateResult:
-        """Read one plate crop."""
-        return self.read_batch([image])[0]
+    def read(self, image: ImageInput, *, bgr: bool = False) -> PlateResult:
+        """Read one plate crop (``bgr``: a numpy array is in OpenCV's BGR order, as
+        ``cv2.imread`` gives it; see :func:`load_image`).
+        """
+        return self.read_batch([image], bgr=bgr)[0]
 
-    def read_batch(self, images: Iterable[ImageInput]) -> list[PlateResult]:
+    def read_batch(self, images: Iterable[ImageInput], *, bgr: bool = False) -> list[PlateResult]:
         """Read many crops (a list, or any iterable: a generator is read as it goes); they are
         resized and run through the model together, ``batch_size`` at a time.
 
         With a format that has two-row layouts, crops read with a raw confidence under
         ``two_row_below`` are read again through the two-row view; then crops read with a raw
         confidence under ``tighter_below`` (or as no valid plate) through tighter views.
+
+        Args:
+            images: Paths, encoded bytes, Pillow images or ``uint8`` arrays (RGB unless ``bgr``).
+            bgr: Arrays are in OpenCV's BGR order (``cv2.imread``, video frames): the Chinese
+                reader misreads a third of its development plates given them as RGB.
 
         Raises:
             ImageError: an image cannot be loaded (the message names it). To read the others
@@ -199,7 +212,7 @@ class PlateReader:
         pending = iter(images)
         # loaded batch by batch: a long list of paths never sits in memory decoded
         while chunk := list(itertools.islice(pending, self.batch_size)):
-            out.extend(self.read_crops([load_image(im) for im in chunk]))
+            out.extend(self.read_crops([load_image(im, bgr) for im in chunk]))
         return out
 
     @property
