@@ -39,7 +39,7 @@ test: $(STAMP)
 # Against the lowest versions pyproject.toml allows (.ci/lowest-read.txt, .ci/lowest.txt), in venvs
 # of their own: reading the example plates with the runtime alone, then the whole test suite.
 lowest:
-	rm -rf .venv-lowest-read .venv-lowest
+	rm -rf .venv-lowest-read .venv-lowest build  # build/: pip's in-tree copy, stale after a move
 	$(PY) -m venv .venv-lowest-read
 	.venv-lowest-read/bin/pip install -q -r .ci/lowest-read.txt
 	.venv-lowest-read/bin/pip install -q --no-deps .
