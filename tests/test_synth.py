@@ -221,6 +221,35 @@ def test_latin_font_families() -> None:
         latin_font("Heavy", "Saira Condensed")
 
 
+def test_characters_the_latin_fonts_lack_are_drawn_or_refused(tmp_path: Path) -> None:
+    """FreeType draws a character a font lacks as one .notdef box: a Korean format's letters
+    were all the same box, and a reader trained on them could not tell them apart.
+    """
+    from plateread.errors import FontError
+    from plateread.synth.fonts import font_for, glyph_mask, latin_font
+
+    latin = latin_font()
+    assert font_for("A", latin)[0] == latin
+    ga, na = (glyph_mask(c, *font_for(c, latin)) for c in "가나")  # Hangul: the CJK font's
+    assert font_for("가", latin)[0] != latin
+    assert ga.shape != na.shape or not np.array_equal(ga, na)
+    assert glyph_mask("가", latin).shape == glyph_mask("ก", latin).shape  # both the box
+    with pytest.raises(FontError, match="U\\+0E01"):
+        font_for("ก", latin)  # Thai: no font here has it
+    kr = tmp_path / "kr.yaml"
+    kr.write_text("name: kr\nalphabet: 0-9가나\nclasses: {D: 0-9, H: 가나}\ntemplates: [DDHDDDD]\n")
+    images = [s.load() for s in synth_samples(str(kr), 2, seed=1)]
+    assert all(im.ndim == 3 for im in images)
+    th = tmp_path / "th.yaml"
+    th.write_text("name: th\nalphabet: 0-9กข\nclasses: {D: 0-9, T: กข}\ntemplates: [DTTDDDD]\n")
+    with pytest.raises(FontError, match="'ก' \\(U\\+0E01\\), 'ข' \\(U\\+0E02\\)"):
+        synth_samples(str(th), 2)  # every such character named, before any plate is drawn
+    flag = tmp_path / "flag.yaml"
+    flag.write_text(kr.read_text() + "style: {flag: [[0, 0, 200]], flag_text: ไทย}\n")
+    with pytest.raises(FontError, match="flag_text"):
+        synth_samples(str(flag), 2)
+
+
 def test_template_weights_and_tilt(tmp_path: Path) -> None:
     from plateread.formats import FormatError
 

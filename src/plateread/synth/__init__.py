@@ -14,6 +14,7 @@ from plateread.data.readers import Sample, hidden
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
+from plateread.synth.fonts import check_drawable, latin_font
 from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
 from plateread.synth.russian import RU_SERIES
 
@@ -148,6 +149,8 @@ def synth_samples(
     ``two_row_only`` lists.
     """
     pf = load_format(fmt)
+    # a character no font draws would be its .notdef box: refused here, before any training
+    check_drawable(pf.alphabet, latin_font("SemiBold"), str(pf.style.get("flag_text", "")))
     rng = np.random.default_rng(seed)
     share = float(pf.style.get("two_row_share", 0.05))
     only = set(pf.style.get("two_row_only", []))

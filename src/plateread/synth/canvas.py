@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from plateread.formats import CN_PROVINCES
-from plateread.synth.fonts import cjk_font, glyph_mask
+from plateread.synth.fonts import cjk_font, font_for, glyph_mask
 
 Color = tuple[float, float, float]
 
@@ -37,8 +37,8 @@ class Canvas:
         """Draw ``char`` stretched into the box (mm) at ``(x, y)`` of size ``w`` x ``h``."""
         if char in CN_PROVINCES:
             mask = glyph_mask(char, cjk_font(), 2, cjk_weight)
-        else:
-            mask = glyph_mask(char, font)
+        else:  # the Latin font, or the CJK one for what it lacks (Hangul, kana)
+            mask = glyph_mask(char, *font_for(char, font, cjk_weight))
         # widen condensed glyphs towards the cell, but at most max_stretch: thin ones stay thin
         natural = mask.shape[1] * h / mask.shape[0]
         draw_w = min(w, max_stretch * natural)

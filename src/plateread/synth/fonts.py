@@ -80,6 +80,71 @@ def glyph_mask(char: str, path: str, index: int = 0, variation: str | None = Non
     return arr[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
 
 
+# a private-use code point no font maps: drawn as the font's .notdef box, as any character it lacks
+_UNMAPPED = "\U0010fffd"
+
+
+@lru_cache(maxsize=4096)
+def has_glyph(char: str, path: str, index: int = 0, variation: str | None = None) -> bool:
+    """Whether a font draws ``char`` as itself: FreeType draws a character the font lacks as
+    its .notdef box (ink, and no error), the same box for every such character.
+    """
+    try:
+        mask = glyph_mask(char, path, index, variation)
+    except FontError:  # no ink at all: a space, or a font whose .notdef box is empty
+        return False
+    try:
+        missing = glyph_mask(_UNMAPPED, path, index, variation)
+    except FontError:  # this font draws what it lacks as nothing, which glyph_mask refuses
+        return True
+    return not np.array_equal(mask, missing)
+
+
+def font_for(char: str, latin: str, cjk_weight: str = "Bold") -> tuple[str, int, str | None]:
+    """The font to draw ``char`` with, as ``(path, face index, variation)``: the plate's Latin
+    font where it has the character, else Noto Sans CJK (Chinese, Japanese and Korean scripts,
+    Cyrillic, Greek).
+
+    Raises:
+        FontError: neither font draws it (Arabic, Thai, Devanagari...).
+    """
+    if has_glyph(char, latin):
+        return latin, 0, None
+    cjk = cjk_font()
+    if has_glyph(char, cjk, 2, cjk_weight):
+        return cjk, 2, cjk_weight
+    raise FontError(
+        f"no font here draws {char!r} (U+{ord(char):04X}): synthetic plates of a format with it "
+        "cannot be rendered; train on real plates only (no synth: data)"
+    )
+
+
+def check_drawable(chars: str, latin: str, caption: str = "") -> None:
+    """Check before any work that every character of a format can be drawn (:func:`font_for`)
+    and its ``caption`` (``flag_text``) by the Latin font alone.
+
+    Raises:
+        FontError: naming every character that cannot be.
+    """
+    missing = []
+    for char in dict.fromkeys(chars):
+        try:
+            font_for(char, latin)
+        except FontError:
+            missing.append(char)
+    if missing:
+        codes = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
+        raise FontError(
+            f"no font here draws {codes}: synthetic plates of this format cannot be rendered; "
+            "train on real plates only (no synth: data)"
+        )
+    lacking = [c for c in dict.fromkeys(caption) if not c.isspace() and not has_glyph(c, latin)]
+    if lacking:
+        raise FontError(
+            f"style flag_text {caption!r}: the Latin font does not draw {''.join(lacking)!r}"
+        )
+
+
 def text_mask(text: str, path: str, height: int) -> np.ndarray:
     """A whole string (small captions such as ``RUS``) as a mask of the given height."""
     font = ImageFont.truetype(path, max(6, int(height * 1.4)))
