@@ -456,6 +456,28 @@ def test_init_keeps_what_fits_and_reinitialises_the_output(tmp_path: Path, synth
     assert (run / "best.pt").is_file()
 
 
+def test_init_without_an_arch_takes_the_checkpoints(tmp_path: Path) -> None:
+    """With the default architecture, ``--init ru`` kept 7 of the reader's 40-odd tensors."""
+    from plateread.formats import RU
+    from plateread.models import build_model
+    from plateread.train.checkpoint import model_meta, save_checkpoint
+
+    data = {"data": ["synth:ru?n=8"]}
+    cfg = load_config(None, {**data, "init": "ru"})
+    shipped = read_checkpoint(Path(__file__).parents[1] / "src/plateread/weights/ru.pt")
+    assert (cfg.arch, cfg.input_size) == (shipped["arch"], shipped["input_size"])
+    assert load_config(None, {**data, "init": "ru", "arch": "crnn_small"}).arch == "crnn_small"
+    kw = {"hidden": 48}
+    meta = model_meta("crnn_small", RU, (32, 160), kw)
+    ckpt = save_checkpoint(tmp_path / "m.pt", build_model("crnn_small", RU, (32, 160), **kw), meta)
+    cfg = load_config(None, {**data, "init": str(ckpt)})
+    assert (cfg.arch, cfg.arch_kwargs, cfg.input_size) == ("crnn_small", kw, [32, 160])
+    cfg = load_config(None, {**data, "init": str(ckpt), "input_size": [32, 128]})
+    assert cfg.input_size == [32, 128]  # what is given stays
+    (tmp_path / "c.yaml").write_text("arch: crnn_fast\n")
+    assert load_config(tmp_path / "c.yaml", {**data, "init": str(ckpt)}).arch == "crnn_fast"
+
+
 def test_weight_average_follows_the_weights_and_copies_counters() -> None:
     from plateread.train.ema import WeightAverage
 

@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--arch",
         help="architecture: crnn_fast (the shipped readers'), crnn_fast_stn (crnn_fast behind a "
-        "learned zoom, 64x256, for loose crops), crnn_small (default), crnn_province or "
-        "crnn_resnet18 (the course model, 64x320)",
+        "learned zoom, 64x256, for loose crops), crnn_small (the default; with --init, the "
+        "checkpoint's own), crnn_province or crnn_resnet18 (the course model, 64x320)",
     )
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)

@@ -47,7 +47,9 @@ class TrainConfig:
             camera effects; 2: twice the rotation, perspective and effect probabilities).
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
         init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
-            kept, the rest (a new alphabet's output layer) is re-initialised.
+            kept, the rest (a new alphabet's output layer) is re-initialised. Read by
+            :func:`load_config`, a config without ``arch`` takes the checkpoint's (and its
+            ``arch_kwargs`` and ``input_size``, where not given).
         ema: Decay of an exponential moving average of the weights (e.g. 0.999), which is then
             validated and saved in ``best.pt`` instead of the raw weights (0: off).
         device: ``auto`` (a CUDA GPU when torch sees one for each process, else the CPU),
@@ -209,4 +211,26 @@ def load_config(path: str | Path | None, overrides: dict[str, Any]) -> TrainConf
             raise ConfigError(f"config file not found: {p}")
         base.update(read_yaml_mapping(p, ConfigError, "config", empty_ok=True))
     base.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig.from_dict(base).validate()
+    cfg = TrainConfig.from_dict(base).validate()
+    if cfg.init and "arch" not in base and not cfg.resume:
+        _take_init_arch(cfg, keep_kwargs="arch_kwargs" in base, keep_size="input_size" in base)
+    return cfg
+
+
+def _take_init_arch(cfg: TrainConfig, keep_kwargs: bool, keep_size: bool) -> None:
+    """A run started from a checkpoint (``init``) with no ``arch`` of its own takes the
+    checkpoint's architecture, options and input size (those not given): with the default
+    architecture instead, ``--init ru`` would keep almost none of the reader's weights.
+    """
+    from plateread.train.checkpoint import read_checkpoint, resolve_checkpoint
+
+    path = resolve_checkpoint(cfg.init)
+    if path is None:  # validate() has refused it already
+        return
+    state = read_checkpoint(path)
+    cfg.arch = str(state["arch"])
+    if not keep_kwargs:
+        cfg.arch_kwargs = dict(state.get("arch_kwargs", {}))
+    if not keep_size:
+        cfg.input_size = [int(v) for v in state["input_size"]]
+    cfg.validate()  # an architecture this version no longer has, say
