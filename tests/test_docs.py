@@ -137,8 +137,9 @@ def test_the_custom_region_tutorial_runs_as_written(tmp_path: Path) -> None:
     shorter |= {"n=4000": "n=32", "-n 24": "-n 4", "repeat=4": "repeat=1"}
     done = run_as_written(doc, slice(1, None), shorter, tmp_path)
     work = tmp_path / "plateread"
-    for made in ("uz_real.png", "uz_synth.png", "uz_report/report.html", "uz.onnx"):
-        assert (work / made).is_file(), made
+    made = ["uz_real.png", "uz_synth.png", "uz_augmented.png", "uz_report/report.html", "uz.onnx"]
+    for made_file in made:
+        assert (work / made_file).is_file(), made_file
     readings = (work / "uz_readings.jsonl").read_text().splitlines()
     assert len(readings) == 1547 and "01A115AA_2ab15b.jpg" in done.stdout
 

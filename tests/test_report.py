@@ -174,6 +174,32 @@ def test_data_counts_region_codes(tmp_path: Path) -> None:
     assert info["region_codes"][texts[0][:2]] == sum(t[:2] == texts[0][:2] for t in texts)
 
 
+def test_data_grid_can_show_real_crops_as_training_augments_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    from plateread.data.inspect import inspect_data
+    from plateread.formats import RU
+    from plateread.synth import synth_samples, write_dataset
+
+    config = write_dataset("ru", 6, tmp_path / "ru", seed=3)  # files: real crops to the reader
+    synthetic = {s.text for s in synth_samples("ru", 2, seed=4)}
+    specs = [f"json:{config}", "synth:ru?n=2&seed=4"]
+    plain = inspect_data(specs, RU, sample=8)["grid"]
+    again = inspect_data(specs, RU, sample=8, augment=1.0)["grid"]
+    assert [text for _, text in plain] == [text for _, text in again]  # the same picks
+    changed = [not np.array_equal(a, b) for (a, text), (b, _) in zip(plain, again)]
+    is_synth = [text in synthetic for _, text in plain]
+    assert changed == [not s for s in is_synth] and sum(is_synth) == 2
+    info = inspect_data(specs, RU, sample=8, augment=1.0)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(again, info["grid"]))  # seeded
+    assert (
+        main(["data", f"json:{config}", "--augment", "2", "--grid", str(tmp_path / "a.png")]) == 0
+    )
+    assert (tmp_path / "a.png").is_file()
+    with pytest.raises(SystemExit):
+        main(["data", f"json:{config}", "--augment", "-1"])
+
+
 def test_report_renders_in_chromium(cn_report: Path) -> None:
     with chromium_page() as page:
         page.goto((cn_report / "report.html").as_uri())

@@ -21,6 +21,7 @@ from plateread.cli_args import (
     port,
     positive,
     seconds,
+    strength,
 )
 from plateread.data import DataSpecError
 from plateread.decoding import DECODERS
@@ -259,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="save a PNG grid of random samples with their labels",
     )
     d.add_argument("--sample", type=positive, default=24, help="samples in the grid")
+    d.add_argument(
+        "--augment",
+        type=strength,
+        metavar="STRENGTH",
+        help="draw the grid's real crops as training augments them at this --real-augment "
+        "strength (1: the default; synthetic plates are drawn augmented anyway)",
+    )
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=commands.run_data)
 

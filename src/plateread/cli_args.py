@@ -5,6 +5,7 @@ into argparse's usage error, before any work starts.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +60,7 @@ positive = number(int, lambda n: n >= 1, "a positive integer")  # numbers of thi
 port = number(int, lambda n: 0 <= n <= 65535, "a TCP port number from 0 to 65535")
 fraction = number(float, lambda x: 0.0 <= x <= 1.0, "a number from 0 to 1")  # thresholds
 seconds = number(float, lambda x: x > 0, "a number of seconds above 0")
+strength = number(float, lambda x: 0 <= x < math.inf, "a number of 0 or more (1: the default)")
 
 
 def onnx_path(text: str) -> str:

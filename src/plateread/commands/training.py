@@ -165,7 +165,7 @@ def run_data(a: argparse.Namespace) -> int:
     from plateread.data.inspect import inspect_data
     from plateread.formats import load_format
 
-    info = inspect_data(a.spec, load_format(a.format), sample=a.sample)
+    info = inspect_data(a.spec, load_format(a.format), sample=a.sample, augment=a.augment)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 

@@ -6,15 +6,30 @@ import random
 from collections import Counter
 from typing import Any
 
+import numpy as np
+
 from plateread.data import load_dataset, load_readable
 from plateread.formats import PlateFormat, template_of
 
 
 def inspect_data(
-    specs: list[str], fmt: PlateFormat, sample: int = 24, seed: int = 0
+    specs: list[str],
+    fmt: PlateFormat,
+    sample: int = 24,
+    seed: int = 0,
+    augment: float | None = None,
 ) -> dict[str, Any]:
     """Counts, templates, lengths, character and province frequencies, unreadable images and
     invalid labels of a data set. Every image is decoded once (to find the unreadable ones).
+
+    Args:
+        specs: Data specs.
+        fmt: The format the labels should follow.
+        sample: How many random samples the grid shows.
+        seed: Seed of the draw (and of the augmentation).
+        augment: Show the grid's real crops as training augments them at this strength (the
+            ``real_augment`` setting; needs the ``train`` extra); synthetic plates are drawn
+            augmented anyway.
 
     Returns:
         Plain data; ``"grid"`` holds up to ``sample`` random ``(image, label)`` pairs (not JSON).
@@ -44,6 +59,14 @@ def inspect_data(
         "median_size": [heights[len(heights) // 2], widths[len(widths) // 2]] if sizes else None,
         "grid": [(img, s.text) for s, img in picks],
     }
+    if augment is not None:
+        from plateread.synth.augment import augment_real  # albumentations: the train extra
+
+        draw = np.random.default_rng(seed)
+        info["grid"] = [
+            (img if hasattr(s.image, "seed") else augment_real(img, draw, augment), s.text)
+            for s, img in picks
+        ]
     if "P" in fmt.classes:
         info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
     n_region = int(fmt.style.get("region_chars", 0))
