@@ -93,6 +93,26 @@ def test_the_readme_python_example_runs(
     assert [line.split()[-1] for line in printed[1:]] == [p.stem for p in plates]
 
 
+def test_the_python_workflow_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/python-api.md's blocks, in order, in one namespace, as a notebook runs them (about
+    10 s: one short epoch from the shipped reader)."""
+    doc = ROOT / "docs" / "python-api.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text("utf-8"), re.S)
+    assert len(blocks) == 5
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "runs/001-crnn_fast" in printed and "exact " in printed
+    assert (tmp_path / "report" / "report.html").is_file()
+    from plateread.reader import PlateReader
+
+    assert PlateReader("my_ru.onnx").predictor.calibration is not None  # calibrated in place
+
+
 def run_as_written(
     doc: Path,
     blocks: slice,
