@@ -95,6 +95,29 @@ def test_opencv_arrays_are_read_in_their_channel_order() -> None:
     assert reader.read_batch([bgr, path], bgr=True) == [expected, expected]
 
 
+def test_a_reader_goes_to_other_processes(onnx_model: Path) -> None:
+    """Pickled (spawn-started pools, joblib), a reader opens its model again; the ONNX Runtime
+    session itself cannot be pickled.
+    """
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    reader = PlateReader(onnx_model, decoder="beam", beam=3, threads=1, tighter_below=0.2)
+    copy = pickle.loads(pickle.dumps(reader))
+    assert (copy.path, copy.decoder, copy.beam, copy.threads, copy.tighter_below) == (
+        reader.path, "beam", 3, 1, 0.2,
+    )  # fmt: skip
+    img = plate_like(36, 150)
+    assert copy.read(img) == reader.read(img)
+    assert (
+        repr(copy)
+        == f"PlateReader({str(reader.path)!r}, format='ru', decoder='beam', input=32x128)"
+    )
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        assert list(pool.map(reader.read, [img, img])) == [reader.read(img)] * 2
+
+
 def test_decoders(onnx_model: Path) -> None:
     img = plate_like(36, 150, seed=4)
     for decoder in ("greedy", "beam", "constrained"):

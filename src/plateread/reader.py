@@ -177,6 +177,32 @@ class PlateReader:
         self.batch_size = batch_size
         self.two_row_below = two_row_below
         self.tighter_below = tighter_below
+        self.threads = threads
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The settings, not the ONNX Runtime session (which cannot be pickled): a reader sent
+        to another process (``multiprocessing`` with spawn, as on macOS and Windows, joblib,
+        Dask) opens its model file again there.
+        """
+        return {
+            "model": str(self.path),
+            "decoder": self.decoder,
+            "beam": self.beam,
+            "threads": self.threads,
+            "batch_size": self.batch_size,
+            "two_row_below": self.two_row_below,
+            "tighter_below": self.tighter_below,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        h, w = self.input_size
+        return (
+            f"PlateReader({str(self.path)!r}, format={self.format.name!r}, "
+            f"decoder={self.decoder!r}, input={h}x{w})"
+        )
 
     def read(self, image: ImageInput, *, bgr: bool = False) -> PlateResult:
         """Read one plate crop (``bgr``: a numpy array is in OpenCV's BGR order, as
