@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 import plateread
 from conftest import ROOT, plate_like, shared, write_png
+from plateread import commands
 from plateread.cli import build_parser, main
 
 
@@ -98,6 +100,26 @@ def test_synth_train_eval_export_flow(tmp_path: Path, capsys: pytest.CaptureFixt
     assert abs(onnx_metrics["exact"] - metrics["exact"]) <= 0.002
     assert main(["eval", "--model", str(best), "--data", f"json:{d}"]) == 0
     assert "exact" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(errno.EACCES, "Permission denied", "/data/out"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.EROFS, "Read-only file system", "/mnt/ro/runs"),
+    ],
+    ids=["permission", "disk-full", "read-only"],
+)
+def test_a_folder_one_cannot_write_to_is_a_one_line_error(
+    error: OSError, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(_: argparse.Namespace) -> int:
+        raise error
+
+    monkeypatch.setattr(commands, "run_synth", fail)
+    assert main(["synth", "-n", "2", "--out", "x"]) == 2
+    assert capsys.readouterr().err == f"plateread synth: error: {error}\n"
 
 
 def test_user_errors_exit_2_with_a_message(

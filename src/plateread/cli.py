@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -41,8 +42,11 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     FileExistsError,
     IsADirectoryError,  # e.g. an output file named as an existing folder
     NotADirectoryError,  # an output folder named as an existing file
+    PermissionError,  # a folder one may not write to
     FontError,
 )
+# disk full, quota exceeded, read-only file system (EDQUOT is not defined everywhere)
+_FULL_OR_READ_ONLY = {getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EROFS")} - {None}
 # optional packages -> the extra that installs them (the base install reads plates only)
 EXTRAS = {
     "torch": "train",
@@ -320,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as err:
+        if err.errno in _FULL_OR_READ_ONLY:  # the machine's trouble, not a bug of ours
+            print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
