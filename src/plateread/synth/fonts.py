@@ -82,6 +82,9 @@ def glyph_mask(char: str, path: str, index: int = 0, variation: str | None = Non
 
 # a private-use code point no font maps: drawn as the font's .notdef box, as any character it lacks
 _UNMAPPED = "\U0010fffd"
+_REAL_ONLY = (
+    "synthetic plates of this format cannot be rendered; train on real plates only (no synth: data)"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -113,10 +116,7 @@ def font_for(char: str, latin: str, cjk_weight: str = "Bold") -> tuple[str, int,
     cjk = cjk_font()
     if has_glyph(char, cjk, 2, cjk_weight):
         return cjk, 2, cjk_weight
-    raise FontError(
-        f"no font here draws {char!r} (U+{ord(char):04X}): synthetic plates of a format with it "
-        "cannot be rendered; train on real plates only (no synth: data)"
-    )
+    raise FontError(f"no font here draws {char!r} (U+{ord(char):04X}): {_REAL_ONLY}")
 
 
 def check_drawable(chars: str, latin: str, caption: str = "") -> None:
@@ -134,10 +134,7 @@ def check_drawable(chars: str, latin: str, caption: str = "") -> None:
             missing.append(char)
     if missing:
         codes = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
-        raise FontError(
-            f"no font here draws {codes}: synthetic plates of this format cannot be rendered; "
-            "train on real plates only (no synth: data)"
-        )
+        raise FontError(f"no font here draws {codes}: {_REAL_ONLY}")
     lacking = [c for c in dict.fromkeys(caption) if not c.isspace() and not has_glyph(c, latin)]
     if lacking:
         raise FontError(
