@@ -7,6 +7,7 @@ Usage:
         --data "json:../shared/data/ru_dev?split=val&holdout=0.3"
     python benchmarks/robustness.py --model cn --data "dir:../shared/data/cn_dev" --json
     python benchmarks/robustness.py --model ru --data ... --tighter-below 0   # one reading each
+    python benchmarks/robustness.py --model cn --data ... --swap-channels   # BGR arrays as RGB
 """
 
 from __future__ import annotations
@@ -87,15 +88,24 @@ PERTURBATIONS: dict[str, Perturb] = {
 
 
 def measure(
-    model: str, data: str, threads: int, tighter_below: float = TIGHTER_BELOW
+    model: str,
+    data: str,
+    threads: int,
+    tighter_below: float = TIGHTER_BELOW,
+    swap_channels: bool = False,
 ) -> dict[str, float]:
-    """Exact match of ``model`` on ``data`` under each of :data:`PERTURBATIONS`."""
+    """Exact match of ``model`` on ``data`` under each of :data:`PERTURBATIONS`; with
+    ``swap_channels`` each crop is handed over in OpenCV's BGR order without ``bgr=True``.
+    """
     reader = PlateReader(model, threads=threads, tighter_below=tighter_below)
     samples = load_dataset([data], reader.format).samples
     images = [s.image.load() for s in samples]
     out: dict[str, float] = {"plates": float(len(samples))}
     for name, perturb in PERTURBATIONS.items():
-        results = reader.read_batch([perturb(im) for im in images])
+        crops = [perturb(im) for im in images]
+        if swap_channels:
+            crops = [np.ascontiguousarray(c[..., ::-1]) for c in crops]
+        results = reader.read_batch(crops)
         out[name] = float(np.mean([r.text == s.text for r, s in zip(results, samples)]))
     changed = [v for k, v in out.items() if k not in ("plates", "as is")]
     out["mean of changed"] = float(np.mean(changed))
@@ -114,9 +124,14 @@ def main() -> None:
         default=TIGHTER_BELOW,
         help="read unsure plates again through tighter views under this raw confidence (0: off)",
     )
+    ap.add_argument(
+        "--swap-channels",
+        action="store_true",
+        help="hand each crop over in BGR order (cv2.imread's) as if it were RGB",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
-    out = measure(a.model, a.data, a.threads, a.tighter_below)
+    out = measure(a.model, a.data, a.threads, a.tighter_below, a.swap_channels)
     if a.json:
         print(json.dumps(out))
         return

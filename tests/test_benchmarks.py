@@ -76,6 +76,10 @@ def test_robustness_check_reads_every_perturbed_crop(synth_ru: Path) -> None:
     # Barlow Condensed only, the generator now also draws Barlow and Saira Condensed)
     assert figures["as is"] > 0.5
     assert all(0.0 <= v <= 1.0 for k, v in figures.items() if k != "plates")
+    args = ("--model", "ru", "--data", f"json:{synth_ru}", "--json", "--swap-channels")
+    swapped = run("benchmarks/robustness.py", *args)
+    assert swapped.returncode == 0, swapped.stderr
+    assert json.loads(swapped.stdout)["plates"] == 48
 
 
 def test_calibration_check_scores_each_fit_on_held_halves(synth_ru: Path) -> None:
