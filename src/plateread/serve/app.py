@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,13 +12,12 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from PIL import Image
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from plateread.imaging import ImageError, decode_image
 from plateread.reader import PlateReader
-from plateread.serve.limits import BodyLimit
+from plateread.serve.limits import BodyLimit, Limits, check_header
 
 
 def _payload(b64: str) -> str:
@@ -29,26 +26,6 @@ def _payload(b64: str) -> str:
     """
     head, comma, rest = b64.partition(",")
     return rest if comma and head.startswith("data:") and head.endswith(";base64") else b64
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Configurable request limits.
-
-    Attributes:
-        max_body_bytes: Largest request body (413 beyond).
-        max_images: Most images in one request.
-        max_pixels: Largest image (width x height), checked before decoding (decompression bombs).
-        max_side: Longest image side.
-        reads_at_once: Requests read at the same time, each in a worker thread (more would only
-            hold more decoded batches in memory: the model already uses the cores).
-    """
-
-    max_body_bytes: int = 16 * 1024 * 1024
-    max_images: int = 64
-    max_pixels: int = 4096 * 4096
-    max_side: int = 8192
-    reads_at_once: int = 2
 
 
 class Base64Request(BaseModel):
@@ -99,25 +76,6 @@ def _same(body: Any, query: str) -> bool:
         return float(body) == float(query)
     except (TypeError, ValueError):
         return str(body) == query
-
-
-def _check_header(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse oversized images from their header, before any pixels are decoded."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-    except Image.DecompressionBombError:
-        raise HTTPException(
-            413, f"{name}: image too large (limit {limits.max_pixels} pixels)"
-        ) from None
-    except Exception:  # not something Pillow can identify: let OpenCV say what it is
-        return
-    if w * h > limits.max_pixels or max(w, h) > limits.max_side:
-        raise HTTPException(
-            413,
-            f"{name}: {w}x{h} image exceeds the limit of {limits.max_pixels} pixels "
-            f"or {limits.max_side} pixels a side",
-        )
 
 
 def model_specs(specs: list[str]) -> dict[str, str]:
@@ -200,7 +158,7 @@ def create_app(
         reader = reader_for(model)
         arrays = []
         for name, data in images:
-            _check_header(data, name, limits)
+            check_header(data, name, limits)
             arrays.append(decode_image(data, name))
         results = reader.read_batch(arrays)
         return {

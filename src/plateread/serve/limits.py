@@ -1,12 +1,59 @@
-"""ASGI middleware that refuses request bodies over a size limit with 413, before parsing them."""
+"""The service's limits: request size, image count and size (checked from the header, before
+decoding), and the ASGI middleware that refuses bodies over the size limit with 413 before
+parsing them.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from fastapi import HTTPException
+from PIL import Image
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Configurable request limits.
+
+    Attributes:
+        max_body_bytes: Largest request body (413 beyond).
+        max_images: Most images in one request.
+        max_pixels: Largest image (width x height), checked before decoding (decompression bombs).
+        max_side: Longest image side.
+        reads_at_once: Requests read at the same time, each in a worker thread (more would only
+            hold more decoded batches in memory: the model already uses the cores).
+    """
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_images: int = 64
+    max_pixels: int = 4096 * 4096
+    max_side: int = 8192
+    reads_at_once: int = 2
+
+
+def check_header(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse oversized images from their header, before any pixels are decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        raise HTTPException(
+            413, f"{name}: image too large (limit {limits.max_pixels} pixels)"
+        ) from None
+    except Exception:  # not something Pillow can identify: let OpenCV say what it is
+        return
+    if w * h > limits.max_pixels or max(w, h) > limits.max_side:
+        raise HTTPException(
+            413,
+            f"{name}: {w}x{h} image exceeds the limit of {limits.max_pixels} pixels "
+            f"or {limits.max_side} pixels a side",
+        )
 
 
 class _TooLarge(Exception):

@@ -5,12 +5,10 @@ best/last checkpoints, resume, numbered run folders, JSONL log, and DDP under ``
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,62 +20,28 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from plateread.decoding import greedy_decode
-from plateread.formats import PlateFormat, load_format
-from plateread.metrics import score
+from plateread.formats import load_format
 from plateread.models import default_input_size
-from plateread.train.checkpoint import model_meta, read_checkpoint, save_checkpoint
-from plateread.train.config import ConfigError, TrainConfig
+from plateread.train.checkpoint import model_meta, save_checkpoint
+from plateread.train.config import TrainConfig
 from plateread.train.data import PlateTorchDataset, collate, shutdown_workers, worker_init
-from plateread.train.ema import WeightAverage
 from plateread.train.losses import PlateLoss, province_weights
+from plateread.train.resume import nothing_left, resumed_run
 from plateread.train.runs import (
     EpochSampler,
     StopRequest,
-    data_workers,
     lr_factor,
     new_run_dir,
-    plot_curves,
-    resolve_device,
-    training_threads,
+    place_run,
 )
 from plateread.train.setup import build_run_model, check_steps, load_data
-
-
-@torch.no_grad()
-def validate(
-    model: nn.Module,
-    batches: Iterable[dict[str, Any]],
-    fmt: PlateFormat,
-    device: torch.device | None = None,
-) -> dict[str, float]:
-    """Exact match, character accuracy and CER of greedy readings over ``batches`` (of
-    :func:`~plateread.train.data.collate`), run on ``device`` (the CPU by default).
-    """
-    was_training = model.training
-    model.eval()
-    targets: list[str] = []
-    preds: list[str] = []
-    for batch in batches:
-        if batch["images"] is None:
-            continue
-        logits = model(batch["images"].to(device or "cpu")).float().cpu().numpy()
-        preds.extend(d.text for d in greedy_decode(logits, fmt.alphabet))
-        targets.extend(batch["texts"])
-    model.train(was_training)
-    return score(targets, preds)
-
-
-def _complete(cfg: TrainConfig, state: dict[str, Any]) -> str | None:
-    """Why a saved run has nothing left to train (with how to train it longer), or None."""
-    if state["epoch"] >= cfg.epochs:
-        return f"all {cfg.epochs} epochs are trained (--epochs N, above {cfg.epochs}, for more)"
-    if cfg.max_minutes and state["elapsed"] >= cfg.max_minutes * 60:
-        return (
-            f"its time budget of {cfg.max_minutes:g} minutes is spent "
-            f"(--max-minutes M, above {cfg.max_minutes:g}, for more)"
-        )
-    return None
+from plateread.train.steps import (
+    make_optimiser,
+    record_epoch,
+    train_step,
+    validate,
+    validation_batches,
+)
 
 
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
@@ -105,53 +69,17 @@ def _train(
 
     state: dict[str, Any] | None = None
     if cfg.resume:
-        ckpt = Path(cfg.resume)
-        ckpt = ckpt / "last.pt" if ckpt.is_dir() else ckpt
-        state = read_checkpoint(ckpt)
-        run_keys = ("config", "optimizer", "epoch", "step_in_epoch", "elapsed", "best")
-        lacks = [k for k in run_keys if k not in state]
-        if lacks:  # best.pt, a shipped reader: weights without the run's position
-            raise ConfigError(
-                f"{ckpt}: holds no run to resume (it lacks {lacks}); resume from a run folder or "
-                "its last.pt, or start a new run from these weights with --init"
-            )
-        saved = TrainConfig.from_dict(state["config"])
-        saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
-        if saved.max_minutes and cfg.max_minutes > saved.max_minutes:  # a longer budget
-            saved.max_minutes = cfg.max_minutes
-        saved.device = cfg.device  # the machine resuming may have another GPU, or none
-        if cfg.workers is not None:  # or other cores: machine settings, not the run's own
-            saved.workers = cfg.workers
-        if cfg.threads:
-            saved.threads = cfg.threads
-        cfg, run_dir = saved, ckpt.parent
-        why_complete = _complete(cfg, state)
+        cfg, run_dir, state = resumed_run(cfg, epochs)
+        why_complete = nothing_left(cfg, state)
         if why_complete:  # resuming would train a step and could replace best.pt for nothing
             if rank == 0:
                 print(f"{run_dir}: nothing to resume, {why_complete}", file=sys.stderr)
             return run_dir
-    device = resolve_device(
-        cfg.device,
-        int(os.environ.get("LOCAL_RANK", "0")),
-        int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
-    )
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    # after a resume has replaced cfg: the run's workers and threads, unless given anew
     size = (
         (cfg.input_size[0], cfg.input_size[1]) if cfg.input_size else default_input_size(cfg.arch)
     )
-    workers = data_workers(cfg.workers, device, world, cfg.batch_size * size[0] * size[1] * 3)
-    torch.set_num_threads(training_threads(cfg.threads, workers, world))
-    if rank == 0:
-        gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
-        print(
-            f"device: {device}{gpu}, {workers} data-loading worker(s), "
-            f"{torch.get_num_threads()} torch thread(s)",
-            file=sys.stderr,
-        )
+    # after a resume has replaced cfg: the run's workers and threads, unless given anew
+    device, workers = place_run(cfg, size, world, rank)
     torch.manual_seed(cfg.seed)
     fmt = load_format(cfg.format)
     train_set, val_set = load_data(cfg, fmt, rank)
@@ -159,25 +87,15 @@ def _train(
     check_steps(model, size, train_set, val_set, rank)
     model = model.to(device)
     meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
-    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer, ema = make_optimiser(model, cfg, state)
     epoch, start, elapsed, best = 0, 0, 0.0, None
     if state is not None:
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        epoch, start, elapsed, best = (
-            state["epoch"],
-            state["step_in_epoch"],
-            state["elapsed"],
-            state["best"],
-        )
+        epoch, start = state["epoch"], state["step_in_epoch"]
+        elapsed, best = state["elapsed"], state["best"]
     else:
         run_dir = new_run_dir(cfg.out, cfg.arch) if rank == 0 else Path(cfg.out)
         if rank == 0:
             (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), allow_unicode=True))
-    ema = WeightAverage(model, cfg.ema) if cfg.ema else None
-    if ema is not None and state is not None and state.get("ema"):
-        ema.load_state_dict(state["ema"])
     if world > 1:
         ids = [device.index] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
@@ -197,20 +115,7 @@ def _train(
     if workers:
         tds.warm_up()
     vds = PlateTorchDataset(val_set.samples, fmt, size)
-    # the validation plates are the same every epoch: decode (or render) them once
-    val_batches = (
-        list(
-            DataLoader(
-                vds,
-                batch_size=128,
-                collate_fn=collate,
-                num_workers=min(workers, 1),
-                worker_init_fn=worker_init,
-            )
-        )
-        if rank == 0
-        else []
-    )
+    val_batches = validation_batches(vds, workers) if rank == 0 else []
     per_rank = math.ceil(len(tds) / world)
     steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
@@ -272,21 +177,12 @@ def _train(
                 progress = max(done / total_steps, elapsed / budget if budget else 0.0)
                 for g in optimizer.param_groups:
                     g["lr"] = cfg.lr * lr_factor(cfg.schedule, progress)
-                images, targets, lengths = (
-                    batch[k].to(device, non_blocking=True) for k in ("images", "targets", "lengths")
-                )
-                loss = loss_fn(model(images), targets, lengths)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_grad:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-                optimizer.step()
+                losses.append(train_step(model, loss_fn, optimizer, batch, device, cfg.clip_grad))
                 if ema is not None:
                     ema.update(model)
                 n = len(batch["texts"])
                 step += n
                 seen += n
-                losses.append(loss.item())
                 now = time.time()
                 elapsed += now - tick
                 tick = now
@@ -319,10 +215,7 @@ def _train(
                 **{f"val_{k}": v for k, v in metrics.items()},
             }
             assert log is not None
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            plot_curves(run_dir)
-            print(json.dumps(entry), file=sys.stderr)
+            record_epoch(entry, log, run_dir)
             key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
             if best is None or key >= tuple(best):
                 best = list(key)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from plateread.train.config import ConfigError
+from plateread.train.config import ConfigError, TrainConfig
 
 
 class EpochSampler(Sampler[tuple[int, int]]):
@@ -127,6 +128,33 @@ def resolve_device(name: str, local_rank: int = 0, local_world: int = 1) -> torc
         if device.index >= torch.cuda.device_count():
             raise ConfigError(f"device {name}: only {torch.cuda.device_count()} GPU(s) here")
     return device
+
+
+def place_run(
+    cfg: TrainConfig, size: tuple[int, int], world: int, rank: int
+) -> tuple[torch.device, int]:
+    """This process's device (joining the DDP group under ``torchrun``), its data-loading
+    workers and torch threads; rank 0 says which. Returns the device and the worker count.
+    """
+    device = resolve_device(
+        cfg.device,
+        int(os.environ.get("LOCAL_RANK", "0")),
+        int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+    )
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    workers = data_workers(cfg.workers, device, world, cfg.batch_size * size[0] * size[1] * 3)
+    torch.set_num_threads(training_threads(cfg.threads, workers, world))
+    if rank == 0:
+        gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+        print(
+            f"device: {device}{gpu}, {workers} data-loading worker(s), "
+            f"{torch.get_num_threads()} torch thread(s)",
+            file=sys.stderr,
+        )
+    return device, workers
 
 
 def lr_factor(schedule: str, progress: float) -> float:
