@@ -181,3 +181,33 @@ def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
     work = tmp_path / "plateread"
     assert (work / "my_ru.onnx").is_file() and (work / "report" / "report.html").is_file()
     assert f"\t{plate.stem}\t" in done.stdout  # the example plates, then standard input
+
+
+@pytest.mark.parametrize("name", ["ru", "cn", "ru_all"])
+def test_the_onnx_recipe_reads_as_the_greedy_reader_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/onnx-model.md's reading with numpy, OpenCV and ONNX Runtime alone gives the texts and
+    calibrated confidences of ``PlateReader`` with greedy decoding and no second readings."""
+    pytest.importorskip("onnxruntime")
+    from plateread.predict import resolve_model
+    from plateread.reader import PlateReader
+
+    doc = ROOT / "docs" / "onnx-model.md"
+    (block,) = re.findall(r"```python\n(.*?)```", doc.read_text("utf-8"), re.S)
+    plates = sorted((ROOT / "examples" / "plates" / name.split("_")[0]).glob("*.png"))
+    assert plates
+    shutil.copy(resolve_model(name), tmp_path / "ru.onnx")  # the name the block opens
+    shutil.copy(plates[0], tmp_path / "plate.png")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, str(doc), "exec"), namespace)
+    assert capsys.readouterr().out.startswith("(")
+    reader = PlateReader(name, decoder="greedy", tighter_below=0, two_row_below=0)
+    read_plate = namespace["read_plate"]
+    for plate in plates:
+        text, confidence, chars = read_plate(str(plate))  # type: ignore[operator]
+        expected = reader.read(plate)
+        assert text == expected.text, plate.name
+        assert confidence == pytest.approx(expected.confidence, abs=1e-5)
+        assert chars == pytest.approx(list(expected.char_confidences), abs=1e-5)
