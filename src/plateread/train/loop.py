@@ -12,17 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from plateread.formats import load_format
 from plateread.models import default_input_size
-from plateread.train.checkpoint import model_meta, save_checkpoint
+from plateread.train.checkpoint import model_meta
 from plateread.train.config import TrainConfig
 from plateread.train.data import PlateTorchDataset, collate, shutdown_workers, worker_init
 from plateread.train.losses import PlateLoss, province_weights
@@ -30,18 +28,11 @@ from plateread.train.resume import nothing_left, resumed_run
 from plateread.train.runs import (
     EpochSampler,
     StopRequest,
-    lr_factor,
     new_run_dir,
     place_run,
 )
 from plateread.train.setup import build_run_model, check_steps, load_data
-from plateread.train.steps import (
-    make_optimiser,
-    record_epoch,
-    train_step,
-    validate,
-    validation_batches,
-)
+from plateread.train.steps import TrainingRun, make_optimiser, validation_batches
 
 
 def train(cfg: TrainConfig, epochs: int | None = None) -> Path:
@@ -86,7 +77,6 @@ def _train(
     model = build_run_model(cfg, fmt, size, rank, fresh=state is None)
     check_steps(model, size, train_set, val_set, rank)
     model = model.to(device)
-    meta = model_meta(cfg.arch, fmt, size, cfg.arch_kwargs)
     optimizer, ema = make_optimiser(model, cfg, state)
     epoch, start, elapsed, best = 0, 0, 0.0, None
     if state is not None:
@@ -103,7 +93,6 @@ def _train(
     weights = None
     if getattr(model if world == 1 else model.module, "province_classes", None) is not None:
         weights = province_weights([s.text for s in train_set.samples], fmt.classes["P"])
-    loss_fn = PlateLoss(model, weights)
     tds = PlateTorchDataset(
         train_set.samples,
         fmt,
@@ -115,31 +104,24 @@ def _train(
     if workers:
         tds.warm_up()
     vds = PlateTorchDataset(val_set.samples, fmt, size)
-    val_batches = validation_batches(vds, workers) if rank == 0 else []
-    per_rank = math.ceil(len(tds) / world)
-    steps_per_epoch = math.ceil(per_rank / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    budget = cfg.max_minutes * 60
+    run = TrainingRun(
+        cfg=cfg,
+        fmt=fmt,
+        model=model,
+        optimizer=optimizer,
+        ema=ema,
+        loss_fn=PlateLoss(model, weights),
+        meta=model_meta(cfg.arch, fmt, size, cfg.arch_kwargs),
+        run_dir=run_dir,
+        device=device,
+        rank=rank,
+        world=world,
+        per_rank=math.ceil(len(tds) / world),
+        val_batches=validation_batches(vds, workers) if rank == 0 else [],
+        elapsed=elapsed,
+        best=best,
+    )
     stopper.install()  # from here on a stop request ends the run with a checkpoint
-    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
-    last_ckpt = time.time()
-
-    def checkpoint(epoch_: int, step_: int, metrics: dict[str, Any] | None = None) -> None:
-        """Save ``last.pt`` at this position (for resuming), with the EMA weights if any."""
-        save_checkpoint(
-            run_dir / "last.pt",
-            model,
-            meta,
-            config=cfg.to_dict(),
-            optimizer=optimizer.state_dict(),
-            epoch=epoch_,
-            step_in_epoch=step_,
-            elapsed=elapsed,
-            best=best,
-            metrics=metrics or {},
-            ema=ema.state_dict() if ema is not None else None,
-        )
-
     model.train()
     stop = False
     sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
@@ -157,85 +139,20 @@ def _train(
         pin_memory=device.type == "cuda",
     )
     cleanup.callback(shutdown_workers, loader)
+    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
+    if log is not None:
+        cleanup.callback(log.close)
     while epoch < cfg.epochs and not stop:
         sampler.set_epoch(epoch, start)
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=rank != 0 or not sys.stderr.isatty(),
-            initial=start // cfg.batch_size,
-            total=steps_per_epoch,
-            mininterval=1.0,
-        )
-        losses, seen, t0 = [], 0, time.time()
-        step, tick = start, t0
-        try:
-            for batch in bar:
-                if batch["images"] is None:
-                    continue
-                done = epoch * steps_per_epoch + step // cfg.batch_size
-                progress = max(done / total_steps, elapsed / budget if budget else 0.0)
-                for g in optimizer.param_groups:
-                    g["lr"] = cfg.lr * lr_factor(cfg.schedule, progress)
-                losses.append(train_step(model, loss_fn, optimizer, batch, device, cfg.clip_grad))
-                if ema is not None:
-                    ema.update(model)
-                n = len(batch["texts"])
-                step += n
-                seen += n
-                now = time.time()
-                elapsed += now - tick
-                tick = now
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-                stop = stopper.requested or (budget > 0 and elapsed >= budget)
-                if world > 1:  # every rank stops at the same step
-                    flag = torch.tensor(float(stop), device=device)
-                    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                    stop = bool(flag.item())
-                if stop:
-                    break
-                if rank == 0 and now - last_ckpt > cfg.checkpoint_minutes * 60:
-                    checkpoint(epoch, step)
-                    last_ckpt = now
-        except KeyboardInterrupt:
-            stopper.requested = stop = True
-        elapsed_epoch = time.time() - t0
-        finished = step >= per_rank and not stopper.requested
-        if rank == 0:
-            kept = ema.model if ema is not None else getattr(model, "module", model)
-            metrics = validate(kept, val_batches, fmt, device) if len(vds) else {}
-            entry = {
-                "epoch": epoch + 1,
-                "step": epoch * steps_per_epoch + math.ceil(step / cfg.batch_size),
-                "train_loss": float(np.mean(losses)) if losses else None,
-                "lr": optimizer.param_groups[0]["lr"],
-                "images_per_s": seen * world / max(elapsed_epoch, 1e-9),
-                "elapsed_s": round(elapsed, 1),
-                "complete": finished,
-                **{f"val_{k}": v for k, v in metrics.items()},
-            }
-            assert log is not None
-            record_epoch(entry, log, run_dir)
-            key = (metrics.get("exact", 0.0), -metrics.get("cer", 1.0))
-            if best is None or key >= tuple(best):
-                best = list(key)
-                save_checkpoint(
-                    run_dir / "best.pt",
-                    kept,
-                    meta,
-                    config=cfg.to_dict(),
-                    epoch=epoch,
-                    metrics=metrics,
-                )
-            if finished:
-                epoch, start = epoch + 1, 0
-            else:
-                start = step
-            checkpoint(epoch, start, metrics)
-        else:
-            epoch, start = (epoch + 1, 0) if finished else (epoch, step)
-    if log is not None:
-        log.close()
+        t0 = time.time()
+        step, losses, seen, stop = run.epoch(loader, epoch, start, stopper)
+        finished = step >= run.per_rank and not stopper.requested
+        ahead = (epoch + 1, 0) if finished else (epoch, step)  # where the run goes on from
+        if log is not None:
+            run.end_epoch(
+                log, epoch, step, ahead, losses, seen * world / max(time.time() - t0, 1e-9)
+            )
+        epoch, start = ahead
     if world > 1:
         dist.barrier()
     if stopper.requested and rank == 0:
