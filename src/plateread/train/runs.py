@@ -1,5 +1,6 @@
 """Run bookkeeping for training: numbered run folders, the per-epoch sampler, the learning-rate
-schedule, thread counts, clean stops on SIGTERM and the training-curve plot.
+schedule, the device, workers and thread counts (and the DDP group), clean stops on SIGTERM and
+the training-curve plot.
 """
 
 from __future__ import annotations
