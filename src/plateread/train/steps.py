@@ -132,6 +132,11 @@ class TrainingRun:
     best: list[float] | None = None  # best.pt's (exact, -CER)
     saved_at: float = field(default_factory=time.time)
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimiser steps in a whole epoch, on each process."""
+        return math.ceil(self.per_rank / self.cfg.batch_size)
+
     def epoch(
         self, loader: DataLoader[Any], epoch: int, start: int, stopper: StopRequest
     ) -> tuple[int, list[float], int, bool]:
@@ -139,8 +144,7 @@ class TrainingRun:
         every ``checkpoint_minutes``. Returns the position reached, the losses, the plates
         seen, and whether the run is to stop (a stop request or the time budget).
         """
-        cfg = self.cfg
-        steps_per_epoch = math.ceil(self.per_rank / cfg.batch_size)
+        cfg, steps_per_epoch = self.cfg, self.steps_per_epoch
         budget = cfg.max_minutes * 60
         bar = tqdm(
             loader,
@@ -206,8 +210,7 @@ class TrainingRun:
         )
         entry = {
             "epoch": epoch + 1,
-            "step": epoch * math.ceil(self.per_rank / self.cfg.batch_size)
-            + math.ceil(step / self.cfg.batch_size),
+            "step": epoch * self.steps_per_epoch + math.ceil(step / self.cfg.batch_size),
             "train_loss": float(np.mean(losses)) if losses else None,
             "lr": self.optimizer.param_groups[0]["lr"],
             "images_per_s": images_per_s,
