@@ -250,6 +250,30 @@ def test_characters_the_latin_fonts_lack_are_drawn_or_refused(tmp_path: Path) ->
         synth_samples(str(flag), 2)
 
 
+def test_every_font_a_format_draws_with_is_checked_up_front(tmp_path: Path) -> None:
+    """The Latin families differ a little: Saira Condensed draws Ȁ (U+0200) and lacks ₽
+    (U+20BD), Barlow Condensed the other way round, and Noto Sans CJK has neither. A format is
+    checked against the fonts it is drawn with: refused before any plate where one of them
+    lacks a character (not half-way through training), drawn where all have it.
+    """
+    from plateread.errors import FontError
+
+    def fmt(name: str, letters: str, family: str) -> str:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(
+            f"name: {name}\nalphabet: 0-9{letters}\nclasses: {{D: 0-9, L: {letters}}}\n"
+            f"templates: [DDLDD]\nstyle: {{font_families: [{family}]}}\n"
+        )
+        return str(path)
+
+    image = synth_samples(fmt("saira", "AȀ", "Saira Condensed"), 1, seed=1)[0].load()
+    assert image.ndim == 3
+    with pytest.raises(FontError, match="'Ȁ' \\(U\\+0200\\) by BarlowCondensed-Medium"):
+        synth_samples(fmt("barlow", "AȀ", "Barlow Condensed"), 1)
+    with pytest.raises(FontError, match="SairaCondensed-Bold.*font_families"):
+        synth_samples(fmt("both", "A₽", "Barlow Condensed, Saira Condensed"), 1)
+
+
 def test_template_weights_and_tilt(tmp_path: Path) -> None:
     from plateread.formats import FormatError
 

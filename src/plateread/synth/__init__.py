@@ -14,8 +14,8 @@ from plateread.data.readers import Sample, hidden
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
-from plateread.synth.fonts import check_drawable, latin_font
-from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, render_plate
+from plateread.synth.fonts import check_drawable
+from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, latin_fonts, render_plate
 from plateread.synth.russian import RU_SERIES
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
@@ -150,7 +150,7 @@ def synth_samples(
     """
     pf = load_format(fmt)
     # a character no font draws would be its .notdef box: refused here, before any training
-    check_drawable(pf.alphabet, latin_font("SemiBold"), str(pf.style.get("flag_text", "")))
+    check_drawable(pf.alphabet, latin_fonts(pf), str(pf.style.get("flag_text", "")))
     rng = np.random.default_rng(seed)
     share = float(pf.style.get("two_row_share", 0.05))
     only = set(pf.style.get("two_row_only", []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -119,27 +120,48 @@ def font_for(char: str, latin: str, cjk_weight: str = "Bold") -> tuple[str, int,
     raise FontError(f"no font here draws {char!r} (U+{ord(char):04X}): {_REAL_ONLY}")
 
 
-def check_drawable(chars: str, latin: str, caption: str = "") -> None:
+def check_drawable(chars: str, latins: Sequence[str], caption: str = "") -> None:
     """Check before any work that every character of a format can be drawn (:func:`font_for`)
-    and its ``caption`` (``flag_text``) by the Latin font alone.
+    with each Latin font in ``latins`` (every font the format's plates may be drawn with; the
+    families differ a little in what they cover) and its ``caption`` (``flag_text``) by the
+    Latin font captions are drawn with (:func:`latin_font`'s default) alone.
 
     Raises:
-        FontError: naming every character that cannot be.
+        FontError: naming every character that cannot be, and the fonts that lack it.
     """
-    missing = []
+    lacking: dict[str, list[str]] = {}
     for char in dict.fromkeys(chars):
-        try:
-            font_for(char, latin)
-        except FontError:
-            missing.append(char)
-    if missing:
-        codes = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
+        for latin in latins:
+            try:
+                font_for(char, latin)
+            except FontError:
+                lacking.setdefault(char, []).append(Path(latin).stem)
+    anywhere = {c for c in lacking if any(_draws(c, family) for family in LATIN_FAMILIES)}
+    nowhere = [c for c in lacking if c not in anywhere]
+    if nowhere:
+        codes = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in nowhere)
         raise FontError(f"no font here draws {codes}: {_REAL_ONLY}")
-    lacking = [c for c in dict.fromkeys(caption) if not c.isspace() and not has_glyph(c, latin)]
     if lacking:
-        raise FontError(
-            f"style flag_text {caption!r}: the Latin font does not draw {''.join(lacking)!r}"
+        some = "; ".join(
+            f"{c!r} (U+{ord(c):04X}) by {', '.join(fonts)}" for c, fonts in lacking.items()
         )
+        raise FontError(
+            "fonts this format's plates are drawn with lack characters of its alphabet (and "
+            f"Noto Sans CJK does too): {some}; choose style font_families that draw them "
+            f"(of {sorted(LATIN_FAMILIES)})"
+        )
+    missing = [
+        c for c in dict.fromkeys(caption) if not c.isspace() and not has_glyph(c, latin_font())
+    ]
+    if missing:
+        raise FontError(
+            f"style flag_text {caption!r}: the Latin font does not draw {''.join(missing)!r}"
+        )
+
+
+def _draws(char: str, family: str) -> bool:
+    """Whether the Latin family draws ``char`` (in its SemiBold weight)."""
+    return has_glyph(char, latin_font("SemiBold", family))
 
 
 def text_mask(text: str, path: str, height: int) -> np.ndarray:

@@ -18,10 +18,16 @@ from typing import Any
 import numpy as np
 
 from plateread.formats import PlateFormat, template_of
-from plateread.styles import SceneStyle
+from plateread.styles import SceneStyle, scene_style
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
-from plateread.synth.russian import render_ru, render_ru_all, render_ru_two_row
+from plateread.synth.russian import (
+    RU_FAMILIES,
+    RU_WEIGHTS,
+    render_ru,
+    render_ru_all,
+    render_ru_two_row,
+)
 
 ONE_ROW_MM = (520, 112)  # default plate sizes (width, height) of the generic renderer
 TWO_ROW_MM = (280, 200)
@@ -222,6 +228,19 @@ def _group_breaks(
     if len(template) == len(text):
         out[1:] = [float(template[a] != template[b]) for a, b in zip(order, order[1:])]
     return out
+
+
+def latin_fonts(fmt: PlateFormat) -> list[str]:
+    """Every Latin font (path) :func:`render_plate` may draw plates of ``fmt`` with."""
+    kind = fmt.style.get("kind")
+    if kind in ("ru_civil", "ru_all"):
+        weights, families = list(RU_WEIGHTS), list(RU_FAMILIES)
+    elif kind == "cn":
+        weights, families = list(_CN_WEIGHTS), list(_CN_FAMILIES)
+    else:
+        scene = scene_style(fmt)
+        weights, families = list(scene.font_weights), list(scene.font_families)
+    return [latin_font(w, f) for f in families for w in weights]
 
 
 def render_plate(

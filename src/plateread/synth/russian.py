@@ -21,8 +21,8 @@ from plateread.synth.fonts import latin_font, text_mask
 # Russian plates' characters are about as wide as Barlow's (Barlow Condensed stretched to the
 # cell draws them narrower and bolder) and their 6 and 9 as straight-stemmed as Saira Condensed's;
 # how often each family and weight is drawn
-_RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
-_RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
+RU_FAMILIES = {"Barlow": 0.4, "Saira Condensed": 0.4, "Barlow Condensed": 0.2}
+RU_WEIGHTS = {"Regular": 0.3, "Medium": 0.35, "SemiBold": 0.25, "Bold": 0.1}
 
 # paper, ink and whether the region box shows the flag (police and military plates: RUS alone)
 _RU_TYPES: dict[str, tuple[Color, Color, bool]] = {
@@ -82,7 +82,7 @@ def _render(
     paper_base, ink_base, flag = _RU_TYPES[kind]
     paper = jitter(rng, paper_base, 8)
     ink = jitter(rng, ink_base, 6)
-    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
+    font = latin_font(weighted_choice(RU_WEIGHTS, rng), weighted_choice(RU_FAMILIES, rng))
     c = Canvas(520, 112, scale, paper)
     c.rect(2, 2, 516, 108, ink, width=3.5)
     c.line(398, 3, 398, 109, ink, 2.5)
@@ -124,7 +124,7 @@ def render_ru_two_row(text: str, rng: np.random.Generator, scale: float = 0.6) -
         raise ValueError(f"{text!r} is not a Russian two-row plate text")
     paper = jitter(rng, (238.0, 238.0, 232.0), 8)
     ink = jitter(rng, (25.0, 25.0, 30.0), 6)
-    font = latin_font(weighted_choice(_RU_WEIGHTS, rng), weighted_choice(_RU_FAMILIES, rng))
+    font = latin_font(weighted_choice(RU_WEIGHTS, rng), weighted_choice(RU_FAMILIES, rng))
     c = Canvas(190, 145, scale, paper)
     c.rect(2, 2, 186, 141, ink, width=3.5)
     c.line(100, 76, 100, 141, ink, 2.5)  # the region box's left side
