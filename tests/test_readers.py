@@ -100,6 +100,24 @@ def test_dir_reader_uses_file_stem(tmp_path: Path) -> None:
     assert ds.samples[0].load().ndim == 3
 
 
+def test_dir_and_zip_labels_end_at_the_separators_sep_names(tmp_path: Path) -> None:
+    """``-1`` or `` (2)`` after a copy's name is not part of its plate: ``?sep=`` says where a
+    name's label ends (``_`` by default; empty keeps the whole stem).
+    """
+    root = tmp_path / "crops"
+    for name in ("A123BC77-1.png", "B456EK99 (2).png", "C789OP116_x.png"):
+        write_png(root / name, plate_like())
+    archive = tmp_path / "crops.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in root.iterdir():
+            zf.write(p, p.name)
+    for spec in (f"dir:{root}", f"zip:{archive}"):
+        texts = sorted(s.text for s in read_spec(f"{spec}?sep=_- ").samples)
+        assert texts == ["A123BC77", "B456EK99", "C789OP116"], spec
+        assert sorted(s.text for s in read_spec(spec).samples)[0] == "A123BC77-1"
+        assert sorted(s.text for s in read_spec(f"{spec}?sep=").samples)[-1] == "C789OP116_x"
+
+
 def _ccpd_image(tmp_path: Path, text: str) -> tuple[Path, np.ndarray]:
     """A 200x300 scene with a bright plate at a known box; named the CCPD way."""
     scene = np.zeros((200, 300, 3), np.uint8)

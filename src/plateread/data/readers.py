@@ -9,9 +9,10 @@ spec                what it reads
 ``csv:PATH``        a ``file,text`` CSV; files relative to the CSV's folder (both take an
                     optional ``rows``: 2 marks a two-row plate)
 ``dir:PATH``        every image in a folder; the text is the file stem up to a ``_``
+                    (``?sep=_-`` cuts at any of those characters; ``?sep=`` keeps it whole)
 ``ccpd:PATH``       CCPD full images; text and box from the name (``?rectify=1``)
 ``zip:PATH``        images inside a zip; labels from its one ``config.json`` or CSV,
-                    else from member names (CCPD or stem);
+                    else from member names (CCPD or stem, ``?sep=`` as ``dir:``);
                     names stored without the UTF-8 flag are read as UTF-8 or GBK
                     (``?encoding=NAME`` to say which)
 ``synth:FMT``       rendered plates: ``synth:ru?n=1000&seed=0``
@@ -207,8 +208,11 @@ def _add_file(res: ReadResult, root: Path, entry: Entry) -> None:
     res.problems.append(f"{root / entry.file}: file not found")
 
 
-def _label_from_stem(name: str) -> str:
-    return Path(name).stem.split("_")[0]
+def _label_from_stem(name: str, sep: str = "_") -> str:
+    """The label a file name gives: its stem up to the first of the characters ``sep``."""
+    stem = Path(name).stem
+    cut = min((i for i in (stem.find(c) for c in sep) if i >= 0), default=len(stem))
+    return stem[:cut]
 
 
 def hidden(relative: PurePath) -> bool:
@@ -232,7 +236,8 @@ def iter_images(root: str | Path) -> Iterator[Path]:
 def _read_dir(path: str, opts: dict[str, str]) -> ReadResult:
     res = ReadResult()
     for p in iter_images(Path(path)):
-        res.samples.append(Sample(str(p), _label_from_stem(p.name), FileImage(str(p))))
+        label = _label_from_stem(p.name, opts.get("sep", "_"))
+        res.samples.append(Sample(str(p), label, FileImage(str(p))))
     return res
 
 
@@ -282,9 +287,9 @@ COMMON_OPTIONS = frozenset({"split", "holdout", "split_seed", "limit", "repeat"}
 READER_OPTIONS: dict[str, set[str]] = {
     "json": set(),
     "csv": set(),
-    "dir": set(),
+    "dir": {"sep"},
     "ccpd": {"rectify"},
-    "zip": {"rectify", "encoding"},
+    "zip": {"rectify", "encoding", "sep"},
     "synth": {"n", "seed", "augment"},
 }
 READERS: dict[str, Any] = {

@@ -64,7 +64,8 @@ def read_zip(path: str, opts: dict[str, str]) -> ReadResult:
             box, corners = _ccpd_geometry(label, rectify)
             res.samples.append(Sample(sid, label.text, ZipImage(path, raw, box, corners)))
         else:
-            res.samples.append(Sample(sid, _label_from_stem(base), ZipImage(path, raw)))
+            label_text = _label_from_stem(base, opts.get("sep", "_"))
+            res.samples.append(Sample(sid, label_text, ZipImage(path, raw)))
     return res
 
 
