@@ -52,6 +52,31 @@ def export_onnx(
     model, state = load_model(checkpoint)
     h, w = state["input_size"]
     out = Path(out)
+    _write_graph(model, state, out, opset)
+    if samples is None:
+        samples = np.random.default_rng(0).integers(0, 256, (8, h, w, 3), dtype=np.uint8)
+    figures = _parity(model, out, samples, state["format"]["alphabet"])
+    prob_diff, median_diff = figures["max_prob_diff"], figures["median_prob_diff"]
+    # within atol on every probability, a greedy reading can differ only where torch's two best
+    # classes are within 2 * atol of each other (a tie), so readings are reported, not required.
+    # A wrong graph moves every sample; a learned sampler's bilinear sampling jumps where float
+    # noise moves a sampling point across a pixel edge, which can move one sample's probabilities
+    # more (seen: 5.7e-4 on one of 8 random pictures, the other 7 under 5e-5), hence the two bounds.
+    if median_diff > atol or prob_diff > 10 * atol:
+        out.unlink(missing_ok=True)
+        raise ExportError(
+            f"ONNX parity failed: max |probability difference| {prob_diff:.2e} (limit "
+            f"{10 * atol:g}), on the median sample {median_diff:.2e} (limit {atol:g}); logits "
+            f"{figures['max_abs_diff']:.2e}; {figures['same_text']:.0%} of greedy readings the same"
+        )
+    return {**figures, "size_bytes": out.stat().st_size}
+
+
+def _write_graph(model: torch.nn.Module, state: dict[str, Any], out: Path, opset: int) -> None:
+    """Export ``model`` to ``out`` (uint8 images in, logits out, any batch size) with the
+    checkpoint's description (architecture, format, input size) as the ``plateread`` metadata.
+    """
+    h, w = state["input_size"]
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, h, w, 3, dtype=torch.uint8)
     with warnings.catch_warnings():
@@ -74,37 +99,21 @@ def export_onnx(
     entry.key, entry.value = "plateread", json.dumps(info, ensure_ascii=False)
     onnx.save(proto, str(out))
 
-    if samples is None:
-        samples = np.random.default_rng(0).integers(0, 256, (8, h, w, 3), dtype=np.uint8)
+
+def _parity(
+    model: torch.nn.Module, out: Path, samples: np.ndarray, alphabet: str
+) -> dict[str, float]:
+    """How far ONNX Runtime's reading of ``samples`` with ``out`` is from torch's (the figures
+    :func:`export_onnx` returns, but for the size).
+    """
     with torch.no_grad():
         ref = model(torch.from_numpy(samples)).numpy()
     got = OnnxPredictor(out).logits(samples)
-    diff = float(np.abs(ref - got).max())
     per_sample = np.abs(softmax(ref) - softmax(got)).reshape(len(samples), -1).max(axis=1)
-    prob_diff, median_diff = float(per_sample.max()), float(np.median(per_sample))
-    alphabet = state["format"]["alphabet"]
-    same = np.mean(
-        [
-            a.text == b.text
-            for a, b in zip(greedy_decode(ref, alphabet), greedy_decode(got, alphabet))
-        ]
-    )
-    # within atol on every probability, a greedy reading can differ only where torch's two best
-    # classes are within 2 * atol of each other (a tie), so readings are reported, not required.
-    # A wrong graph moves every sample; a learned sampler's bilinear sampling jumps where float
-    # noise moves a sampling point across a pixel edge, which can move one sample's probabilities
-    # more (seen: 5.7e-4 on one of 8 random pictures, the other 7 under 5e-5), hence the two bounds.
-    if median_diff > atol or prob_diff > 10 * atol:
-        out.unlink(missing_ok=True)
-        raise ExportError(
-            f"ONNX parity failed: max |probability difference| {prob_diff:.2e} (limit "
-            f"{10 * atol:g}), on the median sample {median_diff:.2e} (limit {atol:g}); logits "
-            f"{diff:.2e}; {same:.0%} of greedy readings the same"
-        )
+    pairs = zip(greedy_decode(ref, alphabet), greedy_decode(got, alphabet))
     return {
-        "max_abs_diff": diff,
-        "max_prob_diff": prob_diff,
-        "median_prob_diff": median_diff,
-        "same_text": float(same),
-        "size_bytes": out.stat().st_size,
+        "max_abs_diff": float(np.abs(ref - got).max()),
+        "max_prob_diff": float(per_sample.max()),
+        "median_prob_diff": float(np.median(per_sample)),
+        "same_text": float(np.mean([a.text == b.text for a, b in pairs])),
     }
