@@ -102,6 +102,27 @@ def test_batch_and_base64(server: str) -> None:
     )
 
 
+def test_a_bad_image_in_a_batch_loses_none_of_the_others(server: str) -> None:
+    """A batch is read but for the images that cannot be, each of which gets an ``error``; only
+    a request with nothing readable fails, with the first image's 4xx.
+    """
+    good = [("file", (f"p{i}.png", _png(i), "image/png")) for i in range(2)]
+    bad = [
+        ("file", ("t.png", _png()[:60], "image/png")),
+        ("file", ("bomb.png", _huge_png(), "image/png")),
+    ]
+    alone = httpx.post(f"{server}/v1/read", files=good).json()["results"]
+    r = httpx.post(f"{server}/v1/read", files=[good[0], *bad, good[1]])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["name"] for x in results] == ["p0.png", "t.png", "bomb.png", "p1.png"]
+    assert [results[0], results[3]] == alone
+    assert "not a readable image" in results[1]["error"] and "limit" in results[2]["error"]
+    assert not results[1]["accepted"] and "text" not in results[2]
+    r = httpx.post(f"{server}/v1/read", files=bad)
+    assert r.status_code == 422 and "t.png" in r.json()["detail"]
+
+
 def test_raw_image_body_and_query_options(server: str) -> None:
     """``curl --data-binary @plate.png -H 'Content-Type: image/png' URL?model=ru``: one image as
     the body, options in the query string (which multipart and JSON requests take too)."""

@@ -62,7 +62,8 @@ class _Service:
         return self.readers[name]  # type: ignore[index]
 
     def read(self, images: Images, model: str | None, min_confidence: float) -> dict[str, Any]:
-        """Read a request's images as one batch (4xx for too many or unreadable ones).
+        """Read a request's images as one batch (4xx for too many images, or when none can be
+        read; an image that cannot be, among others that can, gets an ``error`` for its result).
 
         Called in a worker thread: while the model runs (ONNX Runtime lets go of the GIL), the
         event loop goes on answering other requests, ``/healthz`` among them.
@@ -79,18 +80,28 @@ class _Service:
         if not 0.0 <= min_confidence <= 1.0:
             raise HTTPException(422, "min_confidence must lie in [0, 1]")
         reader = self.reader_for(model)
-        arrays = []
-        for name, data in images:
-            check_header(data, name, limits)
-            arrays.append(decode_image(data, name))
-        results = reader.read_batch(arrays)
-        return {
-            "model": model or self.default,
-            "results": [
-                {"name": name, **r.to_dict(), "accepted": r.confidence >= min_confidence}
-                for (name, _), r in zip(images, results)
-            ],
-        }
+        arrays, errors = [], {}
+        for i, (name, data) in enumerate(images):
+            try:
+                check_header(data, name, limits)
+                arrays.append(decode_image(data, name))
+            except (HTTPException, ImageError) as e:
+                errors[i] = e
+        if len(errors) == len(images):  # nothing to read: the first image's 4xx
+            raise errors[0]
+        readings = iter(reader.read_batch(arrays))
+        results = []
+        for i, (name, _) in enumerate(images):
+            if i in errors:
+                error = errors[i]
+                detail = error.detail if isinstance(error, HTTPException) else str(error)
+                results.append({"name": name, "error": detail, "accepted": False})
+            else:
+                r = next(readings)
+                results.append(
+                    {"name": name, **r.to_dict(), "accepted": r.confidence >= min_confidence}
+                )
+        return {"model": model or self.default, "results": results}
 
     async def in_worker(
         self, images: Images, model: str | None, min_confidence: float
@@ -154,7 +165,8 @@ def create_app(
     async def read_plates(request: Request) -> dict[str, Any]:
         """``multipart/form-data`` with ``file`` fields, JSON ``{"images": [base64, ...]}``, or
         one image as the body (``image/*``, ``application/octet-stream``); ``model`` and
-        ``min_confidence`` as form fields, JSON keys or query parameters.
+        ``min_confidence`` as form fields, JSON keys or query parameters. An image that cannot be
+        read, among others that can, gets ``{"name", "error", "accepted": false}`` as its result.
         """
         return await service.in_worker(*await read_request(request, limits))
 
