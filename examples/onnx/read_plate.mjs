@@ -4,7 +4,9 @@
 //   npm install            (in this folder: onnxruntime-web, onnx-proto, and sharp for Node)
 //   node read_plate.mjs MODEL.onnx IMAGE...
 //
-// In a browser, import loadReader, readPlate and pixelsFromImage from this module.
+// In a browser, import loadReader, readPlate and pixelsFromImage from this module through a
+// bundler (esbuild, Vite: onnx-proto is CommonJS), and set ort.env.wasm.wasmPaths to where
+// onnxruntime-web's .wasm files are served.
 import * as ort from "onnxruntime-web";
 import onnxProto from "onnx-proto";
 
