@@ -257,6 +257,8 @@ def test_every_font_a_format_draws_with_is_checked_up_front(tmp_path: Path) -> N
     lacks a character (not half-way through training), drawn where all have it.
     """
     from plateread.errors import FontError
+    from plateread.formats import load_format
+    from plateread.synth.render import latin_fonts
 
     def fmt(name: str, letters: str, family: str) -> str:
         path = tmp_path / f"{name}.yaml"
@@ -270,6 +272,11 @@ def test_every_font_a_format_draws_with_is_checked_up_front(tmp_path: Path) -> N
     assert image.ndim == 3
     with pytest.raises(FontError, match="'Ȁ' \\(U\\+0200\\) by BarlowCondensed-Medium"):
         synth_samples(fmt("barlow", "AȀ", "Barlow Condensed"), 1)
+    assert len(latin_fonts(load_format("ru"))) == 12  # three families in four weights
+    assert {Path(f).stem.split("-")[0] for f in latin_fonts(load_format("cn"))} == {
+        "BarlowCondensed",
+        "SairaCondensed",
+    }
     with pytest.raises(FontError, match="SairaCondensed-Bold.*font_families"):
         synth_samples(fmt("both", "A₽", "Barlow Condensed, Saira Condensed"), 1)
 

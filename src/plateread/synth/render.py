@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from plateread.formats import PlateFormat, template_of
-from plateread.styles import SceneStyle, scene_style
+from plateread.styles import SceneStyle
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
 from plateread.synth.russian import (
@@ -233,14 +233,16 @@ def _group_breaks(
 def latin_fonts(fmt: PlateFormat) -> list[str]:
     """Every Latin font (path) :func:`render_plate` may draw plates of ``fmt`` with."""
     kind = fmt.style.get("kind")
+    scene = fmt.scene  # the generic renderer's fonts, which also draws two-row plates but ru_all's
+    own = [(w, f) for f in scene.font_families for w in scene.font_weights]
+    two_row = own if fmt.two_row and kind != "ru_all" else []
     if kind in ("ru_civil", "ru_all"):
-        weights, families = list(RU_WEIGHTS), list(RU_FAMILIES)
+        pairs = [(w, f) for f in RU_FAMILIES for w in RU_WEIGHTS] + two_row
     elif kind == "cn":
-        weights, families = list(_CN_WEIGHTS), list(_CN_FAMILIES)
+        pairs = [(w, f) for f in _CN_FAMILIES for w in _CN_WEIGHTS] + two_row
     else:
-        scene = scene_style(fmt)
-        weights, families = list(scene.font_weights), list(scene.font_families)
-    return [latin_font(w, f) for f in families for w in weights]
+        pairs = own
+    return list(dict.fromkeys(latin_font(w, f) for w, f in pairs))
 
 
 def render_plate(
