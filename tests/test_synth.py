@@ -234,20 +234,46 @@ def test_characters_the_latin_fonts_lack_are_drawn_or_refused(tmp_path: Path) ->
     assert font_for("가", latin)[0] != latin
     assert ga.shape != na.shape or not np.array_equal(ga, na)
     assert glyph_mask("가", latin).shape == glyph_mask("ก", latin).shape  # both the box
-    with pytest.raises(FontError, match="U\\+0E01"):
-        font_for("ก", latin)  # Thai: no font here has it
+    with pytest.raises(FontError, match="U\\+1200"):
+        font_for("ሀ", latin)  # Ethiopic: no font here has it
     kr = tmp_path / "kr.yaml"
     kr.write_text("name: kr\nalphabet: 0-9가나\nclasses: {D: 0-9, H: 가나}\ntemplates: [DDHDDDD]\n")
     images = [s.load() for s in synth_samples(str(kr), 2, seed=1)]
     assert all(im.ndim == 3 for im in images)
-    th = tmp_path / "th.yaml"
-    th.write_text("name: th\nalphabet: 0-9กข\nclasses: {D: 0-9, T: กข}\ntemplates: [DTTDDDD]\n")
-    with pytest.raises(FontError, match="'ก' \\(U\\+0E01\\), 'ข' \\(U\\+0E02\\)"):
-        synth_samples(str(th), 2)  # every such character named, before any plate is drawn
+    et = tmp_path / "et.yaml"
+    et.write_text("name: et\nalphabet: 0-9ሀለ\nclasses: {D: 0-9, E: ሀለ}\ntemplates: [DEEDDDD]\n")
+    with pytest.raises(FontError, match="'ሀ' \\(U\\+1200\\), 'ለ' \\(U\\+1208\\)"):
+        synth_samples(str(et), 2)  # every such character named, before any plate is drawn
     flag = tmp_path / "flag.yaml"
-    flag.write_text(kr.read_text() + "style: {flag: [[0, 0, 200]], flag_text: ไทย}\n")
+    flag.write_text(kr.read_text() + "style: {flag: [[0, 0, 200]], flag_text: ሀለ}\n")
     with pytest.raises(FontError, match="flag_text"):
         synth_samples(str(flag), 2)
+
+
+def test_thai_arabic_and_devanagari_plates_are_drawn_with_their_script_fonts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scripts the Latin and CJK fonts lack are drawn by the optional Noto packages (the dev
+    extra installs them): each letter its own glyph, not the .notdef box; without the package,
+    the refusal names it.
+    """
+    from plateread.errors import FontError
+    from plateread.synth import fonts
+
+    latin = fonts.latin_font()
+    box = fonts.glyph_mask("ሀ", latin)
+    for pair, script in (("กข", "Thai"), ("بج", "Arabic"), ("कख", "Devanagari")):
+        found = [fonts.font_for(c, latin) for c in pair]
+        assert {Path(f[0]).name for f in found} == {fonts.SCRIPT_FONTS[script][2]}, script
+        a, b = (fonts.glyph_mask(c, *f) for c, f in zip(pair, found))
+        assert not any(m.shape == box.shape and np.array_equal(m, box) for m in (a, b)), script
+        assert a.shape != b.shape or not np.array_equal(a, b), script
+    th = tmp_path / "th.yaml"
+    th.write_text("name: th\nalphabet: 0-9กข\nclasses: {D: 0-9, T: กข}\ntemplates: [TTDDDD]\n")
+    assert synth_samples(str(th), 2, seed=1)[0].load().ndim == 3
+    monkeypatch.setattr(fonts, "script_font", lambda script: None)  # as if not installed
+    with pytest.raises(FontError, match="pip install fontpkg-noto-sans-thai"):
+        synth_samples(str(th), 2)
 
 
 def test_every_font_a_format_draws_with_is_checked_up_front(tmp_path: Path) -> None:

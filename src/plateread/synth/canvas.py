@@ -37,7 +37,7 @@ class Canvas:
         """Draw ``char`` stretched into the box (mm) at ``(x, y)`` of size ``w`` x ``h``."""
         if char in CN_PROVINCES:
             mask = glyph_mask(char, cjk_font(), 2, cjk_weight)
-        else:  # the Latin font, or the CJK one for what it lacks (Hangul, kana)
+        else:  # the Latin font, or the CJK one for what it lacks (Hangul, kana), or its script's
             mask = glyph_mask(char, *font_for(char, font, cjk_weight))
         # widen condensed glyphs towards the cell, but at most max_stretch: thin ones stay thin
         natural = mask.shape[1] * h / mask.shape[0]

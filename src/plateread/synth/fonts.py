@@ -51,6 +51,45 @@ def latin_font(weight: str = "SemiBold", family: str = "Barlow Condensed") -> st
     return str(path)
 
 
+# scripts neither the Latin fonts nor Noto Sans CJK draw, with optional pip packages that do
+# (pip install 'plateread[scripts]'): their Unicode ranges, package and file
+SCRIPT_FONTS: dict[str, tuple[tuple[tuple[int, int], ...], str, str]] = {
+    "Thai": (((0x0E00, 0x0E7F),), "fontpkg-noto-sans-thai", "NotoSansThai[wdth,wght].ttf"),
+    "Arabic": (
+        ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)),
+        "fontpkg-noto-sans-arabic",
+        "NotoSansArabic[wdth,wght].ttf",
+    ),
+    "Devanagari": (
+        ((0x0900, 0x097F), (0xA8E0, 0xA8FF)),
+        "fontpkg-noto-sans-devanagari",
+        "NotoSansDevanagari[wdth,wght].ttf",
+    ),
+}
+
+
+def script_of(char: str) -> str | None:
+    """The script of :data:`SCRIPT_FONTS` ``char`` belongs to, if any."""
+    code = ord(char)
+    for script, (ranges, _, _) in SCRIPT_FONTS.items():
+        if any(lo <= code <= hi for lo, hi in ranges):
+            return script
+    return None
+
+
+@cache
+def script_font(script: str) -> str | None:
+    """Path of the font that draws ``script`` (a key of :data:`SCRIPT_FONTS`), or None when its
+    package is not installed.
+    """
+    _, package, name = SCRIPT_FONTS[script]
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "files" / name
+    return str(path) if path.is_file() else None
+
+
 @cache
 def cjk_font() -> str:
     """Path of Noto Sans CJK (variable, collection; face 2 is Simplified Chinese)."""
@@ -104,20 +143,37 @@ def has_glyph(char: str, path: str, index: int = 0, variation: str | None = None
     return not np.array_equal(mask, missing)
 
 
-def font_for(char: str, latin: str, cjk_weight: str = "Bold") -> tuple[str, int, str | None]:
+def font_for(char: str, latin: str, weight: str = "Bold") -> tuple[str, int, str | None]:
     """The font to draw ``char`` with, as ``(path, face index, variation)``: the plate's Latin
     font where it has the character, else Noto Sans CJK (Chinese, Japanese and Korean scripts,
-    Cyrillic, Greek).
+    Cyrillic, Greek), else the Noto font of its script (Thai, Arabic, Devanagari: optional
+    packages), the last two in ``weight`` (``Regular``, ``Medium`` or ``Bold``).
 
     Raises:
-        FontError: neither font draws it (Arabic, Thai, Devanagari...).
+        FontError: no font here draws it (the message names the package that would).
     """
     if has_glyph(char, latin):
         return latin, 0, None
     cjk = cjk_font()
-    if has_glyph(char, cjk, 2, cjk_weight):
-        return cjk, 2, cjk_weight
-    raise FontError(f"no font here draws {char!r} (U+{ord(char):04X}): {_REAL_ONLY}")
+    if has_glyph(char, cjk, 2, weight):
+        return cjk, 2, weight
+    script = script_of(char)
+    path = script_font(script) if script else None
+    if path and has_glyph(char, path, 0, weight):
+        return path, 0, weight
+    raise FontError(f"no font here draws {char!r} (U+{ord(char):04X}): {_unavailable([char])}")
+
+
+def _unavailable(chars: list[str]) -> str:
+    """What to do about characters no font here draws: install their script's package, or
+    train without synthetic plates.
+    """
+    packages = sorted(
+        {SCRIPT_FONTS[s][1] for c in chars if (s := script_of(c)) and not script_font(s)}
+    )
+    if packages:
+        return f"pip install {' '.join(packages)} (or 'plateread[scripts]') to draw them"
+    return _REAL_ONLY
 
 
 def check_drawable(chars: str, latins: Sequence[str], caption: str = "") -> None:
@@ -140,7 +196,7 @@ def check_drawable(chars: str, latins: Sequence[str], caption: str = "") -> None
     nowhere = [c for c in lacking if c not in anywhere]
     if nowhere:
         codes = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in nowhere)
-        raise FontError(f"no font here draws {codes}: {_REAL_ONLY}")
+        raise FontError(f"no font here draws {codes}: {_unavailable(nowhere)}")
     if lacking:
         some = "; ".join(
             f"{c!r} (U+{ord(c):04X}) by {', '.join(fonts)}" for c, fonts in lacking.items()

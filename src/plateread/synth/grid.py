@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -17,6 +19,28 @@ def _caption_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.truetype(cjk_font(), size, index=2)
     except Exception:  # no CJK font installed: Pillow's default still draws Latin text
         return ImageFont.load_default()
+
+
+@cache
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _draw_caption(
+    draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Any, size: int
+) -> None:
+    """Draw ``text`` in ``font``, but characters it lacks in their script's font when one is
+    installed (Thai, Arabic, Devanagari: :data:`plateread.synth.fonts.SCRIPT_FONTS`).
+    """
+    from plateread.synth.fonts import script_font, script_of
+
+    x, y = xy
+    for char in text:
+        script = script_of(char)
+        path = script_font(script) if script else None
+        face = _font(path, size) if path else font
+        draw.text((x, y), char, fill="black", font=face)
+        x += round(face.getlength(char))
 
 
 def save_grid(
@@ -46,7 +70,7 @@ def save_grid(
         x, y = c * (cw + 8) + 4, r * (ch + cap + 8) + 4
         tile = cv2.resize(img, (cw, ch), interpolation=cv2.INTER_AREA)
         sheet.paste(Image.fromarray(tile), (x, y))
-        draw.text((x, y + ch + 2), label, fill="black", font=font)
+        _draw_caption(draw, (x, y + ch + 2), label, font, 16)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
