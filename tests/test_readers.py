@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import struct
 import zipfile
 from pathlib import Path
@@ -116,6 +117,24 @@ def test_dir_and_zip_labels_end_at_the_separators_sep_names(tmp_path: Path) -> N
         assert texts == ["A123BC77", "B456EK99", "C789OP116"], spec
         assert sorted(s.text for s in read_spec(spec).samples)[0] == "A123BC77-1"
         assert sorted(s.text for s in read_spec(f"{spec}?sep=").samples)[-1] == "C789OP116_x"
+
+
+def test_data_names_labels_that_took_in_a_copy_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``A123BC77-1.png`` reads as ``A123BC771``, a valid plate: ``plateread data`` says so (and
+    how to cut it), but not of ``K001MM-77.png``, whose name without ``-77`` is no plate.
+    """
+    from plateread.cli import main
+
+    for name in ("A123BC77-1.png", "E222KK777 3.png", "K001MM-77.png", "M555MM55.png"):
+        write_png(tmp_path / name, plate_like())
+    assert main(["data", f"dir:{tmp_path}", "--format", "ru"]) == 0
+    out = capsys.readouterr().out
+    assert "2 labels take in what may be a copy number" in out
+    assert "(A123BC77-1.png labelled A123BC771, not A123BC77)" in out
+    assert main(["data", f"dir:{tmp_path}?sep=_- ", "--format", "ru", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["copy_numbers"] == {"count": 0, "examples": []}
 
 
 def _ccpd_image(tmp_path: Path, text: str) -> tuple[Path, np.ndarray]:

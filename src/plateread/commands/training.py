@@ -190,6 +190,14 @@ def run_data(a: argparse.Namespace) -> int:
         print(f"invalid labels, {why}: {n} (e.g. {info['invalid_examples'][why][:3]})")
     for problem in info["unreadable"] + info["read_problems"]:
         print(f"problem: {problem}")
+    if info["copy_numbers"]["count"]:
+        copies = info["copy_numbers"]
+        name, label, cut = copies["examples"][0]
+        print(
+            f"{copies['count']} labels take in what may be a copy number of their file name "
+            f"({name} labelled {label}, not {cut}): if so, add ?sep=_- (or the characters that "
+            "end a label in your names) to the spec"
+        )
     if a.grid:
         print(f"grid: {a.grid}" if grid else "grid: not written, no readable samples")
     return 0

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 
-from plateread.data import load_dataset, load_readable
+from plateread.data import Sample, load_dataset, load_readable
 from plateread.formats import PlateFormat, template_of
+
+# what a copy's file name often ends in: "-1", " 2", " (2)"
+_COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
+
+
+def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str, str, str]]:
+    """Labels that took in what looks like a copy number at the end of their file name, where
+    the name without it is a plate too: ``A123BC77-1.png`` labelled ``A123BC771``, not
+    ``A123BC77`` (``dir:`` and ``zip:`` labels end at a ``_`` unless ``?sep=`` says more).
+
+    Returns:
+        ``(file name, label, the label without the number)`` of each.
+    """
+    out = []
+    for s in samples:
+        name = PurePath(s.id).name
+        match = _COPY_NUMBER.search(PurePath(name).stem)
+        if not match:
+            continue
+        cut = fmt.normalize(PurePath(name).stem[: match.start()])
+        if s.text != cut and s.text.startswith(cut) and fmt.match_template(cut):
+            out.append((name, s.text, cut))
+    return out
 
 
 def inspect_data(
@@ -43,6 +69,7 @@ def inspect_data(
     widths = sorted(w for _, w in sizes)
     rng = random.Random(seed)
     picks = rng.sample(readable, min(sample, len(readable)))
+    copies = copy_numbers(data.samples, fmt)
     info: dict[str, Any] = {
         "specs": specs,
         "format": fmt.name,
@@ -57,6 +84,7 @@ def inspect_data(
         "lengths": dict(sorted(Counter(len(t) for t in texts).items())),
         "characters": dict(chars.most_common()),
         "median_size": [heights[len(heights) // 2], widths[len(widths) // 2]] if sizes else None,
+        "copy_numbers": {"count": len(copies), "examples": copies[:5]},
         "grid": [(img, s.text) for s, img in picks],
     }
     if augment is not None:
