@@ -49,9 +49,8 @@ class _Service:
         self.readers = {name: PlateReader(path, threads=threads) for name, path in models.items()}
         self.default = next(iter(self.readers))
         self.limits = limits
-        self._limiter: anyio.CapacityLimiter | None = (
-            None  # made in the event loop, when first used
-        )
+        # made in the event loop, when first used
+        self._limiter: anyio.CapacityLimiter | None = None
 
     def reader_for(self, name: str | None) -> PlateReader:
         """The loaded reader of that name, the default one for none (404 for an unknown name)."""
