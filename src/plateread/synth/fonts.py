@@ -83,10 +83,10 @@ def script_font(script: str) -> str | None:
     package is not installed.
     """
     _, package, name = SCRIPT_FONTS[script]
-    spec = importlib.util.find_spec(package.replace("-", "_"))
-    if spec is None or spec.origin is None:
+    try:
+        path = _package_dir(package.replace("-", "_")) / "files" / name
+    except FontError:  # not installed
         return None
-    path = Path(spec.origin).parent / "files" / name
     return str(path) if path.is_file() else None
 
 
