@@ -64,7 +64,7 @@ class PlateFormat:
     def __post_init__(self) -> None:
         if not self.alphabet:
             raise FormatError(f"format {self.name!r}: empty alphabet")
-        changed = {c: self.normalize(c) for c in self.alphabet if self.normalize(c) != c}
+        changed = {c: n for c in self.alphabet if (n := self.normalize(c)) != c}
         if changed:  # no label could ever hold them: their classes would never be learnt
             shown = ", ".join(
                 f"{c!r} as {n!r}" if n else f"{c!r} not at all" for c, n in changed.items()

@@ -167,8 +167,8 @@ class TrainConfig:
             if isinstance(d.get(key), str):
                 d[key] = [d[key]]
         size = d.get("input_size")
-        if isinstance(size, str) and parse_size(size) is not None:  # 32x128, as --input-size
-            d["input_size"] = parse_size(size)
+        if isinstance(size, str) and (parsed := parse_size(size)) is not None:  # as --input-size
+            d["input_size"] = parsed
         for f in fields(cls):
             if f.name in d:
                 d[f.name] = _typed(f.name, d[f.name], str(f.type))
