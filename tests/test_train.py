@@ -200,8 +200,23 @@ def test_resuming_a_finished_run_trains_nothing(
     train(TrainConfig(resume=str(timed)))
     assert "time budget of 1e-05 minutes is spent" in capsys.readouterr().err
     assert len(_log(timed)) == steps
+    train(TrainConfig(resume=str(timed), max_minutes=1e-5))  # the same budget: still spent
+    assert "time budget of 1e-05 minutes is spent" in capsys.readouterr().err
     train(TrainConfig(resume=str(timed), max_minutes=1))  # a longer budget goes on
     assert len(_log(timed)) > steps
+
+
+def test_resume_refuses_to_shorten_a_run(tmp_path: Path, synth_ru: Path) -> None:
+    run = train(_cfg(tmp_path, synth_ru, epochs=3, max_minutes=1e-5))
+    timed_log = _log(run)
+    with pytest.raises(ConfigError, match="can only lengthen it"):
+        train(TrainConfig(resume=str(run)), epochs=2)  # used to be ignored without a word
+    with pytest.raises(ConfigError, match="time budget of 1e-05 minutes: --max-minutes on"):
+        train(TrainConfig(resume=str(run), max_minutes=1e-6))
+    untimed = train(_cfg(tmp_path, synth_ru, epochs=1))
+    with pytest.raises(ConfigError, match=r"has no time budget \(its schedule follows --epochs 1"):
+        train(TrainConfig(resume=str(untimed), max_minutes=1))
+    assert _log(run) == timed_log  # refused before any training
 
 
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,7 +91,7 @@ def _train(sub: Verbs) -> None:
         "learned zoom, 64x256, for loose crops), crnn_small (the default; with --init, the "
         "checkpoint's own), crnn_province or crnn_resnet18 (the course model, 64x320)",
     )
-    t.add_argument("--epochs", type=int)
+    t.add_argument("--epochs", type=int, help="epochs to train (with --resume: only more)")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--input-size", type=input_size, help="HxW, e.g. 32x128")
@@ -100,7 +100,7 @@ def _train(sub: Verbs) -> None:
     t.add_argument(
         "--max-minutes",
         type=float,
-        help="time budget; the schedule anneals to it (with --resume: a longer one goes on)",
+        help="time budget; the schedule anneals to it (with --resume: only a longer one)",
     )
     t.add_argument(
         "--workers",

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 import torch.distributed as dist
@@ -123,13 +123,33 @@ def _train(
     )
     stopper.install()  # from here on a stop request ends the run with a checkpoint
     model.train()
-    stop = False
     sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
-    # the workers persist from epoch to epoch (no new processes, imports and fonts each epoch);
-    # the sampler's (epoch, index) keys tell them which epoch's draw to make
-    loader = DataLoader(
+    loader = _loader(tds, cfg.batch_size, sampler, workers, device)
+    cleanup.callback(shutdown_workers, loader)
+    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
+    if log is not None:
+        cleanup.callback(log.close)
+    _run_epochs(run, loader, sampler, epoch, start, stopper, log)
+    if world > 1:
+        dist.barrier()
+    if stopper.requested and rank == 0:
+        print(f"stopped; resume with: plateread train --resume {run_dir}", file=sys.stderr)
+    return run_dir
+
+
+def _loader(
+    tds: PlateTorchDataset,
+    batch_size: int,
+    sampler: EpochSampler,
+    workers: int,
+    device: torch.device,
+) -> DataLoader[Any]:
+    """The training batches; the workers persist from epoch to epoch (no new processes, imports
+    and fonts each epoch), the sampler's (epoch, index) keys telling them which draw to make.
+    """
+    return DataLoader(
         tds,
-        batch_size=cfg.batch_size,
+        batch_size=batch_size,
         sampler=sampler,
         collate_fn=collate,
         num_workers=workers,
@@ -138,23 +158,28 @@ def _train(
         drop_last=False,
         pin_memory=device.type == "cuda",
     )
-    cleanup.callback(shutdown_workers, loader)
-    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
-    if log is not None:
-        cleanup.callback(log.close)
-    while epoch < cfg.epochs and not stop:
+
+
+def _run_epochs(
+    run: TrainingRun,
+    loader: DataLoader[Any],
+    sampler: EpochSampler,
+    epoch: int,
+    start: int,
+    stopper: StopRequest,
+    log: TextIO | None,
+) -> None:
+    """Train from plate ``start`` of ``epoch`` until the last epoch, the time budget or a stop
+    request ends the run; rank 0 (``log`` given) validates, checkpoints and logs each epoch.
+    """
+    stop = False
+    while epoch < run.cfg.epochs and not stop:
         sampler.set_epoch(epoch, start)
         t0 = time.time()
         step, losses, seen, stop = run.epoch(loader, epoch, start, stopper)
         finished = step >= run.per_rank and not stopper.requested
         ahead = (epoch + 1, 0) if finished else (epoch, step)  # where the run goes on from
         if log is not None:
-            run.end_epoch(
-                log, epoch, step, ahead, losses, seen * world / max(time.time() - t0, 1e-9)
-            )
+            rate = seen * run.world / max(time.time() - t0, 1e-9)
+            run.end_epoch(log, epoch, step, ahead, losses, rate)
         epoch, start = ahead
-    if world > 1:
-        dist.barrier()
-    if stopper.requested and rank == 0:
-        print(f"stopped; resume with: plateread train --resume {run_dir}", file=sys.stderr)
-    return run_dir

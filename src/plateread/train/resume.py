@@ -24,7 +24,8 @@ def resumed_run(
     ``cfg.max_minutes``.
 
     Raises:
-        ConfigError: the file holds weights without a run's position (``best.pt``, a reader).
+        ConfigError: the file holds weights without a run's position (``best.pt``, a reader), or
+            ``epochs`` or ``cfg.max_minutes`` would shorten the run.
     """
     ckpt = Path(cfg.resume)
     ckpt = ckpt / "last.pt" if ckpt.is_dir() else ckpt
@@ -36,15 +37,41 @@ def resumed_run(
             "its last.pt, or start a new run from these weights with --init"
         )
     saved = TrainConfig.from_dict(state["config"])
-    saved.resume, saved.epochs = str(ckpt), max(saved.epochs, epochs or 0)
-    if saved.max_minutes and cfg.max_minutes > saved.max_minutes:  # a longer budget
-        saved.max_minutes = cfg.max_minutes
+    _lengthen(saved, epochs, cfg.max_minutes, ckpt.parent)
+    saved.resume = str(ckpt)
     saved.device = cfg.device  # the machine resuming may have another GPU, or none
     if cfg.workers is not None:  # or other cores: machine settings, not the run's own
         saved.workers = cfg.workers
     if cfg.threads:
         saved.threads = cfg.threads
     return saved, ckpt.parent, state
+
+
+def _lengthen(saved: TrainConfig, epochs: int | None, minutes: float, run_dir: Path) -> None:
+    """Give the saved run ``epochs`` and a time budget of ``minutes`` where they lengthen it.
+
+    Fewer epochs, a shorter budget, or a budget for a run that had none would change what the
+    run is mid-way (its schedule anneals to them), and would otherwise be ignored: refused.
+    """
+    if epochs and epochs < saved.epochs:
+        raise ConfigError(
+            f"{run_dir} is a run of {saved.epochs} epochs: --epochs on resume can only lengthen "
+            "it (to end it sooner, stop it with Ctrl-C; last.pt keeps its place)"
+        )
+    if minutes and minutes != saved.max_minutes:
+        if not saved.max_minutes:
+            raise ConfigError(
+                f"{run_dir} has no time budget (its schedule follows --epochs {saved.epochs}): "
+                "--max-minutes cannot be added on resume; give more --epochs to train it longer, "
+                "or stop it with Ctrl-C (last.pt keeps its place)"
+            )
+        if minutes < saved.max_minutes:
+            raise ConfigError(
+                f"{run_dir} has a time budget of {saved.max_minutes:g} minutes: --max-minutes "
+                "on resume can only lengthen it"
+            )
+        saved.max_minutes = minutes
+    saved.epochs = max(saved.epochs, epochs or 0)
 
 
 def nothing_left(cfg: TrainConfig, state: dict[str, Any]) -> str | None:
