@@ -15,12 +15,29 @@ from plateread import commands
 from plateread.cli import build_parser, main
 
 
-@pytest.mark.parametrize("verb", ["synth", "train", "eval", "export"])
+VERBS = ["synth", "train", "eval", "export", "read", "serve", "data", "bench"]
+
+
+@pytest.mark.parametrize("verb", VERBS)
 def test_every_verb_has_help(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([verb, "--help"])
     assert exc.value.code == 0
     assert "usage: plateread " + verb in capsys.readouterr().out
+
+
+def test_every_option_says_what_it_does() -> None:
+    verbs = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    assert sorted(verbs) == sorted(VERBS)
+    bare = [
+        f"{verb} {a.option_strings or a.dest}"
+        for verb, p in verbs.items()
+        for a in p._actions
+        if not a.help and not isinstance(a, argparse._HelpAction)
+    ]
+    assert bare == []
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,11 @@ TIGHTER_HELP = (
     "plates read with a raw confidence under this, or as no valid plate, are read again through "
     "tighter views of the crop, for crops looser than the model's (default %(default)s; 0: never)"
 )
+DECODER_HELP = (
+    "auto (default): format-constrained beam search when the format has templates, else beam "
+    "search; greedy: best path"
+)
+THREADS_HELP = "threads of ONNX Runtime, or of torch for a .pt (default: the library's own)"
 T = TypeVar("T", int, float)
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from plateread import __version__, commands
 from plateread.cli_args import (
     DATA_HELP,
+    DECODER_HELP,
+    THREADS_HELP,
     TIGHTER_HELP,
     TWO_ROW_HELP,
     batch_sizes,
@@ -61,7 +63,7 @@ def _synth(sub: Verbs) -> None:
     )
     s.add_argument("-n", type=positive, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument(
         "--grid", type=picture_path, help="also save a PNG grid of samples with their text"
     )
@@ -91,9 +93,11 @@ def _train(sub: Verbs) -> None:
         "learned zoom, 64x256, for loose crops), crnn_small (the default; with --init, the "
         "checkpoint's own), crnn_province or crnn_resnet18 (the course model, 64x320)",
     )
-    t.add_argument("--epochs", type=int, help="epochs to train (with --resume: only more)")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
+    t.add_argument(
+        "--epochs", type=int, help="epochs to train (default 10; with --resume: only more)"
+    )
+    t.add_argument("--batch-size", type=int, help="plates per optimiser step (default 64)")
+    t.add_argument("--lr", type=float, help="peak learning rate of the schedule (default 0.001)")
     t.add_argument("--input-size", type=input_size, help="HxW, e.g. 32x128")
     t.add_argument("--out", help="folder for run folders (default runs)")
     t.add_argument("--resume", help="run folder or last.pt to continue")
@@ -117,7 +121,9 @@ def _train(sub: Verbs) -> None:
         help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N; "
         "a resumed run uses the device given now",
     )
-    t.add_argument("--seed", type=int)
+    t.add_argument(
+        "--seed", type=int, help="seed of the shuffle, augmentation and weights (default 0)"
+    )
     t.add_argument("--backbone-weights", help="torchvision resnet18 weights (crnn_resnet18)")
     t.add_argument(
         "--init",
@@ -154,9 +160,9 @@ def _eval(sub: Verbs) -> None:
         help="write report.html, summary.json, errors.csv and figures into DIR (new or empty, "
         "or an earlier report's, which is replaced)",
     )
-    e.add_argument("--batch-size", type=positive, default=64)
-    e.add_argument("--threads", type=count, default=None)
-    _decoding(e, help="auto: format-constrained beam search when the format has templates")
+    e.add_argument("--batch-size", type=positive, default=64, help="plates per batch (default 64)")
+    e.add_argument("--threads", type=count, default=None, help=THREADS_HELP)
+    _decoding(e)
     e.set_defaults(func=commands.run_eval)
 
 
@@ -200,7 +206,9 @@ def _read(sub: Verbs) -> None:
         default=0.0,
         help="mark readings below this calibrated confidence as rejected",
     )
-    r.add_argument("--threads", type=count, default=None)
+    r.add_argument(
+        "--threads", type=count, default=None, help="ONNX Runtime threads (default: its own)"
+    )
     _decoding(r)
     r.set_defaults(func=commands.run_read)
 
@@ -213,7 +221,9 @@ def _serve(sub: Verbs) -> None:
         description="Serve POST /v1/read, GET /v1/models, /healthz, OpenAPI docs at "
         "/docs and a drop-an-image page at /.",
     )
-    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: all)"
+    )
     v.add_argument("--port", type=port, default=8000, help="TCP port (default 8000)")
     v.add_argument(
         "--model",
@@ -251,7 +261,7 @@ def _data(sub: Verbs) -> None:
         help="draw the grid's real crops as training augments them at this --real-augment "
         "strength (1: the default; synthetic plates are drawn augmented anyway)",
     )
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(func=commands.run_data)
 
 
@@ -276,15 +286,15 @@ def _bench(sub: Verbs) -> None:
         help="data spec for the images (default: 64 synthetic plates of the model's format; "
         "real plates give the figures to quote)",
     )
-    b.add_argument("--threads", type=count, default=2)
-    b.add_argument("--seconds", type=seconds, default=3.0, help="time per batch size")
-    b.add_argument("--decoder", default="auto", choices=DECODERS)
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--threads", type=count, default=2, help="ONNX Runtime threads (default 2)")
+    b.add_argument("--seconds", type=seconds, default=3.0, help="time per batch size (default 3)")
+    b.add_argument("--decoder", default="auto", choices=DECODERS, help=DECODER_HELP)
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=commands.run_bench)
 
 
-def _decoding(p: argparse.ArgumentParser, help: str | None = None) -> None:
+def _decoding(p: argparse.ArgumentParser) -> None:
     """How ``eval`` and ``read`` decode: the decoder, and when to read a plate a second time."""
-    p.add_argument("--decoder", default="auto", choices=DECODERS, help=help)
+    p.add_argument("--decoder", default="auto", choices=DECODERS, help=DECODER_HELP)
     p.add_argument("--two-row-below", type=fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
     p.add_argument("--tighter-below", type=fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
