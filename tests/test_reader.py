@@ -139,8 +139,9 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         load_image(np.zeros((4, 4, 7), np.uint8))
     with pytest.raises(ImageError):
         load_image(3.14)  # type: ignore[arg-type]
-    for dtype in (np.float32, np.uint16):  # no silent guess at the range: say what is expected
-        with pytest.raises(ImageError, match="expected uint8"):
+    # no silent guess at the range: say what is expected, and how to get there
+    for dtype, hint in ((np.float32, r"\* 255"), (np.uint16, ">> 8")):
+        with pytest.raises(ImageError, match="expected uint8.*" + hint):
             load_image(np.zeros((4, 4, 3), dtype))
         with pytest.raises(ImageError, match="expected uint8"):
             load_image(np.zeros((4, 4), dtype))

@@ -303,8 +303,13 @@ def test_every_font_a_format_draws_with_is_checked_up_front(tmp_path: Path) -> N
         "BarlowCondensed",
         "SairaCondensed",
     }
-    with pytest.raises(FontError, match="SairaCondensed-Bold.*font_families"):
+    with pytest.raises(FontError, match="SairaCondensed-Bold.*; choose style font_families"):
         synth_samples(fmt("both", "A₽", "Barlow Condensed, Saira Condensed"), 1)
+    # the Russian renderer picks its fonts whatever font_families says: the advice says so
+    fixed = Path(fmt("fixed", "AȀ", "Saira Condensed"))
+    fixed.write_text(fixed.read_text().replace("style: {", "style: {kind: ru_civil, "))
+    with pytest.raises(FontError, match="by Barlow-Regular.*style kind ru_civil draws with fonts"):
+        synth_samples(str(fixed), 1)
 
 
 def test_template_weights_and_tilt(tmp_path: Path) -> None:

@@ -97,10 +97,12 @@ def load_image(image: ImageInput, bgr: bool = False) -> np.ndarray:
         return to_rgb(pixels, "Pillow image")  # the image files' path from here on
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8:  # a float or 16-bit array's range is anyone's guess
-            raise ImageError(
-                f"unsupported array dtype {image.dtype}: expected uint8 (a float image in [0, 1]: "
-                "(image * 255).round().astype(np.uint8))"
+            hint = (
+                "a 16-bit image: (image >> 8).astype(np.uint8)"
+                if image.dtype == np.uint16
+                else "a float image in [0, 1]: (image * 255).round().astype(np.uint8)"
             )
+            raise ImageError(f"unsupported array dtype {image.dtype}: expected uint8 ({hint})")
         if image.ndim == 3 and image.shape[2] == 3 and not bgr:
             return image
         if image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4)):

@@ -15,7 +15,13 @@ from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
 from plateread.synth.fonts import check_drawable
-from plateread.synth.render import ONE_ROW_MM, TWO_ROW_MM, latin_fonts, render_plate
+from plateread.synth.render import (
+    FIXED_FONT_KINDS,
+    ONE_ROW_MM,
+    TWO_ROW_MM,
+    latin_fonts,
+    render_plate,
+)
 from plateread.synth.russian import RU_SERIES
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
@@ -150,7 +156,9 @@ def synth_samples(
     """
     pf = load_format(fmt)
     # a character no font draws would be its .notdef box: refused here, before any training
-    check_drawable(pf.alphabet, latin_fonts(pf), str(pf.style.get("flag_text", "")))
+    kind = str(pf.style.get("kind", ""))
+    fixed = kind if kind in FIXED_FONT_KINDS else ""
+    check_drawable(pf.alphabet, latin_fonts(pf), str(pf.style.get("flag_text", "")), fixed)
     rng = np.random.default_rng(seed)
     share = float(pf.style.get("two_row_share", 0.05))
     only = set(pf.style.get("two_row_only", []))

@@ -176,11 +176,14 @@ def _unavailable(chars: list[str]) -> str:
     return _REAL_ONLY
 
 
-def check_drawable(chars: str, latins: Sequence[str], caption: str = "") -> None:
+def check_drawable(
+    chars: str, latins: Sequence[str], caption: str = "", fixed_kind: str = ""
+) -> None:
     """Check before any work that every character of a format can be drawn (:func:`font_for`)
     with each Latin font in ``latins`` (every font the format's plates may be drawn with; the
     families differ a little in what they cover) and its ``caption`` (``flag_text``) by the
-    Latin font captions are drawn with (:func:`latin_font`'s default) alone.
+    Latin font captions are drawn with (:func:`latin_font`'s default) alone. ``fixed_kind``
+    names the style ``kind`` whose renderer picks its own fonts, if it is one.
 
     Raises:
         FontError: naming every character that cannot be, and the fonts that lack it.
@@ -201,10 +204,15 @@ def check_drawable(chars: str, latins: Sequence[str], caption: str = "") -> None
         some = "; ".join(
             f"{c!r} (U+{ord(c):04X}) by {', '.join(fonts)}" for c, fonts in lacking.items()
         )
+        advice = (
+            f"style kind {fixed_kind} draws with fonts of its own: leave kind out to draw with "
+            "style font_families that draw them"
+            if fixed_kind
+            else "choose style font_families that draw them"
+        )
         raise FontError(
             "fonts this format's plates are drawn with lack characters of its alphabet (and "
-            f"Noto Sans CJK does too): {some}; choose style font_families that draw them "
-            f"(of {sorted(LATIN_FAMILIES)})"
+            f"Noto Sans CJK does too): {some}; {advice} (of {sorted(LATIN_FAMILIES)})"
         )
     missing = [
         c for c in dict.fromkeys(caption) if not c.isspace() and not has_glyph(c, latin_font())

@@ -230,6 +230,9 @@ def _group_breaks(
     return out
 
 
+FIXED_FONT_KINDS = ("ru_civil", "ru_all", "cn")  # style kinds whose renderers pick the fonts
+
+
 def latin_fonts(fmt: PlateFormat) -> list[str]:
     """Every Latin font (path) :func:`render_plate` may draw plates of ``fmt`` with."""
     kind = fmt.style.get("kind")
