@@ -14,7 +14,6 @@ from conftest import ROOT, plate_like, shared, write_png
 from plateread import commands
 from plateread.cli import build_parser, main
 
-
 VERBS = ["synth", "train", "eval", "export", "read", "serve", "data", "bench"]
 
 

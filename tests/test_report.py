@@ -174,7 +174,9 @@ def test_data_counts_region_codes(tmp_path: Path) -> None:
     assert info["region_codes"][texts[0][:2]] == sum(t[:2] == texts[0][:2] for t in texts)
 
 
-def test_data_grid_can_show_real_crops_as_training_augments_them(tmp_path: Path) -> None:
+def test_data_grid_can_show_real_crops_as_training_augments_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import numpy as np
 
     from plateread.data.inspect import inspect_data
@@ -198,6 +200,9 @@ def test_data_grid_can_show_real_crops_as_training_augments_them(tmp_path: Path)
     assert (tmp_path / "a.png").is_file()
     with pytest.raises(SystemExit):
         main(["data", f"json:{config}", "--augment", "-1"])
+    for flag, value in (("--augment", "1"), ("--sample", "8")):  # without a grid: not ignored
+        assert main(["data", f"json:{config}", flag, value]) == 2
+        assert "say how to draw the grid: give --grid" in capsys.readouterr().err
 
 
 def test_report_renders_in_chromium(cn_report: Path) -> None:

@@ -253,7 +253,7 @@ def _data(sub: Verbs) -> None:
         type=picture_path,
         help="save a PNG grid of random samples with their labels",
     )
-    d.add_argument("--sample", type=positive, default=24, help="samples in the grid")
+    d.add_argument("--sample", type=positive, help="samples in the grid (default 24)")
     d.add_argument(
         "--augment",
         type=strength,

@@ -165,7 +165,9 @@ def run_data(a: argparse.Namespace) -> int:
     from plateread.data.inspect import inspect_data
     from plateread.formats import load_format
 
-    info = inspect_data(a.spec, load_format(a.format), sample=a.sample, augment=a.augment)
+    if not a.grid and (a.sample or a.augment is not None):  # they only shape the grid
+        raise ValueError("--sample and --augment say how to draw the grid: give --grid FILE.png")
+    info = inspect_data(a.spec, load_format(a.format), sample=a.sample or 24, augment=a.augment)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 
