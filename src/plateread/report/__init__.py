@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from plateread.decoding import softmax
 from plateread.evaluate import Evaluation
@@ -60,17 +61,27 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
     for old in check_report_dir(out):
         old.unlink()
     from plateread.report import figures as F
-    from plateread.report.analysis import analyse, reliability, worst
+    from plateread.report.analysis import analyse, worst
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     F.use_cjk_font()
-    fmt = predictor.format
-    summary = analyse(ev, fmt)
+    summary = analyse(ev, predictor.format)
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    with (out / "errors.csv").open("w", newline="", encoding="utf-8") as f:
+    _write_errors(ev, out / "errors.csv")
+    right = [t == p for t, p in zip(ev.targets, ev.predictions)]
+    figs = _figures(summary, [r.confidence for r in ev.readings], right, out)
+    bad = worst(ev)
+    good = [i for i, ok in enumerate(right) if ok][:2]
+    heat_paths = _heatmaps(predictor, ev, bad[:4] + good, out)
+    return write_page(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)
+
+
+def _write_errors(ev: Evaluation, path: Path) -> None:
+    """``errors.csv``: each misread plate's file, target, reading, confidence and edit distance."""
+    with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["file", "target", "prediction", "confidence", "edit_distance"])
         for s, r in zip(ev.samples, ev.readings):
@@ -79,7 +90,14 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
                     [s.id, s.text, r.text, f"{r.confidence:.4f}", edit_distance(s.text, r.text)]
                 )
 
-    right = [t == p for t, p in zip(ev.targets, ev.predictions)]
+
+def _figures(
+    summary: dict[str, Any], confidences: list[float], right: list[bool], out: Path
+) -> dict[str, Path]:
+    """The report's charts, by the name the page places them under."""
+    from plateread.report import figures as F
+    from plateread.report.analysis import reliability
+
     figs = {
         "templates": F.bar_chart(
             summary["per_template"], "exact match per template", out / "per_template.png"
@@ -92,9 +110,7 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
         ),
         "histogram": F.histogram(summary["wrong_chars_histogram"], out / "wrong_chars.png"),
         "coverage": F.coverage_and_reliability(
-            summary["coverage"],
-            reliability([r.confidence for r in ev.readings], right),
-            out / "coverage_reliability.png",
+            summary["coverage"], reliability(confidences, right), out / "coverage_reliability.png"
         ),
     }
     if "per_province" in summary:
@@ -104,23 +120,27 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
         figs["province_confusion"] = F.confusion_chart(
             summary["province_confusions"], "province confusions", out / "province_confusions.png"
         )
+    return figs
 
-    bad = worst(ev)
-    good = [i for i, ok in enumerate(right) if ok][:2]
-    chosen = bad[:4] + good
-    heat_paths = []
-    if chosen:
-        # a plate read through the two-row or a tighter view is shown with that view's pixels
-        two_row = [ev.two_row[i] for i in chosen]
-        cuts = [ev.tighter[i] for i in chosen]
-        images = [ev.samples[i].load() for i in chosen]
-        images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
-        images = [im if k is None else tighter_view(im, CUTS[k]) for im, k in zip(images, cuts)]
-        probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
-        for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
-            label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
-            label += "  (two-row view)" if two_row[k] else ""
-            label += "  (tighter view)" if cuts[k] is not None else ""
-            heat_paths.append(F.heatmap(img, p, fmt.alphabet, label, out / f"heatmap_{k}.png"))
 
-    return write_page(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)
+def _heatmaps(predictor: Predictor, ev: Evaluation, chosen: list[int], out: Path) -> list[Path]:
+    """Step-probability heatmaps of the ``chosen`` plates, each over the pixels it was read from
+    (a plate read through the two-row or a tighter view is shown with that view's).
+    """
+    from plateread.report import figures as F
+
+    if not chosen:
+        return []
+    two_row = [ev.two_row[i] for i in chosen]
+    cuts = [ev.tighter[i] for i in chosen]
+    images = [ev.samples[i].load() for i in chosen]
+    images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
+    images = [im if k is None else tighter_view(im, CUTS[k]) for im, k in zip(images, cuts)]
+    probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
+    paths = []
+    for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
+        label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
+        label += "  (two-row view)" if two_row[k] else ""
+        label += "  (tighter view)" if cuts[k] is not None else ""
+        paths.append(F.heatmap(img, p, predictor.format.alphabet, label, out / f"heatmap_{k}.png"))
+    return paths
