@@ -1,6 +1,6 @@
 """Does the JavaScript recipe (examples/onnx/read_plate.mjs) read plates as plateread does?
 Texts and plate confidences of the same crops read by it (in Node with sharp, or in a headless
-Chromium from a canvas) and by ``PlateReader(decoder="greedy", tighter_below=0,
+Chromium from a canvas) and by ``PlateReader(decoder="greedy", tighter_below=0, turned_below=0,
 two_row_below=0)``, the reading docs/onnx-model.md describes.
 
 Needs Node and the example's packages (and, for ``--browser``, esbuild and Debian's chromium):
@@ -130,7 +130,9 @@ def main() -> None:
         ap.error("every sample must be an image file (dir:, json: or csv: specs)")
     paths = [s.id for s in samples]
     model = resolve_model(a.model)
-    reader = PlateReader(str(model), decoder="greedy", tighter_below=0, two_row_below=0)
+    reader = PlateReader(
+        str(model), decoder="greedy", tighter_below=0, turned_below=0, two_row_below=0
+    )
     ours = reader.read_batch(paths)
     theirs = (in_browser if a.browser else in_node)(model, paths)
     same = sum(r.text == t["text"] for r, t in zip(ours, theirs))

@@ -6,7 +6,8 @@ Usage:
     python benchmarks/robustness.py --model ru \
         --data "json:../shared/data/ru_dev?split=val&holdout=0.3"
     python benchmarks/robustness.py --model cn --data "dir:../shared/data/cn_dev" --json
-    python benchmarks/robustness.py --model ru --data ... --tighter-below 0   # one reading each
+    python benchmarks/robustness.py --model ru --data ... --tighter-below 0 --turned-below 0
+    python benchmarks/robustness.py --model ru --data ... --large-turns   # whole crops turned 8-16
     python benchmarks/robustness.py --model cn --data ... --swap-channels   # BGR arrays as RGB
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from plateread.data import load_dataset
 from plateread.reader import PlateReader
-from plateread.tighter import TIGHTER_BELOW
+from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW, turned_view
 
 Perturb = Callable[[np.ndarray], np.ndarray]
 
@@ -74,6 +75,14 @@ def _jpeg(quality: int) -> Perturb:
     return f
 
 
+def _turn(degrees: float) -> Perturb:
+    """The whole crop turned on a larger canvas (the plate's ends stay in it), as a plate turned
+    that much in a detector's box is.
+    """
+    return lambda im: turned_view(im, degrees)
+
+
+LARGE_TURNS: dict[str, Perturb] = {f"turn {a:+d}": _turn(a) for a in (-16, -12, -8, 8, 12, 16)}
 PERTURBATIONS: dict[str, Perturb] = {
     "as is": lambda im: im,
     "pad 5%": _pad(0.05),
@@ -93,15 +102,23 @@ def measure(
     threads: int,
     tighter_below: float = TIGHTER_BELOW,
     swap_channels: bool = False,
+    turned_below: float = TURNED_BELOW,
+    large_turns: bool = False,
 ) -> dict[str, float]:
-    """Exact match of ``model`` on ``data`` under each of :data:`PERTURBATIONS`; with
-    ``swap_channels`` each crop is handed over in OpenCV's BGR order without ``bgr=True``.
+    """Exact match of ``model`` on ``data`` under each of :data:`PERTURBATIONS` (with
+    ``large_turns``, :data:`LARGE_TURNS` instead); with ``swap_channels`` each crop is handed
+    over in OpenCV's BGR order without ``bgr=True``.
     """
-    reader = PlateReader(model, threads=threads, tighter_below=tighter_below)
+    reader = PlateReader(
+        model, threads=threads, tighter_below=tighter_below, turned_below=turned_below
+    )
     samples = load_dataset([data], reader.format).samples
     images = [s.image.load() for s in samples]
     out: dict[str, float] = {"plates": float(len(samples))}
-    for name, perturb in PERTURBATIONS.items():
+    perturbations = (
+        {"as is": PERTURBATIONS["as is"], **LARGE_TURNS} if large_turns else PERTURBATIONS
+    )
+    for name, perturb in perturbations.items():
         crops = [perturb(im) for im in images]
         if swap_channels:
             crops = [np.ascontiguousarray(c[..., ::-1]) for c in crops]
@@ -125,13 +142,26 @@ def main() -> None:
         help="read unsure plates again through tighter views under this raw confidence (0: off)",
     )
     ap.add_argument(
+        "--turned-below",
+        type=float,
+        default=TURNED_BELOW,
+        help="then through turned views under this raw confidence (0: off)",
+    )
+    ap.add_argument(
+        "--large-turns",
+        action="store_true",
+        help="measure whole crops turned by 8, 12 and 16 degrees either way instead",
+    )
+    ap.add_argument(
         "--swap-channels",
         action="store_true",
         help="hand each crop over in BGR order (cv2.imread's) as if it were RGB",
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
-    out = measure(a.model, a.data, a.threads, a.tighter_below, a.swap_channels)
+    out = measure(
+        a.model, a.data, a.threads, a.tighter_below, a.swap_channels, a.turned_below, a.large_turns
+    )
     if a.json:
         print(json.dumps(out))
         return

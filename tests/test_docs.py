@@ -203,7 +203,7 @@ def test_the_onnx_recipe_reads_as_the_greedy_reader_does(
     namespace: dict[str, object] = {}
     exec(compile(block, str(doc), "exec"), namespace)
     assert capsys.readouterr().out.startswith("(")
-    reader = PlateReader(name, decoder="greedy", tighter_below=0, two_row_below=0)
+    reader = PlateReader(name, decoder="greedy", tighter_below=0, turned_below=0, two_row_below=0)
     read_plate = namespace["read_plate"]
     for plate in plates:
         text, confidence, chars = read_plate(str(plate))  # type: ignore[operator]

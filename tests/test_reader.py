@@ -285,7 +285,10 @@ def test_read_and_bench_cli(
     assert figures["size_mb"] > 0 and figures["peak_rss_mb"] > 0
     stages = figures["batches"]["4"]["stages_ms_per_plate"]
     # the untrained model is unsure of every plate: each is read through tighter views too
-    assert set(stages) == {"prepare", "model", "decode", "tighter"} and min(stages.values()) > 0
+    assert (
+        set(stages) == {"prepare", "model", "decode", "tighter", "turned"}
+        and min(stages.values()) > 0
+    )
 
 
 def test_read_cli_sends_crops_to_the_model_in_batches(

@@ -69,9 +69,9 @@ def test_bench_times_the_two_row_reading_of_ru_all() -> None:
 
     images = [read_image(f) for f in sorted((EXAMPLES / "ru_all").glob("*.png"))]
     stages = stage_times(PlateReader("ru_all"), images, 4, seconds=0.05)
-    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter"}
-    assert stages["two-row"] > 0 and stages["tighter"] > 0
-    once = PlateReader("ru_all", two_row_below=0.0, tighter_below=0.0)
+    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter", "turned"}
+    assert stages["two-row"] > 0 and stages["tighter"] > 0 and stages["turned"] > 0
+    once = PlateReader("ru_all", two_row_below=0.0, tighter_below=0.0, turned_below=0.0)
     assert set(stage_times(once, images, 4, seconds=0.05)) == {"prepare", "model", "decode"}
 
 
@@ -85,7 +85,7 @@ def test_read_crops_times_the_stages_it_runs() -> None:
     timed = reader.read_crops(images, stages)
     wall = time.perf_counter() - t0
     assert timed == reader.read_batch(images) == reader.read_crops(images)
-    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter"}
+    assert set(stages) == {"prepare", "model", "decode", "two-row", "tighter", "turned"}
     assert all(v > 0 for v in stages.values()) and sum(stages.values()) <= wall
     once = PlateReader("ru_all", two_row_below=0.0)
     assert not once.reads_twice and reader.reads_twice and not PlateReader("ru").reads_twice
@@ -105,6 +105,31 @@ def test_loose_crops_are_read_through_tighter_views(name: str, text: str, pad: f
     loose = _loose(read_image(EXAMPLES / name / f"{text}.png"), pad)
     assert PlateReader(name, tighter_below=0.0).read(loose).text != text
     assert PlateReader(name).read(loose).text == text
+
+
+def test_turned_plates_are_read_through_turned_views(tmp_path: Path) -> None:
+    import cv2
+
+    from plateread.data import load_dataset
+    from plateread.evaluate import evaluate
+    from plateread.predict import load_predictor
+    from plateread.report import write_report
+    from plateread.synth import synth_samples
+    from plateread.tighter import TURNS, turned_view
+
+    plate = synth_samples("ru", 2, seed=5, augment=False)[1]
+    assert plate.text == "A100OM11"
+    turned = turned_view(plate.load(), -14.0)  # the whole plate, turned further than ru learnt
+    assert PlateReader("ru", turned_below=0.0).read(turned).text != plate.text
+    result = PlateReader("ru").read(turned)
+    assert result.text == plate.text and result.valid
+    # evaluation reads it the same way and says which view did; the report shows that view
+    (tmp_path / "d").mkdir()
+    cv2.imwrite(str(tmp_path / "d" / "A100OM11.png"), cv2.cvtColor(turned, cv2.COLOR_RGB2BGR))
+    predictor = load_predictor(resolve_model("ru"))
+    ev = evaluate(predictor, load_dataset([f"dir:{tmp_path / 'd'}"], predictor.format))
+    assert ev.predictions == [plate.text] and ev.turned[0] in TURNS and ev.tighter == [None]
+    assert write_report(predictor, ev, tmp_path / "report").is_file()
 
 
 def test_read_and_eval_take_tighter_below(

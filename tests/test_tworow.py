@@ -152,7 +152,7 @@ def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(
     meta = model_meta("crnn_fast", FMT, REGISTRY["crnn_fast"].input_size, {})
     ckpt = save_checkpoint(tmp_path / "uz2.pt", build_model("crnn_fast", FMT), meta)
     export_onnx(ckpt, tmp_path / "uz2.onnx")
-    reader = PlateReader(tmp_path / "uz2.onnx", tighter_below=0.0)  # the two-row reading alone
+    reader = PlateReader(tmp_path / "uz2.onnx", tighter_below=0.0, turned_below=0.0)  # two-row only
     assert reader.format == FMT
     crops = [np.full((60, 84, 3), 200, np.uint8), np.full((36, 120, 3), 90, np.uint8)]
     calls: list[int] = []
@@ -173,7 +173,7 @@ def test_an_exported_reader_keeps_the_layouts_and_reads_two_row_crops(
     for below, expected in (("0.9", [1, 1]), ("0", [1])):  # the CLI option reaches the reader
         batches.clear()
         args = ["read", str(tmp_path / "crop.png"), "--model", str(tmp_path / "uz2.onnx")]
-        args += ["--tighter-below", "0"]
+        args += ["--tighter-below", "0", "--turned-below", "0"]
         assert main([*args, "--two-row-below", below]) == 0 and batches == expected
 
 

@@ -52,8 +52,9 @@ def stage_times(
     """Mean ms per plate in each stage of ``read_batch`` at ``batch_size``: ``prepare`` (resize
     and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration) and, for formats
     with two-row layouts, ``two-row`` (the second reading of unsure plates through the two-row
-    view: its resize, model call and decoding) and, unless the reader's ``tighter_below`` is 0,
-    ``tighter`` (unsure plates read through tighter views). Timed by
+    view: its resize, model call and decoding) and, unless the reader's ``tighter_below`` or
+    ``turned_below`` is 0, ``tighter`` or ``turned`` (unsure plates read through tighter or
+    turned views). Timed by
     :meth:`PlateReader.read_crops` itself.
     """
     spent = {"prepare": 0.0, "model": 0.0, "decode": 0.0}

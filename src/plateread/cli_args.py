@@ -27,6 +27,10 @@ DECODER_HELP = (
     "search; greedy: best path"
 )
 THREADS_HELP = "threads of ONNX Runtime, or of torch for a .pt (default: the library's own)"
+TURNED_HELP = (
+    "then plates still under this raw confidence, or still no valid plate, are read through the "
+    "crop turned by 10 and 15 degrees either way (default %(default)s; 0: never)"
+)
 T = TypeVar("T", int, float)
 
 

@@ -13,6 +13,7 @@ from plateread.cli_args import (
     DECODER_HELP,
     THREADS_HELP,
     TIGHTER_HELP,
+    TURNED_HELP,
     TWO_ROW_HELP,
     batch_sizes,
     count,
@@ -26,7 +27,7 @@ from plateread.cli_args import (
     strength,
 )
 from plateread.decoding import DECODERS
-from plateread.tighter import TIGHTER_BELOW
+from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW
 from plateread.tworow import REREAD_BELOW
 
 if TYPE_CHECKING:
@@ -298,3 +299,4 @@ def _decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder", default="auto", choices=DECODERS, help=DECODER_HELP)
     p.add_argument("--two-row-below", type=fraction, default=REREAD_BELOW, help=TWO_ROW_HELP)
     p.add_argument("--tighter-below", type=fraction, default=TIGHTER_BELOW, help=TIGHTER_HELP)
+    p.add_argument("--turned-below", type=fraction, default=TURNED_BELOW, help=TURNED_HELP)

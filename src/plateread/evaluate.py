@@ -15,7 +15,7 @@ from plateread.imaging import prepare_batch
 from plateread.metrics import grouped, score
 from plateread.predict import Predictor
 from plateread.reader import check_settings
-from plateread.tighter import TIGHTER_BELOW, second_readings
+from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW, second_readings
 from plateread.tworow import REREAD_BELOW
 
 
@@ -24,8 +24,9 @@ class Evaluation:
     """Metrics plus every reading, aligned with its sample (for error analysis).
 
     ``readings`` carry calibrated confidences when the model file has calibration curves;
-    ``two_row`` marks the readings taken from the two-row view, and ``tighter`` gives the index
-    in :data:`~plateread.tighter.CUTS` of the tighter view that read each (None: the crop as given).
+    ``two_row`` marks the readings taken from the two-row view, ``tighter`` gives the index
+    in :data:`~plateread.tighter.CUTS` of the tighter view that read each, and ``turned`` the
+    angle of the turned view (None: the crop as given).
     """
 
     metrics: dict[str, Any]
@@ -34,6 +35,7 @@ class Evaluation:
     unreadable: list[str] = field(default_factory=list)
     two_row: list[bool] = field(default_factory=list)
     tighter: list[int | None] = field(default_factory=list)
+    turned: list[float | None] = field(default_factory=list)
 
     @property
     def targets(self) -> list[str]:
@@ -54,6 +56,7 @@ def evaluate(
     calibrated: bool = True,
     two_row_below: float = REREAD_BELOW,
     tighter_below: float = TIGHTER_BELOW,
+    turned_below: float = TURNED_BELOW,
 ) -> Evaluation:
     """Read every sample of ``data`` and score the readings.
 
@@ -68,6 +71,7 @@ def evaluate(
             is read again through the two-row view (0 reads each plate once).
         tighter_below: The raw confidence under which a plate (or one read as no valid plate) is
             read again through tighter views of its crop (0 never), as ``PlateReader`` does.
+        turned_below: The same for turned views of the crop, after the tighter ones.
 
     Unreadable images, and the entries the data's readers could not use (a missing file, say),
     are listed in ``unreadable`` and left out of the metrics.
@@ -75,7 +79,7 @@ def evaluate(
     Raises:
         ValueError: an unknown decoder, ``batch_size`` under 1, or a threshold outside [0, 1].
     """
-    check_settings(batch_size, two_row_below, tighter_below)
+    check_settings(batch_size, two_row_below, tighter_below, turned_below)
     fmt = predictor.format
     resolve_decoder(decoder, fmt)  # an unknown name fails here, not after the first batch
     curves = getattr(predictor, "calibration", None) if calibrated else None
@@ -88,13 +92,14 @@ def evaluate(
             continue
         logits = predictor.logits(prepare_batch(images, predictor.input_size))
         decoded = decode_logits(logits, fmt, decoder)
-        final, two_row, views = second_readings(
+        second = second_readings(
             predictor.logits, images, decoded, fmt, predictor.input_size, decoder,
-            two_row_below=two_row_below, tighter_below=tighter_below,
+            two_row_below=two_row_below, tighter_below=tighter_below, turned_below=turned_below,
         )  # fmt: skip
-        ev.two_row.extend(two_row)
-        ev.tighter.extend(views)
-        for d in final:
+        ev.two_row.extend(second.two_row)
+        ev.tighter.extend(second.tighter)
+        ev.turned.extend(second.turned)
+        for d in second.readings:
             conf, chars = calibrate_reading(curves, d.confidence, d.char_confidences)
             ev.readings.append(Decoded(d.text, conf, chars))
         ev.samples.extend(kept)

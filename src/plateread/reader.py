@@ -24,13 +24,15 @@ from plateread.imaging import (
     to_rgb,
 )
 from plateread.predict import OnnxPredictor, resolve_model
-from plateread.tighter import TIGHTER_BELOW, second_readings
+from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW, second_readings
 from plateread.tworow import REREAD_BELOW
 
 ImageInput = str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 
-def check_settings(batch_size: int, two_row_below: float, tighter_below: float) -> None:
+def check_settings(
+    batch_size: int, two_row_below: float, tighter_below: float, turned_below: float
+) -> None:
     """Check the reading settings that :class:`PlateReader` and ``evaluate`` share.
 
     Raises:
@@ -38,10 +40,10 @@ def check_settings(batch_size: int, two_row_below: float, tighter_below: float) 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1; got {batch_size}")
-    if not (0 <= two_row_below <= 1 and 0 <= tighter_below <= 1):
+    if not all(0 <= t <= 1 for t in (two_row_below, tighter_below, turned_below)):
         raise ValueError(
-            f"two_row_below and tighter_below are confidences from 0 to 1; "
-            f"got {two_row_below}, {tighter_below}"
+            f"two_row_below, tighter_below and turned_below are confidences from 0 to 1; "
+            f"got {two_row_below}, {tighter_below}, {turned_below}"
         )
 
 
@@ -143,6 +145,9 @@ class PlateReader:
         tighter_below: The raw confidence under which a plate (or one read as a text that is
             not a valid plate) is read again through tighter views of its crop, for crops looser
             than the model's (0 never; see :func:`~plateread.tighter.reread_tighter`).
+        turned_below: The same, after the tighter views, for views of the crop turned by 10 and 15
+            degrees either way, for plates turned further than the model learnt (0 never; see
+            :func:`~plateread.tighter.reread_turned`).
 
     Raises:
         ModelFileError: no such shipped reader or file, or not a plateread ONNX model.
@@ -163,13 +168,14 @@ class PlateReader:
         batch_size: int = 64,
         two_row_below: float = REREAD_BELOW,
         tighter_below: float = TIGHTER_BELOW,
+        turned_below: float = TURNED_BELOW,
     ) -> None:
         if beam < 1 or (threads is not None and threads < 0):
             raise ValueError(
                 f"beam must be at least 1, threads at least 0 (0 or None: ONNX Runtime's "
                 f"default); got {beam}, {threads}"
             )
-        check_settings(batch_size, two_row_below, tighter_below)
+        check_settings(batch_size, two_row_below, tighter_below, turned_below)
         self.path = resolve_model(model)
         self.predictor = OnnxPredictor(self.path, threads)
         self.format = self.predictor.format
@@ -179,6 +185,7 @@ class PlateReader:
         self.batch_size = batch_size
         self.two_row_below = two_row_below
         self.tighter_below = tighter_below
+        self.turned_below = turned_below
         self.threads = threads
 
     def __getstate__(self) -> dict[str, Any]:
@@ -194,6 +201,7 @@ class PlateReader:
             "batch_size": self.batch_size,
             "two_row_below": self.two_row_below,
             "tighter_below": self.tighter_below,
+            "turned_below": self.turned_below,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -218,7 +226,8 @@ class PlateReader:
 
         With a format that has two-row layouts, crops read with a raw confidence under
         ``two_row_below`` are read again through the two-row view; then crops read with a raw
-        confidence under ``tighter_below`` (or as no valid plate) through tighter views.
+        confidence under ``tighter_below`` (or as no valid plate) through tighter views, and
+        those still under ``turned_below`` (or not valid) through turned views.
 
         Args:
             images: Paths, encoded bytes, Pillow images or ``uint8`` arrays (RGB unless ``bgr``).
@@ -258,7 +267,8 @@ class PlateReader:
             stages: If given, the seconds each stage took are added to it: ``prepare`` (resize
                 and stack), ``model`` (ONNX Runtime), ``decode`` (decoding and calibration)
                 and, when :attr:`reads_twice`, ``two-row`` (the second reading) and, unless
-                ``tighter_below`` is 0, ``tighter`` (the reading through tighter views).
+                ``tighter_below`` is 0, ``tighter`` (the reading through tighter views) and,
+                unless ``turned_below`` is 0, ``turned`` (through turned views).
         """
         clock = _StageClock(stages)
         batch = prepare_batch(crops, self.input_size)
@@ -269,8 +279,8 @@ class PlateReader:
         clock.lap("decode")
         decoded = second_readings(
             self.predictor.logits, crops, decoded, self.format, self.input_size, self.decoder,
-            self.beam, self.two_row_below, self.tighter_below, clock.lap,
-        )[0]  # fmt: skip
+            self.beam, self.two_row_below, self.tighter_below, self.turned_below, clock.lap,
+        ).readings  # fmt: skip
         results = self.results(decoded)
         clock.lap("decode")
         return results

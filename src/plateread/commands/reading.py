@@ -53,6 +53,7 @@ def run_read(a: argparse.Namespace) -> int:
     reader = PlateReader(
         a.model, decoder=a.decoder, threads=a.threads,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
+        turned_below=a.turned_below,
     )  # fmt: skip
     paths, empty = image_paths(a.paths)
     suffixes = " ".join(sorted(IMAGE_SUFFIXES))

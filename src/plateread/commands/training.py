@@ -100,6 +100,7 @@ def run_eval(a: argparse.Namespace) -> int:
     ev = evaluate(
         predictor, data, a.batch_size, a.decoder,
         two_row_below=a.two_row_below, tighter_below=a.tighter_below,
+        turned_below=a.turned_below,
     )  # fmt: skip
     say_left_out(ev.unreadable)  # what "left out" counts, so it can be mended
     if not ev.samples:

@@ -13,7 +13,7 @@ from plateread.imaging import prepare_batch, split_rows
 from plateread.metrics import edit_distance
 from plateread.predict import Predictor
 from plateread.report.page import write_page
-from plateread.tighter import CUTS, tighter_view
+from plateread.tighter import CUTS, tighter_view, turned_view
 
 
 def _ours(f: Path) -> bool:
@@ -125,7 +125,7 @@ def _figures(
 
 def _heatmaps(predictor: Predictor, ev: Evaluation, chosen: list[int], out: Path) -> list[Path]:
     """Step-probability heatmaps of the ``chosen`` plates, each over the pixels it was read from
-    (a plate read through the two-row or a tighter view is shown with that view's).
+    (a plate read through the two-row, a tighter or a turned view is shown with that view's).
     """
     from plateread.report import figures as F
 
@@ -133,14 +133,17 @@ def _heatmaps(predictor: Predictor, ev: Evaluation, chosen: list[int], out: Path
         return []
     two_row = [ev.two_row[i] for i in chosen]
     cuts = [ev.tighter[i] for i in chosen]
+    turns = [ev.turned[i] for i in chosen]
     images = [ev.samples[i].load() for i in chosen]
     images = [split_rows(im) if two else im for im, two in zip(images, two_row)]
     images = [im if k is None else tighter_view(im, CUTS[k]) for im, k in zip(images, cuts)]
+    images = [im if a is None else turned_view(im, a) for im, a in zip(images, turns)]
     probs = softmax(predictor.logits(prepare_batch(images, predictor.input_size)))
     paths = []
     for k, (i, img, p) in enumerate(zip(chosen, images, probs)):
         label = f"target {ev.targets[i]}  read {ev.readings[i].text or '∅'}"
         label += "  (two-row view)" if two_row[k] else ""
         label += "  (tighter view)" if cuts[k] is not None else ""
+        label += f"  (turned {turns[k]:+g}°)" if turns[k] is not None else ""
         paths.append(F.heatmap(img, p, predictor.format.alphabet, label, out / f"heatmap_{k}.png"))
     return paths
