@@ -146,7 +146,8 @@ def reread_turned(
     raw confidence under ``below`` or as no valid plate; the most confident view whose reading
     qualifies as in :func:`reread_tighter` replaces the reading.
 
-    Args and readings as for :func:`reread_tighter`.
+    Arguments as for :func:`reread_tighter` (``sure``: 0.9 here, as a turned view can lose or
+    blur the small region digits too).
 
     Returns:
         The readings, and for each the angle of the view that read it (None: the reading given).
