@@ -281,14 +281,14 @@ def _zip_with_raw_names(path: Path, names: dict[str, bytes], payload: bytes) -> 
 
 def test_zip_reader_decodes_gbk_names_and_takes_an_encoding(tmp_path: Path) -> None:
     png = cv2.imencode(".png", plate_like())[1].tobytes()
-    names = {t: t.encode("gbk") for t in ("皖A12345.jpg", "京N5X6Y7_1.jpg", "Mü_2.png")}
+    names = {t: t.encode("gbk") for t in ("皖A12345.jpg", "臺北/京N5X6Y7_1.jpg", "Mü_2.png")}
     archive = tmp_path / "gbk.zip"
     _zip_with_raw_names(archive, names, png)
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         assert not any("皖" in i.filename for i in infos)  # really mangled
         guessed = [fix_zip_name(i) for i in infos]
-        assert guessed[:2] == ["皖A12345.jpg", "京N5X6Y7_1.jpg"]
+        assert guessed[:2] == ["皖A12345.jpg", "臺北/京N5X6Y7_1.jpg"]  # 臺: GBK, not GB2312
         assert guessed[2] == infos[2].filename  # GBK gives no Chinese: the stored reading stands
         assert [fix_zip_name(i, "gbk") for i in infos] == list(names)
     ds = load_dataset(f"zip:{archive}", CN)
@@ -300,6 +300,8 @@ def test_zip_reader_decodes_gbk_names_and_takes_an_encoding(tmp_path: Path) -> N
     with zipfile.ZipFile(ascii_like) as zf:
         (info,) = zf.infolist()
         assert fix_zip_name(info, "cp437") == "Mü_3.png"
+        # and unguided: its bytes M 0x81 _ read as GBK give M乢3.png, no common Chinese character
+        assert fix_zip_name(info) == "Mü_3.png"
     with pytest.raises(DataSpecError, match="unknown encoding"):
         read_spec(f"zip:{archive}?encoding=nope")
     with pytest.raises(DataSpecError, match="is not utf-8"):

@@ -89,7 +89,9 @@ def fix_zip_name(info: zipfile.ZipInfo, encoding: str | None = None) -> str:
     Names stored without the UTF-8 flag come out of ``zipfile`` decoded as cp437 (mojibake such
     as ``çÜ¢``). Their bytes are decoded again with ``encoding`` when given; otherwise as UTF-8
     (what most tools write) and, failing that, as GB18030 (GBK, what Chinese Windows writes) when
-    that yields only ASCII and CJK ideographs; else the cp437 reading stands.
+    that yields only ASCII and CJK ideographs, one of them at least a common one (in GB2312: a
+    cp437 name such as ``Müller`` reads as GBK too, as ASCII and a rare ideograph); else the cp437
+    reading stands.
 
     Args:
         info: the member, as ``ZipFile.infolist()`` lists it.
@@ -121,6 +123,16 @@ def fix_zip_name(info: zipfile.ZipInfo, encoding: str | None = None) -> str:
         name = raw.decode("gb18030")
     except UnicodeDecodeError:
         return info.filename
-    if all(c.isascii() or "\u4e00" <= c <= "\u9fff" for c in name):
+    wide = [c for c in name if not c.isascii()]
+    if all("\u4e00" <= c <= "\u9fff" for c in wide) and any(map(_common_hanzi, wide)):
         return name
     return info.filename
+
+
+def _common_hanzi(char: str) -> bool:
+    """Whether ``char`` is in GB2312 (the 6,763 common simplified characters and symbols)."""
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
