@@ -168,7 +168,8 @@ def run_data(a: argparse.Namespace) -> int:
 
     if not a.grid and (a.sample or a.augment is not None):  # they only shape the grid
         raise ValueError("--sample and --augment say how to draw the grid: give --grid FILE.png")
-    info = inspect_data(a.spec, load_format(a.format), sample=a.sample or 24, augment=a.augment)
+    shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
+    info = inspect_data(a.spec, load_format(a.format), augment=a.augment, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 
