@@ -360,15 +360,19 @@ def test_exif_orientation_is_honoured(kind: str, tmp_path: Path) -> None:
 def test_read_folder_takes_every_image_kind_and_skips_other_files(
     onnx_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from PIL import Image
+    from PIL import Image, features
 
     img = plate_like()
-    for suffix in (".png", ".gif", ".webp", ".bmp"):
-        Image.fromarray(img).save(tmp_path / f"plate{suffix}")
+    suffixes = [".png", ".gif", ".webp", ".bmp", ".jp2", ".ppm", ".pgm"]
+    if features.check("avif"):  # Pillow 11.3 or later; it then reads it back too
+        suffixes.append(".avif")
+    for suffix in suffixes:
+        pixels = img.mean(axis=2).astype(np.uint8) if suffix == ".pgm" else img
+        Image.fromarray(pixels).save(tmp_path / f"plate{suffix}")
     (tmp_path / "notes.txt").write_text("not a plate")
     assert main(["read", str(tmp_path), "--model", str(onnx_model), "--json"]) == 0
     files = [Path(json.loads(line)["file"]).name for line in capsys.readouterr().out.splitlines()]
-    assert files == ["plate.bmp", "plate.gif", "plate.png", "plate.webp"]
+    assert files == sorted(f"plate{suffix}" for suffix in suffixes)
     (tmp_path / "none").mkdir()  # a folder without images is an error; the rest is still read
     (tmp_path / "none" / "notes.txt").write_text("not a plate")
     assert main(["read", str(tmp_path / "none"), str(tmp_path / "plate.png")]) == 1

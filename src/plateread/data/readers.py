@@ -41,7 +41,12 @@ from plateread.data.labelfiles import Entry, LabelFileError, csv_entries, json_e
 from plateread.data.sources import FileImage
 from plateread.imaging import ImageError, image_problem
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+# AVIF decodes with OpenCV 5 or Pillow 11.3 and later; with older ones such a file gets a clear
+# error rather than being passed over in silence
+IMAGE_SUFFIXES = {
+    ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif",
+    ".avif", ".jp2", ".ppm", ".pgm", ".pnm",
+}  # fmt: skip
 
 
 class DataSpecError(ValueError):
