@@ -513,3 +513,29 @@ def test_eval_asks_whether_the_model_is_of_the_labels_region(
     assert "is 'ru' their format?" in capsys.readouterr().err
     assert format_mismatch(RU, ["A123BC77", "A123BC7"]) is None  # half are plates: no warning
     assert format_mismatch(CN, ["皖A12345", "A123BC77", "B123BC77"]) is not None
+
+
+def test_data_drafts_a_format_file_from_the_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "crops"
+    for i, text in enumerate(["12가3456", "34나5678", "56다7890", "12AB3456"]):
+        write_png(folder / f"{text}_{i}.png", plate_like(seed=i))
+    draft = tmp_path / "kr.yaml"
+    assert main(["data", f"dir:{folder}", "--draft-format", str(draft)]) == 0
+    out = capsys.readouterr().out
+    assert f"drafted {draft} from 4 labels: templates DDHDDDD 3; left out 1 label" in out
+    assert "3 samples (3 readable" in out  # then the look, in the drafted format
+    assert "invalid labels, characters outside the alphabet: 1 (e.g. ['12AB3456'])" in out
+    written = draft.read_text(encoding="utf-8")
+    assert '"H": "가나다"  # HANGUL' in written and 'name: "kr"' in written
+    # never over a file, nor beside --format, nor to a file that is not a format file's
+    assert main(["data", f"dir:{folder}", "--draft-format", str(draft)]) == 2
+    assert "exists: --draft-format writes a new file" in capsys.readouterr().err
+    assert draft.read_text(encoding="utf-8") == written
+    argv = ["data", f"dir:{folder}", "--draft-format", str(tmp_path / "b.yaml"), "--format", "ru"]
+    assert main(argv) == 2 and "leave out --format" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["data", f"dir:{folder}", "--draft-format", str(tmp_path / "b.txt")])
+    assert e.value.code == 2 and "expected a .yaml file name" in capsys.readouterr().err
+    assert not (tmp_path / "b.yaml").exists() and not (tmp_path / "b.txt").exists()

@@ -249,3 +249,43 @@ def test_a_bad_extends_is_a_format_error(tmp_path: Path, text: str, match: str) 
     # nothing of the failed load stays behind: the same file, mended, loads
     (tmp_path / "self.yaml").write_text("extends: cn\nname: mended\n", encoding="utf-8")
     assert load_format(str(tmp_path / "self.yaml")).name == "mended"
+
+
+def test_a_draft_holds_the_labels_alphabet_classes_and_templates(tmp_path: Path) -> None:
+    from plateread.formats.draft import compact, draft_format, draft_yaml
+
+    assert compact("0123456789ABCEHK") == "0-9A-CEHK" and compact("AB") == "AB"
+    labels = ["01a 123 bc"] * 30 + ["10 123 ABC"] * 10 + ["01Q999ZZ", "!"]
+    draft = draft_format(labels, "uz")
+    assert draft.templates == [("DDLDDDLL", 31), ("DDDDDLLL", 10)]  # lower case, spaces as read
+    assert draft.rare == [("E", 1)] and draft.labels == 42  # "!" (EXCLAMATION MARK): no layout
+    assert draft.classes == {"D": "0123456789", "L": "ABCQZ"}  # every digit, seen or not
+    assert draft.alphabet == "0123456789ABCQZ"
+    path = tmp_path / "uz.yaml"
+    path.write_text(draft_yaml(draft), encoding="utf-8")
+    fmt = load_format(str(path))  # what it writes loads as that format
+    assert fmt.templates == ("DDLDDDLL", "DDDDDLLL") and fmt.alphabet == "0123456789ABCQZ"
+    assert fmt.is_valid("01A123BC") and not fmt.is_valid("01A123B")
+    assert "#  - E  # 1" in path.read_text(encoding="utf-8")  # left out, shown to the user
+
+
+def test_a_draft_merges_many_layouts_and_names_other_scripts(tmp_path: Path) -> None:
+    from plateread.formats.draft import draft_format, draft_yaml
+
+    # Chinese plates: the last five take letters and digits in any order
+    cn = ["皖A12345", "皖AB1234", "苏E1C234", "皖A1234D", "浙AD1F34", "皖AZZ1Q3", "豫B9W876"] * 3
+    draft = draft_format(cn, "cn2")
+    assert draft.templates == [("CLAAAAA", 21)] and draft.rare == []
+    assert set(draft.classes) == {"C", "L", "A"}  # the digits' own class is merged away
+    assert (
+        draft.classes["C"] == "浙皖苏豫" and draft.classes["A"] == "0123456789" + draft.classes["L"]
+    )
+    # up to three layouts of one length stay apart; Hangul gets a class of its own
+    kr = draft_format(["12가3456", "34나5678", "123다4567"] * 3 + ["12AB3456"], "kr")
+    assert kr.templates == [("DDHDDDD", 6), ("DDDHDDDD", 3)] and kr.rare == [("DDLLDDDD", 1)]
+    assert kr.scripts["H"] == "HANGUL" and kr.alphabet == "0123456789가나다"  # not A, B
+    path = tmp_path / "kr.yaml"
+    path.write_text(draft_yaml(kr), encoding="utf-8")
+    assert load_format(str(path)).is_valid("99다9999")
+    with pytest.raises(ValueError, match="no labels"):
+        draft_format(["", " - "], "none")

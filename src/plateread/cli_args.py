@@ -79,6 +79,13 @@ def onnx_path(text: str) -> str:
     return text
 
 
+def yaml_path(text: str) -> str:
+    """A new format file's name: ``.yaml`` or ``.yml``, as :func:`load_format` tells them."""
+    if Path(text).suffix.lower() not in (".yaml", ".yml"):
+        raise argparse.ArgumentTypeError(f"expected a .yaml file name, got {text!r}")
+    return text
+
+
 def picture_path(text: str) -> str:
     """A ``--grid`` file: refused at once if Pillow could not save it, not after the work."""
     if Path(text).suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):

@@ -25,6 +25,7 @@ from plateread.cli_args import (
     positive,
     seconds,
     strength,
+    yaml_path,
 )
 from plateread.decoding import DECODERS
 from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW
@@ -246,8 +247,13 @@ def _data(sub: Verbs) -> None:
         "frequencies, unreadable images, invalid labels, and a grid of samples.",
     )
     d.add_argument("spec", nargs="+", help=DATA_HELP)
+    d.add_argument("--format", help="plate format the labels should follow (default ru)")
     d.add_argument(
-        "--format", default="ru", help="plate format the labels should follow (default ru)"
+        "--draft-format",
+        type=yaml_path,
+        metavar="FILE",
+        help="write a new format file (.yaml) drafted from the labels as written: their "
+        "alphabet, character classes and templates; then look at the data in that format",
     )
     d.add_argument(
         "--grid",

@@ -168,8 +168,13 @@ def run_data(a: argparse.Namespace) -> int:
 
     if not a.grid and (a.sample or a.augment is not None):  # they only shape the grid
         raise ValueError("--sample and --augment say how to draw the grid: give --grid FILE.png")
+    fmt = a.format or "ru"
+    if a.draft_format:
+        if a.format:
+            raise ValueError("--draft-format drafts the format from the labels: leave out --format")
+        fmt = _write_draft(a.spec, a.draft_format)
     shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
-    info = inspect_data(a.spec, load_format(a.format), augment=a.augment, **shown)
+    info = inspect_data(a.spec, load_format(fmt), augment=a.augment, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 
@@ -205,3 +210,20 @@ def run_data(a: argparse.Namespace) -> int:
     if a.grid:
         print(f"grid: {a.grid}" if grid else "grid: not written, no readable samples")
     return 0
+
+
+def _write_draft(specs: list[str], path: str) -> str:
+    """Write the format drafted from the labels of ``specs`` to a new file ``path``."""
+    from plateread.data.inspect import draft_from_specs
+    from plateread.formats.draft import draft_yaml
+
+    if Path(path).exists():  # checked before the labels are read
+        raise FileExistsError(f"{path} exists: --draft-format writes a new file, give another name")
+    draft = draft_from_specs(specs, Path(path).stem)
+    with open(path, "x", encoding="utf-8") as f:  # never over an existing file
+        f.write(draft_yaml(draft))
+    templates = ", ".join(f"{t} {n}" for t, n in draft.templates)
+    left = sum(n for _, n in draft.rare)
+    rare = f"; left out {left} label{'s' * (left > 1)} of rarer layouts" if left else ""
+    print(f"drafted {path} from {draft.labels} labels: templates {templates}{rare}")
+    return path

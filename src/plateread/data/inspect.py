@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from plateread.data import Sample, load_dataset, load_readable
+from plateread.data.readers import read_spec
 from plateread.formats import PlateFormat, template_of
+from plateread.formats.draft import Draft, draft_format
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
@@ -36,6 +38,19 @@ def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str,
         if s.text != cut and s.text.startswith(cut) and fmt.match_template(cut):
             out.append((name, s.text, cut))
     return out
+
+
+def draft_from_specs(specs: Sequence[str], name: str) -> Draft:
+    """Draft a format from the labels of ``specs`` as written (no format filters them).
+
+    Raises:
+        DataSpecError: a spec is malformed or points at nothing.
+        ValueError: the specs hold no label.
+    """
+    labels = [s.text for spec in specs for s in read_spec(spec).samples]
+    if not labels:
+        raise ValueError(f"no labels in {', '.join(specs)} to draft a format from")
+    return draft_format(labels, name)
 
 
 def inspect_data(

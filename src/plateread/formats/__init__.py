@@ -2,7 +2,8 @@
 
 Pure Python (no numpy, no images). :mod:`~plateread.formats.core` holds :class:`PlateFormat`,
 :mod:`~plateread.formats.builtin` the built-in formats and :mod:`~plateread.formats.files` format
-files and :func:`load_format`; everything is importable from here.
+files and :func:`load_format`; everything is importable from here but
+:mod:`~plateread.formats.draft`, which drafts a format file from labels.
 """
 
 from plateread.errors import FormatError
