@@ -533,6 +533,11 @@ def test_data_drafts_a_format_file_from_the_labels(
     assert main(["data", f"dir:{folder}", "--draft-format", str(draft)]) == 2
     assert "exists: --draft-format writes a new file" in capsys.readouterr().err
     assert draft.read_text(encoding="utf-8") == written
+    # beside --json, standard output holds the JSON object alone
+    argv = ["data", f"dir:{folder}", "--draft-format", str(tmp_path / "j.yaml"), "--json"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["format"] == "j" and err.startswith("drafted ")
     argv = ["data", f"dir:{folder}", "--draft-format", str(tmp_path / "b.yaml"), "--format", "ru"]
     assert main(argv) == 2 and "leave out --format" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:

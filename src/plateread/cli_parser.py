@@ -244,7 +244,8 @@ def _data(sub: Verbs) -> None:
         "data",
         help="a first look at a data set",
         description="Counts, templates, lengths, character and province "
-        "frequencies, unreadable images, invalid labels, and a grid of samples.",
+        "frequencies, unreadable images, invalid labels, and a grid of samples; "
+        "with --draft-format, first a format file drafted from the labels.",
     )
     d.add_argument("spec", nargs="+", help=DATA_HELP)
     d.add_argument("--format", help="plate format the labels should follow (default ru)")

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from plateread.commands.common import say_left_out
 
@@ -172,7 +172,7 @@ def run_data(a: argparse.Namespace) -> int:
     if a.draft_format:
         if a.format:
             raise ValueError("--draft-format drafts the format from the labels: leave out --format")
-        fmt = _write_draft(a.spec, a.draft_format)
+        fmt = _write_draft(a.spec, a.draft_format, sys.stderr if a.json else sys.stdout)
     shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
     info = inspect_data(a.spec, load_format(fmt), augment=a.augment, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
@@ -212,8 +212,10 @@ def run_data(a: argparse.Namespace) -> int:
     return 0
 
 
-def _write_draft(specs: list[str], path: str) -> str:
-    """Write the format drafted from the labels of ``specs`` to a new file ``path``."""
+def _write_draft(specs: list[str], path: str, say: TextIO) -> str:
+    """Write the format drafted from the labels of ``specs`` to a new file ``path``; tell ``say``
+    (standard error beside ``--json``, whose output is one JSON object).
+    """
     from plateread.data.inspect import draft_from_specs
     from plateread.formats.draft import draft_yaml
 
@@ -225,5 +227,5 @@ def _write_draft(specs: list[str], path: str) -> str:
     templates = ", ".join(f"{t} {n}" for t, n in draft.templates)
     left = sum(n for _, n in draft.rare)
     rare = f"; left out {left} label{'s' * (left > 1)} of rarer layouts" if left else ""
-    print(f"drafted {path} from {draft.labels} labels: templates {templates}{rare}")
+    print(f"drafted {path} from {draft.labels} labels: templates {templates}{rare}", file=say)
     return path
