@@ -289,3 +289,25 @@ def test_a_draft_merges_many_layouts_and_names_other_scripts(tmp_path: Path) -> 
     assert load_format(str(path)).is_valid("99다9999")
     with pytest.raises(ValueError, match="no labels"):
         draft_format(["", " - "], "none")
+
+
+def test_a_draft_offers_a_leading_run_of_few_values_as_a_region_code(tmp_path: Path) -> None:
+    from plateread.formats.draft import draft_format, draft_yaml
+
+    labels = [f"01A{i:03d}BC" for i in range(40)] + [f"10{i:03d}XYZ" for i in range(20)]
+    draft = draft_format(labels, "uz")
+    assert draft.codes == [("01", 40), ("10", 20)]  # the shorter leading run of D
+    text = draft_yaml(draft)
+    path = tmp_path / "uz.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_format(str(path)).prefixes == ()  # offered in comments, not in force
+    path.write_text(
+        text.replace("# prefixes", "prefixes").replace("  # region_", "  region_"), encoding="utf-8"
+    )
+    fmt = load_format(str(path))
+    assert fmt.prefixes == ("01", "10") and not fmt.is_valid("30A123BC")
+    assert fmt.style["region_chars"] == 2 and fmt.style["region_codes"] == {"01": 40, "10": 20}
+    # leading digits of every value, too few labels, or templates that start apart: no code
+    spread = [f"{i % 100:02d}A123BC" for i in range(200)]
+    assert draft_format(spread, "x").codes == [] and draft_format(labels[:49], "x").codes == []
+    assert draft_format(labels[:40] + ["A01123BC"] * 20, "x").codes == []

@@ -22,6 +22,11 @@ MIN_SHARE = 0.01
 # more templates of one length than this are read as positions that take either kind of
 # character (Chinese plates' last five: letters and digits in any order)
 MAX_LAYOUTS = 3
+# a leading run of characters is offered as a region code when it takes at most this share of
+# as many values as there are labels (and a quarter of the values digits could spell), among
+# at least CODE_MIN_LABELS labels
+CODE_SHARE = 0.1
+CODE_MIN_LABELS = 50
 
 
 @dataclass
@@ -38,6 +43,8 @@ class Draft:
         templates: ``(template, labels that follow it)``, most common first.
         rare: The templates left out (followed by fewer than ``MIN_SHARE`` of the labels).
         labels: How many labels the draft was made from.
+        codes: The values of the labels' first characters, ``(code, labels)`` most common
+            first, where they take few values (a region code, perhaps); else empty.
     """
 
     name: str
@@ -47,6 +54,7 @@ class Draft:
     templates: list[tuple[str, int]]
     rare: list[tuple[str, int]] = field(default_factory=list)
     labels: int = 0
+    codes: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _script(c: str) -> str:
@@ -126,7 +134,23 @@ def draft_format(labels: Iterable[str], name: str, min_share: float = MIN_SHARE)
     used = {k for t, _ in kept for k in t}  # a class merged away is left out
     classes = {k: v for k, v in classes.items() if k in used}
     alphabet = "".join(c for c in seen if any(c in v for v in classes.values()))
-    return Draft(name, alphabet, classes, scripts, kept, rare, len(texts))
+    codes = _leading_codes(texts, [t for t, _ in kept])
+    return Draft(name, alphabet, classes, scripts, kept, rare, len(texts), codes)
+
+
+def _leading_codes(texts: list[str], templates: list[str]) -> list[tuple[str, int]]:
+    """The values of the first characters every template draws from one class (up to three),
+    with their counts, where they take few values; else ``[]``.
+    """
+    first = {t[:1] for t in templates}
+    if len(first) != 1 or len(texts) < CODE_MIN_LABELS:
+        return []
+    k = min(min(len(t) - len(t.lstrip(t[0])), 3) for t in templates)
+    codes = Counter(t[:k] for t in texts if len(t) > k).most_common()
+    most = CODE_SHARE * len(texts)
+    if templates[0][0] == "D":  # two digits spell 100 values: a few dozen of them is no code
+        most = min(most, 10**k / 4)
+    return codes if len(codes) <= most else []
 
 
 def _merge_layouts(
@@ -185,11 +209,31 @@ def draft_yaml(draft: Draft) -> str:
         lines.extend(f"#  - {t}  # {n}" for t, n in draft.rare[:10])
         if len(draft.rare) > 10:
             lines.append(f"#  ... and {len(draft.rare) - 10} more")
+    codes = draft.codes
+    if codes:
+        k = len(codes[0][0])
+        seen = ", ".join(f"{c} {n}" for c, n in codes[:6]) + (", ..." if len(codes) > 6 else "")
+        lines += [
+            f"# the labels' first {k} characters take {len(codes)} values ({seen}):",
+            "# a region code? Then un-comment `prefixes` (readings must start with one; add the",
+            "# codes your labels lack) and, if the plates draw the code apart in a box on the",
+            "# left, the region lines at the end of `style`",
+            f"# prefixes: {q([c for c, _ in codes], ensure_ascii=False)}",
+        ]
+    else:
+        lines.append('# prefixes: ["01", "10"]  # the region codes a plate must start with, if any')
     lines += [
-        '# prefixes: ["01", "10"]  # the region codes a plate must start with, if any',
         "style:",
         "  background: [236, 236, 232]  # plate colour (RGB)",
         "  foreground: [20, 20, 24]     # character colour",
         "  size_mm: [520, 112]          # plate width and height",
     ]
+    if codes:
+        weights = q(dict(codes), ensure_ascii=False)
+        lines += [
+            f"  # region_chars: {k}  # the first {k} drawn smaller, in a box on the left",
+            "  # region_box: 0.16  # the box's share of the plate's width",
+            "  # how often synthetic plates use each code:",
+            f"  # region_codes: {weights}",
+        ]
     return "\n".join(lines) + "\n"
