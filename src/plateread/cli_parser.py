@@ -254,7 +254,8 @@ def _data(sub: Verbs) -> None:
         type=yaml_path,
         metavar="FILE",
         help="write a new format file (.yaml) drafted from the labels as written: their "
-        "alphabet, character classes and templates; then look at the data in that format",
+        "alphabet, character classes and templates (and, in comments, a region code where "
+        "the first characters take few values); then look at the data in that format",
     )
     d.add_argument(
         "--grid",
