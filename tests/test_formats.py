@@ -295,7 +295,7 @@ def test_a_draft_offers_a_leading_run_of_few_values_as_a_region_code(tmp_path: P
     from plateread.formats.draft import draft_format, draft_yaml
 
     labels = [f"01A{i:03d}BC" for i in range(40)] + [f"10{i:03d}XYZ" for i in range(20)]
-    draft = draft_format(labels, "uz")
+    draft = draft_format(labels + ["O1A123BC"], "uz")  # a slip starts no code
     assert draft.codes == [("01", 40), ("10", 20)]  # the shorter leading run of D
     text = draft_yaml(draft)
     path = tmp_path / "uz.yaml"

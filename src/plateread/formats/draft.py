@@ -134,19 +134,23 @@ def draft_format(labels: Iterable[str], name: str, min_share: float = MIN_SHARE)
     used = {k for t, _ in kept for k in t}  # a class merged away is left out
     classes = {k: v for k, v in classes.items() if k in used}
     alphabet = "".join(c for c in seen if any(c in v for v in classes.values()))
-    codes = _leading_codes(texts, [t for t, _ in kept])
+    codes = _leading_codes(texts, [t for t, _ in kept], classes)
     return Draft(name, alphabet, classes, scripts, kept, rare, len(texts), codes)
 
 
-def _leading_codes(texts: list[str], templates: list[str]) -> list[tuple[str, int]]:
+def _leading_codes(
+    texts: list[str], templates: list[str], classes: dict[str, str]
+) -> list[tuple[str, int]]:
     """The values of the first characters every template draws from one class (up to three),
-    with their counts, where they take few values; else ``[]``.
+    with their counts, where they take few values; else ``[]``. A label that starts otherwise
+    (a slip: ``O1`` for ``01``) adds none, so that every code offered can start a plate.
     """
     first = {t[:1] for t in templates}
     if len(first) != 1 or len(texts) < CODE_MIN_LABELS:
         return []
     k = min(min(len(t) - len(t.lstrip(t[0])), 3) for t in templates)
-    codes = Counter(t[:k] for t in texts if len(t) > k).most_common()
+    ours = set(classes[templates[0][0]])
+    codes = Counter(t[:k] for t in texts if len(t) > k and set(t[:k]) <= ours).most_common()
     most = CODE_SHARE * len(texts)
     if templates[0][0] == "D":  # two digits spell 100 values: a few dozen of them is no code
         most = min(most, 10**k / 4)
