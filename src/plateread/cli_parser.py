@@ -244,7 +244,8 @@ def _data(sub: Verbs) -> None:
         "data",
         help="a first look at a data set",
         description="Counts, templates, lengths, character and province "
-        "frequencies, unreadable images, invalid labels, and a grid of samples; "
+        "frequencies, unreadable images, invalid labels, the plates' colours as photographed "
+        "(to compare real crops with synthetic ones), and a grid of samples; "
         "with --draft-format, first a format file drafted from the labels.",
     )
     d.add_argument("spec", nargs="+", help=DATA_HELP)
@@ -254,8 +255,9 @@ def _data(sub: Verbs) -> None:
         type=yaml_path,
         metavar="FILE",
         help="write a new format file (.yaml) drafted from the labels as written: their "
-        "alphabet, character classes and templates (and, in comments, a region code where "
-        "the first characters take few values); then look at the data in that format",
+        "alphabet, character classes and templates, the plates' colours as the crops show "
+        "them (and, in comments, a region code where the first characters take few values); "
+        "then look at the data in that format",
     )
     d.add_argument(
         "--grid",

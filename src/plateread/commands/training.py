@@ -195,6 +195,12 @@ def run_data(a: argparse.Namespace) -> int:
         if key in info:
             print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in info[key].items()))
     print("characters: " + " ".join(f"{k}:{v}" for k, v in info["characters"].items()))
+    if "colours" in info:
+        c = info["colours"]
+        print(
+            f"colours, the median of {c['crops']} crops' centres: plate {c['plate']}, "
+            f"characters {c['characters']}"
+        )
     for why, n in info["invalid_labels"].items():
         print(f"invalid labels, {why}: {n} (e.g. {info['invalid_examples'][why][:3]})")
     for problem in info["unreadable"] + info["read_problems"]:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 
 from plateread.data import Sample, load_dataset, load_readable
+from plateread.data.colours import plate_colours
 from plateread.data.readers import read_spec
 from plateread.formats import PlateFormat, template_of
 from plateread.formats.draft import Draft, draft_format
+from plateread.imaging import ImageError
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
+# how many crops, spread over the labels, a draft's colours are measured in
+COLOUR_CROPS = 400
 
 
 def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str, str, str]]:
@@ -41,16 +45,31 @@ def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str,
 
 
 def draft_from_specs(specs: Sequence[str], name: str) -> Draft:
-    """Draft a format from the labels of ``specs`` as written (no format filters them).
+    """Draft a format from the labels of ``specs`` as written (no format filters them), with
+    the plates' colours measured in up to ``COLOUR_CROPS`` of their crops.
 
     Raises:
         DataSpecError: a spec is malformed or points at nothing.
         ValueError: the specs hold no label.
     """
-    labels = [s.text for spec in specs for s in read_spec(spec).samples]
-    if not labels:
+    samples = [s for spec in specs for s in read_spec(spec).samples]
+    if not samples:
         raise ValueError(f"no labels in {', '.join(specs)} to draft a format from")
-    return draft_format(labels, name)
+    draft = draft_format([s.text for s in samples], name)
+    step = max(1, len(samples) // COLOUR_CROPS)
+    colours = plate_colours(_readable(samples[::step]))
+    if colours:
+        draft.colours = (colours.background, colours.foreground, colours.images)
+    return draft
+
+
+def _readable(samples: Sequence[Sample]) -> Iterator[np.ndarray]:
+    """The crops of ``samples`` that can be read (``plateread data`` names the others)."""
+    for s in samples:
+        try:
+            yield s.load()
+        except ImageError:
+            continue
 
 
 def inspect_data(
@@ -110,6 +129,13 @@ def inspect_data(
             (img if hasattr(s.image, "seed") else augment_real(img, draw, augment), s.text)
             for s, img in picks
         ]
+    colours = plate_colours(img for _, img in readable)
+    if colours:
+        info["colours"] = {
+            "plate": list(colours.background),
+            "characters": list(colours.foreground),
+            "crops": colours.images,
+        }
     if "P" in fmt.classes:
         info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
     n_region = int(fmt.style.get("region_chars", 0))

@@ -1,8 +1,9 @@
 """Draft a format file from labels: the alphabet, classes and templates the labels use.
 
 The first step for a new region (``plateread data SPEC --draft-format FILE.yaml``): the draft
-reads every label as it is, so it holds what a format file must say about the characters; the
-style (colours, layout), region codes and characters the labels happen to lack are the user's.
+reads every label as it is, so it holds what a format file must say about the characters. The
+plates' colours are measured in the pictures where there are any (``plateread.data.colours``);
+the rest of the style (layout, sizes), region codes and characters the labels lack are the user's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from plateread.formats.core import DIGITS
 # a template that fewer labels than this share follow is listed in a comment, not kept: a few
 # odd labels are more often mistakes than another kind of plate
 MIN_SHARE = 0.01
+# the style's colours when none were measured: black on white
+PLAIN = ((236, 236, 232), (20, 20, 24))
 # more templates of one length than this are read as positions that take either kind of
 # character (Chinese plates' last five: letters and digits in any order)
 MAX_LAYOUTS = 3
@@ -27,6 +30,8 @@ MAX_LAYOUTS = 3
 # at least CODE_MIN_LABELS labels
 CODE_SHARE = 0.1
 CODE_MIN_LABELS = 50
+
+Colour = tuple[int, int, int]
 
 
 @dataclass
@@ -45,6 +50,8 @@ class Draft:
         labels: How many labels the draft was made from.
         codes: The values of the labels' first characters, ``(code, labels)`` most common
             first, where they take few values (a region code, perhaps); else empty.
+        colours: The plate's and the characters' colours (RGB) as photographed, and how many
+            crops they were measured in; ``None``: not measured (a plain white plate).
     """
 
     name: str
@@ -55,6 +62,7 @@ class Draft:
     rare: list[tuple[str, int]] = field(default_factory=list)
     labels: int = 0
     codes: list[tuple[str, int]] = field(default_factory=list)
+    colours: tuple[Colour, Colour, int] | None = None
 
 
 def _script(c: str) -> str:
@@ -226,12 +234,14 @@ def draft_yaml(draft: Draft) -> str:
         ]
     else:
         lines.append('# prefixes: ["01", "10"]  # the region codes a plate must start with, if any')
-    lines += [
-        "style:",
-        "  background: [236, 236, 232]  # plate colour (RGB)",
-        "  foreground: [20, 20, 24]     # character colour",
-        "  size_mm: [520, 112]          # plate width and height",
-    ]
+    background, foreground, measured = draft.colours or (*PLAIN, 0)
+    lines.append("style:")
+    if measured:
+        lines.append(f"  # the colours: the median of {measured} crops' centres, as photographed")
+    keys = {"background": background, "foreground": foreground, "size_mm": (520, 112)}
+    notes = ["plate colour (RGB)", "character colour", "plate width and height"]
+    for (key, value), note in zip(keys.items(), notes):
+        lines.append(f"  {key}: {q(list(value))}".ljust(30) + f"  # {note}")
     if codes:
         weights = q(dict(codes), ensure_ascii=False)
         lines += [

@@ -1,0 +1,106 @@
+"""The colours of plates and their characters as photographed, measured in crops' centres.
+
+What ``plateread data`` prints and the drafted format's ``style`` starts from: a crop's centre
+is plate and characters, even in a loose crop, so its lighter and darker pixels are the two, and
+the pixels of the one furthest from the other's colour the characters' strokes. Which is the
+plate is decided once for all crops: the lighter where most centres are mostly lighter pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# the share of a crop's height cut from its top and bottom, and of its width from each side
+CENTRE_CUT = (0.3, 0.25)
+# the strokes' colour: the median of the minority's pixels this far (as a quantile) from the plate
+STROKE_QUANTILE = 0.7
+# a centre with more than this share of lighter (or of darker) pixels shows no characters
+MAX_SHARE = 0.97
+
+Colour = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class PlateColours:
+    """The median plate and character colours of some crops.
+
+    Attributes:
+        background: The plate's colour (RGB).
+        foreground: The characters' colour (RGB).
+        images: How many crops were measured (those whose centre shows characters).
+        light_plate: Whether the plates are lighter than their characters.
+    """
+
+    background: Colour
+    foreground: Colour
+    images: int
+    light_plate: bool
+
+
+def centre_colours(image: np.ndarray) -> np.ndarray | None:
+    """What one RGB crop's centre shows: ``[5, 3]`` float RGB rows (the lighter pixels' median,
+    the darker's, the darker pixels furthest from the lighter median, the lighter furthest from
+    the darker, then ``[share of lighter pixels, 0, 0]``), or ``None`` where the centre is one
+    colour (no characters to tell from the plate).
+    """
+    h, w = image.shape[:2]
+    cy, cx = CENTRE_CUT
+    centre = image[int(h * cy) : h - int(h * cy), int(w * cx) : w - int(w * cx)]
+    centre = np.ascontiguousarray(centre)
+    pixels = centre.reshape(-1, 3).astype(np.float32)  # [P, 3]
+    if len(pixels) < 16:
+        return None
+    grey = cv2.cvtColor(centre, cv2.COLOR_RGB2GRAY).reshape(-1, 1)
+    _, binary = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright: np.ndarray = np.asarray(binary).reshape(-1) > 0
+    share = float(bright.mean())
+    if not 1 - MAX_SHARE <= share <= MAX_SHARE:
+        return None
+    light, dark = pixels[bright], pixels[~bright]
+    light_median, dark_median = np.median(light, axis=0), np.median(dark, axis=0)
+    return np.stack(
+        [
+            light_median,
+            dark_median,
+            _far(dark, light_median),
+            _far(light, dark_median),
+            [share, 0, 0],
+        ]
+    )
+
+
+def _far(pixels: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The median of the ``pixels`` furthest from the colour ``other`` (a stroke's centre)."""
+    d = np.linalg.norm(pixels - other, axis=1)
+    return np.median(pixels[d >= np.quantile(d, STROKE_QUANTILE)], axis=0)  # type: ignore[no-any-return]
+
+
+def plate_colours(
+    images: Iterable[np.ndarray], light_plate: bool | None = None
+) -> PlateColours | None:
+    """The median plate and character colours of RGB crops, or ``None`` if no crop's centre
+    shows characters.
+
+    Args:
+        images: The crops.
+        light_plate: Whether the plates are lighter than their characters; ``None``: where
+            most crops' centres are mostly lighter pixels.
+    """
+    measured = [m for m in map(centre_colours, images) if m is not None]
+    if not measured:
+        return None
+    rows = np.stack(measured)  # [N, 5, 3]
+    if light_plate is None:
+        light_plate = bool(np.median(rows[:, 4, 0]) >= 0.5)
+    plate, ink = (0, 2) if light_plate else (1, 3)
+    bg, fg = (np.median(rows[:, i], axis=0) for i in (plate, ink))
+    return PlateColours(_rgb(bg), _rgb(fg), len(measured), light_plate)
+
+
+def _rgb(values: np.ndarray) -> Colour:
+    r, g, b = (int(round(float(v))) for v in np.clip(values, 0, 255))
+    return (r, g, b)
