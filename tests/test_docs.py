@@ -100,13 +100,14 @@ def test_the_python_workflow_runs_as_written(
     10 s: one short epoch from the shipped reader)."""
     doc = ROOT / "docs" / "python-api.md"
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text("utf-8"), re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, str(doc), "exec"), namespace)
     printed = capsys.readouterr().out
     assert "runs/001-crnn_fast" in printed and "exact " in printed
+    assert "PlateColours(background=(" in printed
     assert (tmp_path / "report" / "report.html").is_file()
     from plateread.reader import PlateReader
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 # the share of a crop's height cut from its top and bottom, and of its width from each side
 CENTRE_CUT = (0.3, 0.25)
-# the strokes' colour: the median of the minority's pixels this far (as a quantile) from the plate
+# the characters' colour: the median of their pixels this far (a quantile) from the plate's colour
 STROKE_QUANTILE = 0.7
 # a centre with more than this share of lighter (or of darker) pixels shows no characters
 MAX_SHARE = 0.97
@@ -41,11 +42,19 @@ class PlateColours:
     light_plate: bool
 
 
-def centre_colours(image: np.ndarray) -> np.ndarray | None:
-    """What one RGB crop's centre shows: ``[5, 3]`` float RGB rows (the lighter pixels' median,
-    the darker's, the darker pixels furthest from the lighter median, the lighter furthest from
-    the darker, then ``[share of lighter pixels, 0, 0]``), or ``None`` where the centre is one
-    colour (no characters to tell from the plate).
+class Centre(NamedTuple):
+    """What one crop's centre shows (float RGB colours)."""
+
+    light: np.ndarray  # the lighter pixels' median: a light plate
+    dark: np.ndarray  # the darker pixels' median: a dark plate
+    dark_strokes: np.ndarray  # the darker pixels furthest from ``light``: dark characters
+    light_strokes: np.ndarray  # the lighter pixels furthest from ``dark``: light characters
+    light_share: float  # the lighter pixels' share of the centre
+
+
+def centre_colours(image: np.ndarray) -> Centre | None:
+    """What one RGB crop's centre shows, or ``None`` where the centre is one colour (no
+    characters to tell from the plate) or a few pixels.
     """
     h, w = image.shape[:2]
     cy, cx = CENTRE_CUT
@@ -62,14 +71,8 @@ def centre_colours(image: np.ndarray) -> np.ndarray | None:
         return None
     light, dark = pixels[bright], pixels[~bright]
     light_median, dark_median = np.median(light, axis=0), np.median(dark, axis=0)
-    return np.stack(
-        [
-            light_median,
-            dark_median,
-            _far(dark, light_median),
-            _far(light, dark_median),
-            [share, 0, 0],
-        ]
+    return Centre(
+        light_median, dark_median, _far(dark, light_median), _far(light, dark_median), share
     )
 
 
@@ -93,11 +96,13 @@ def plate_colours(
     measured = [m for m in map(centre_colours, images) if m is not None]
     if not measured:
         return None
-    rows = np.stack(measured)  # [N, 5, 3]
     if light_plate is None:
-        light_plate = bool(np.median(rows[:, 4, 0]) >= 0.5)
-    plate, ink = (0, 2) if light_plate else (1, 3)
-    bg, fg = (np.median(rows[:, i], axis=0) for i in (plate, ink))
+        light_plate = bool(np.median([m.light_share for m in measured]) >= 0.5)
+    if light_plate:
+        pairs = [(m.light, m.dark_strokes) for m in measured]
+    else:
+        pairs = [(m.dark, m.light_strokes) for m in measured]
+    bg, fg = np.median(np.array(pairs), axis=0)  # [N, 2, 3] -> [2, 3]
     return PlateColours(_rgb(bg), _rgb(fg), len(measured), light_plate)
 
 

@@ -20,7 +20,8 @@ from plateread.imaging import ImageError
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
-# how many crops, spread over the labels, a draft's colours are measured in
+# a draft's colours are measured in every crop, or past twice this many, in every n-th (n = the
+# crops // this): at least this many, spread over the labels
 COLOUR_CROPS = 400
 
 
@@ -46,7 +47,7 @@ def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str,
 
 def draft_from_specs(specs: Sequence[str], name: str) -> Draft:
     """Draft a format from the labels of ``specs`` as written (no format filters them), with
-    the plates' colours measured in up to ``COLOUR_CROPS`` of their crops.
+    the plates' colours measured in their crops (every n-th past ``2 * COLOUR_CROPS``).
 
     Raises:
         DataSpecError: a spec is malformed or points at nothing.
