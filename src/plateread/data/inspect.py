@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -16,7 +16,6 @@ from plateread.data.colours import plate_colours
 from plateread.data.readers import read_spec
 from plateread.formats import PlateFormat, template_of
 from plateread.formats.draft import Draft, draft_format
-from plateread.imaging import ImageError
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
@@ -58,19 +57,10 @@ def draft_from_specs(specs: Sequence[str], name: str) -> Draft:
         raise ValueError(f"no labels in {', '.join(specs)} to draft a format from")
     draft = draft_format([s.text for s in samples], name)
     step = max(1, len(samples) // COLOUR_CROPS)
-    colours = plate_colours(_readable(samples[::step]))
+    colours = plate_colours(img for _, img in load_readable(samples[::step])[0])
     if colours:
         draft.colours = (colours.background, colours.foreground, colours.images)
     return draft
-
-
-def _readable(samples: Sequence[Sample]) -> Iterator[np.ndarray]:
-    """The crops of ``samples`` that can be read (``plateread data`` names the others)."""
-    for s in samples:
-        try:
-            yield s.load()
-        except ImageError:
-            continue
 
 
 def inspect_data(
