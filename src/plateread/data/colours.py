@@ -15,14 +15,14 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from plateread.formats.draft import Colour
+
 # the share of a crop's height cut from its top and bottom, and of its width from each side
 CENTRE_CUT = (0.3, 0.25)
 # the characters' colour: the median of their pixels this far (a quantile) from the plate's colour
 STROKE_QUANTILE = 0.7
 # a centre with more than this share of lighter (or of darker) pixels shows no characters
 MAX_SHARE = 0.97
-
-Colour = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
