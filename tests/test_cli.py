@@ -181,8 +181,6 @@ def test_user_errors_exit_2_with_a_message(
     assert "config epochs must be int, got 'two'" in err_lines().err
     assert main(["train", "--data", "synth:ru", "--lr", "-1"]) == 2
     assert "lr must be above 0" in err_lines().err
-    assert main(["train", "--data", "synth:cn", "--format", "cn", "--swap-first", "2"]) == 2
-    assert "swap_first is a share in [0, 1], not 2.0" in err_lines().err
     assert main(["eval", "--model", str(tmp_path / "junk.pt"), "--data", "synth:ru"]) == 2
     assert len(err_lines().err.strip().splitlines()) == 1
     synth = ["synth", "--format", "ru", "-n", "3", "--out", str(tmp_path / "s")]

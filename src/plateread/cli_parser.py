@@ -143,12 +143,6 @@ def _train(sub: Verbs) -> None:
         type=float,
         help="strength of the real crops' augmentation (default 1; 2 doubles tilt and effects)",
     )
-    t.add_argument(
-        "--swap-first",
-        type=float,
-        help="share of real crops whose first character is redrawn as another of its class "
-        "(e.g. 0.5 for CCPD, where 95%% of plates start with the same province; default 0)",
-    )
     t.set_defaults(func=commands.run_train)
 
 

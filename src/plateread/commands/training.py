@@ -52,7 +52,6 @@ def run_train(a: argparse.Namespace) -> int:
         "init": a.init,
         "ema": a.ema,
         "real_augment": a.real_augment,
-        "swap_first": a.swap_first,
         "augment": False if a.no_augment else None,
         "device": a.device,
     }

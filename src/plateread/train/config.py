@@ -45,9 +45,6 @@ class TrainConfig:
         augment: Augment training data.
         real_augment: Strength of the augmentation of real crops (1: mild geometric jitter and
             camera effects; 2: twice the rotation, perspective and effect probabilities).
-        swap_first: Share of real training crops whose first character is redrawn as another of
-            its template class (:mod:`plateread.synth.swap`): against a reader that learns the
-            real plates' commonest leading character (CCPD's 皖) instead of reading it.
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
         init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
             kept, the rest (a new alphabet's output layer) is re-initialised. Read by
@@ -83,7 +80,6 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     augment: bool = True
     real_augment: float = 1.0
-    swap_first: float = 0.0
     backbone_weights: str = ""
     init: str = ""
     ema: float = 0.0
@@ -130,8 +126,6 @@ class TrainConfig:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.real_augment < 0:
             raise ConfigError(f"real_augment must be at least 0, not {self.real_augment}")
-        if not 0.0 <= self.swap_first <= 1.0:
-            raise ConfigError(f"swap_first is a share in [0, 1], not {self.swap_first}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and (len(self.input_size) != 2 or min(self.input_size) < 1):

@@ -31,8 +31,6 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         augment: Apply training augmentation (real crops) and re-render synthetic plates each epoch.
         seed: Base seed; items are deterministic for (seed, epoch, index).
         real_strength: Strength of the real crops' augmentation (see ``augment_real``).
-        swap_first: Share of real crops whose first character is redrawn as another of its
-            class (see :func:`~plateread.synth.swap.swap_first`), the label changed with it.
     """
 
     def __init__(
@@ -43,7 +41,6 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         augment: bool = False,
         seed: int = 0,
         real_strength: float = 1.0,
-        swap_first: float = 0.0,
     ) -> None:
         self.samples = samples
         self.fmt = fmt
@@ -51,7 +48,6 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         self.augment = augment
         self.seed = seed
         self.real_strength = real_strength
-        self.swap_first = swap_first
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
@@ -86,14 +82,12 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
                 self._warned.add(s.id)
                 log.warning("skipping %s", image_problem(s.id, e))
             return None
-        text = s.text
         if self.augment and not hasattr(source, "seed"):
             from plateread.synth.augment import augment_real
 
             rng = np.random.default_rng([self.seed, epoch, i])
-            if self.swap_first and s.rows != 2 and rng.random() < self.swap_first:
-                img, text = self._swapped(img, text, rng)
             img = augment_real(img, rng, self.real_strength)
+        text = s.text
         if s.rows == 2:  # a two-row plate: the model reads it through the two-row view
             img, text = split_rows(img), shown_text(s.text, self.fmt)
         return {
@@ -101,22 +95,6 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
             "target": torch.tensor(self.fmt.encode(text), dtype=torch.long),
             "text": text,
         }
-
-    def _swapped(
-        self, img: np.ndarray, text: str, rng: np.random.Generator
-    ) -> tuple[np.ndarray, str]:
-        """The crop and label with the first character redrawn as another of its class, or as
-        they are where the template's first class has one character or the crop shows none.
-        """
-        from plateread.synth.swap import swap_first
-
-        template = self.fmt.match_template(text)
-        others = [c for c in self.fmt.classes[template[0]] if c != text[0]] if template else []
-        if not others:
-            return img, text
-        char = str(rng.choice(others))
-        swapped = swap_first(img, char, rng)
-        return (img, text) if swapped is None else (swapped, char + text[1:])
 
 
 def worker_init(_: int) -> None:

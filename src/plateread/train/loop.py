@@ -100,7 +100,6 @@ def _train(
         augment=cfg.augment,
         seed=cfg.seed,
         real_strength=cfg.real_augment,
-        swap_first=cfg.swap_first,
     )
     if workers:
         tds.warm_up()
