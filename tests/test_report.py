@@ -11,11 +11,13 @@ import pytest
 from conftest import ROOT, chromium_page, untrained_onnx
 from plateread.cli import main
 from plateread.data import load_dataset
-from plateread.evaluate import evaluate
-from plateread.formats import CN
+from plateread.data.readers import Sample
+from plateread.decoding import Decoded
+from plateread.evaluate import Evaluation, evaluate
+from plateread.formats import CN, GENERIC, RU
 from plateread.predict import load_predictor
 from plateread.report import write_report
-from plateread.report.analysis import char_confusions
+from plateread.report.analysis import char_confusions, labels_to_check
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +56,18 @@ def test_report_files(cn_report: Path) -> None:
         "char_confusions",
         "wrong_chars_histogram",
         "coverage",
+        "labels_to_check",
     } <= set(summary)
     assert sum(summary["wrong_chars_histogram"].values()) == 40
     rows = list(csv.DictReader((cn_report / "errors.csv").open(encoding="utf-8")))
-    assert rows and set(rows[0]) == {"file", "target", "prediction", "confidence", "edit_distance"}
+    assert rows and set(rows[0]) == {
+        "file",
+        "target",
+        "prediction",
+        "confidence",
+        "edit_distance",
+        "check_label",
+    }
     page = (cn_report / "report.html").read_text(encoding="utf-8")
     for section in (
         "Headline",
@@ -65,6 +75,7 @@ def test_report_files(cn_report: Path) -> None:
         "By province",
         "Character confusions",
         "Worst readings",
+        "Labels to check",
         "Per-step probabilities",
         "Confidence",
     ):
@@ -232,3 +243,70 @@ def test_nothing_to_report_is_an_error(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no 'mean of empty slice'
         assert coverage_curve([], [])[0] == (0.0, 0.0, 1.0)
+
+
+def _evaluation(pairs: list[tuple[str, str, float]]) -> Evaluation:
+    """An evaluation of ``(label, reading, confidence)`` triples (no pixels)."""
+    samples = [Sample(f"p{i}.png", t, None) for i, (t, _, _) in enumerate(pairs)]
+    readings = [Decoded(r, c, tuple(c for _ in r)) for _, r, c in pairs]
+    return Evaluation({}, samples, readings)
+
+
+def test_labels_to_check_are_confident_disagreements_and_labels_of_no_template() -> None:
+    ev = _evaluation(
+        [
+            ("A123BC77", "A123BC77", 0.99),  # read as labelled
+            ("A123BC77", "A128BC77", 0.70),  # confident, a plate: check
+            ("A123BC77", "A128BC77", 0.30),  # unsure: the reader's doubt, not the label's
+            ("A123BC77", "A123BC7", 0.99),  # confident but no plate: the reader's error
+            ("A12BC77", "A123BC77", 0.10),  # the label is no plate, the reading is: check
+            ("K555KK55", "K555KK50", 0.95),
+        ]
+    )
+    assert labels_to_check(ev, RU) == [
+        (4, "label fits no template"),
+        (5, "confident reading"),
+        (1, "confident reading"),
+    ]
+    assert labels_to_check(ev, RU, min_confidence=0.9) == [
+        (4, "label fits no template"),
+        (5, "confident reading"),
+    ]
+    assert [i for i, _ in labels_to_check(ev, GENERIC, min_confidence=0.9)] == [
+        3,
+        5,
+    ]  # no templates
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        labels_to_check(ev, RU, min_confidence=90)
+
+
+def test_eval_names_the_labels_to_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped ``ru`` on its example plates, two of them mislabelled."""
+    import shutil
+
+    entries = []
+    for png in sorted((ROOT / "examples/plates/ru").glob("*.png")):
+        shutil.copy(png, tmp_path / png.name)
+        entries.append({"file": png.name, "text": png.stem})
+    entries[0]["text"] = entries[0]["text"][:-1] + ("0" if entries[0]["text"][-1] != "0" else "1")
+    entries[1]["text"] = entries[1]["text"][:-1]  # fits no template
+    (tmp_path / "config.json").write_text(json.dumps(entries), encoding="utf-8")
+    argv = ["eval", "--model", "ru", "--data", f"json:{tmp_path}", "--report", str(tmp_path / "r")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "labels to check: 2 plate(s)" in err
+    assert f"{entries[1]['text']} -> {entries[1]['file'][:-4]} (" in err
+    assert f"{entries[0]['text']} -> {entries[0]['file'][:-4]} (" in err
+    rows = list(csv.DictReader((tmp_path / "r" / "errors.csv").open(encoding="utf-8")))
+    assert {r["target"]: r["check_label"] for r in rows} == {
+        entries[1]["text"]: "label fits no template",
+        entries[0]["text"]: "confident reading",
+    }
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert [c["label"] for c in summary["labels_to_check"]] == [
+        entries[1]["text"],
+        entries[0]["text"],
+    ]
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    section = page.split("<h2>Labels to check</h2>")[1].split("<h2>")[0]
+    assert section.count('alt="crop"') == 2 and "confident reading" in section

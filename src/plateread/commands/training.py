@@ -8,9 +8,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from plateread.commands.common import say_left_out
+
+if TYPE_CHECKING:
+    from plateread.evaluate import Evaluation
+    from plateread.formats import PlateFormat
 
 RESUME_TAKES = frozenset({"resume", "epochs", "max_minutes", "device", "workers", "threads"})
 
@@ -108,6 +112,7 @@ def run_eval(a: argparse.Namespace) -> int:
             f"no plates to evaluate in {', '.join(a.data)}: none of its "
             f"{len(data.samples)} images could be read"
         )
+    _say_labels_to_check(ev, predictor.format, a.report)
     if a.report:
         from plateread.report import write_report
 
@@ -130,6 +135,29 @@ def run_eval(a: argparse.Namespace) -> int:
     for t, g in [*m["per_template"].items(), *m.get("per_rows", {}).items()]:
         print(f"  {t:<12} n={g['n']:<5} exact {g['exact']:.2%}  CER {g['cer']:.3f}")
     return 0
+
+
+def _say_labels_to_check(ev: Evaluation, fmt: PlateFormat, report: str | None) -> None:
+    """Name (on stderr) the misread plates whose label is worth a second look."""
+    from plateread.report.analysis import CHECK_ABOVE, labels_to_check
+
+    checks = labels_to_check(ev, fmt)
+    if not checks:
+        return
+    print(
+        f"labels to check: {len(checks)} plate(s) read as another plate of the format with "
+        f"confidence >= {CHECK_ABOVE}, or labelled as no plate of it:",
+        file=sys.stderr,
+    )
+    for i, why in checks[:5]:
+        r = ev.readings[i]
+        print(
+            f"  {ev.samples[i].id}  {ev.targets[i]} -> {r.text} ({r.confidence:.2f}, {why})",
+            file=sys.stderr,
+        )
+    more = f"{len(checks) - 5} more; " if len(checks) > 5 else ""
+    where = f"all of them, with pictures, in {report}" if report else "--report DIR shows them all"
+    print(f"  ({more}{where})", file=sys.stderr)
 
 
 def run_export(a: argparse.Namespace) -> int:

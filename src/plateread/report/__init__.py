@@ -61,34 +61,38 @@ def write_report(predictor: Predictor, ev: Evaluation, out: str | Path, title: s
     for old in check_report_dir(out):
         old.unlink()
     from plateread.report import figures as F
-    from plateread.report.analysis import analyse, worst
+    from plateread.report.analysis import analyse, labels_to_check, worst
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     F.use_cjk_font()
-    summary = analyse(ev, predictor.format)
+    checks = labels_to_check(ev, predictor.format)
+    summary = analyse(ev, predictor.format, checks)
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    _write_errors(ev, out / "errors.csv")
+    _write_errors(ev, dict(checks), out / "errors.csv")
     right = [t == p for t, p in zip(ev.targets, ev.predictions)]
     figs = _figures(summary, [r.confidence for r in ev.readings], right, out)
     bad = worst(ev)
     good = [i for i, ok in enumerate(right) if ok][:2]
     heat_paths = _heatmaps(predictor, ev, bad[:4] + good, out)
-    return write_page(out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad)
+    return write_page(
+        out, title or "plateread evaluation", summary, figs, heat_paths, ev, bad, checks
+    )
 
 
-def _write_errors(ev: Evaluation, path: Path) -> None:
-    """``errors.csv``: each misread plate's file, target, reading, confidence and edit distance."""
+def _write_errors(ev: Evaluation, checks: dict[int, str], path: Path) -> None:
+    """``errors.csv``: each misread plate's file, target, reading, confidence, edit distance and
+    why its label is worth a second look (empty when it is not; see ``labels_to_check``).
+    """
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["file", "target", "prediction", "confidence", "edit_distance"])
-        for s, r in zip(ev.samples, ev.readings):
+        w.writerow(["file", "target", "prediction", "confidence", "edit_distance", "check_label"])
+        for i, (s, r) in enumerate(zip(ev.samples, ev.readings)):
             if s.text != r.text:
-                w.writerow(
-                    [s.id, s.text, r.text, f"{r.confidence:.4f}", edit_distance(s.text, r.text)]
-                )
+                dist = edit_distance(s.text, r.text)
+                w.writerow([s.id, s.text, r.text, f"{r.confidence:.4f}", dist, checks.get(i, "")])
 
 
 def _figures(

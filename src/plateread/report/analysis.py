@@ -30,8 +30,15 @@ def char_confusions(targets: list[str], preds: list[str]) -> Counter[tuple[str, 
     return pairs
 
 
-def analyse(ev: Evaluation, fmt: PlateFormat) -> dict[str, Any]:
-    """Everything the report shows, as plain data (also written to ``summary.json``)."""
+def analyse(
+    ev: Evaluation, fmt: PlateFormat, checks: list[tuple[int, str]] | None = None
+) -> dict[str, Any]:
+    """Everything the report shows, as plain data (also written to ``summary.json``).
+
+    ``checks`` are :func:`labels_to_check`'s findings when already made.
+    """
+    if checks is None:
+        checks = labels_to_check(ev, fmt)
     targets, preds = ev.targets, ev.predictions
     conf = [r.confidence for r in ev.readings]
     right = [t == p for t, p in zip(targets, preds)]
@@ -52,6 +59,16 @@ def analyse(ev: Evaluation, fmt: PlateFormat) -> dict[str, Any]:
         "coverage": [
             {"threshold": th, "coverage": c, "accuracy": a}
             for th, c, a in coverage_curve(conf, right)
+        ],
+        "labels_to_check": [
+            {
+                "file": ev.samples[i].id,
+                "label": targets[i],
+                "read": preds[i],
+                "confidence": ev.readings[i].confidence,
+                "why": why,
+            }
+            for i, why in checks
         ],
     }
     provinces = fmt.classes.get("P")
@@ -87,6 +104,37 @@ def reliability(
         if m.any():
             rows.append((float(c[m].mean()), float(y[m].mean()), int(m.sum())))
     return rows
+
+
+CHECK_ABOVE = 0.5  # a misreading at least this confident, fitting a template: check its label
+
+
+def labels_to_check(
+    ev: Evaluation, fmt: PlateFormat, min_confidence: float = CHECK_ABOVE
+) -> list[tuple[int, str]]:
+    """Misread plates whose label is worth a second look, most suspect first.
+
+    A label is suspect when it fits no template of ``fmt`` while the reading does, or when
+    the reader disagrees with it confidently: its reading fits a template (any text, for a
+    format without templates) with a confidence of at least ``min_confidence``. Some of
+    them will be the reader's own errors; looking at the pictures decides.
+
+    Returns:
+        ``(index into ev, why)`` pairs, labels that fit no template first, then by
+        confidence, highest first.
+    """
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence is a confidence from 0 to 1; got {min_confidence}")
+    fits = fmt.is_valid if fmt.templates else bool
+    found = []
+    for i, (t, r) in enumerate(zip(ev.targets, ev.readings)):
+        if t == r.text or not fits(r.text):
+            continue
+        if not fits(t):
+            found.append((0, -r.confidence, i, "label fits no template"))
+        elif r.confidence >= min_confidence:
+            found.append((1, -r.confidence, i, "confident reading"))
+    return [(i, why) for _, _, i, why in sorted(found)]
 
 
 def worst(ev: Evaluation, k: int = 24) -> list[int]:

@@ -120,21 +120,40 @@ def _groups(summary: dict[str, Any], img: Callable[[str], str]) -> list[str]:
     return parts
 
 
-def _worst(ev: Evaluation, bad: list[int]) -> str:
-    """The worst readings with their crops."""
-    if not bad:
-        return "<p>No errors.</p>"
-    rows = [
+def _readings(ev: Evaluation, rows: list[int], extra: list[str] | None = None) -> str:
+    """A table of the readings ``rows`` (indices into ``ev``) with their crops; ``extra`` is
+    one more column, aligned with ``rows``.
+    """
+    table = [
         [
             f'<img src="{_thumb(ev.samples[i].load())}" alt="crop">',
             html.escape(ev.targets[i]),
             html.escape(ev.readings[i].text or "∅"),
             f"{ev.readings[i].confidence:.3f}",
             html.escape(Path(ev.samples[i].id).name),
+            *([html.escape(extra[k])] if extra else []),
         ]
-        for i in bad
+        for k, i in enumerate(rows)
     ]
-    return _table(rows, ["image", "target", "read", "confidence", "file"])
+    return _table(
+        table, ["image", "target", "read", "confidence", "file", *(["why"] if extra else [])]
+    )
+
+
+def _worst(ev: Evaluation, bad: list[int]) -> str:
+    """The worst readings with their crops."""
+    return _readings(ev, bad) if bad else "<p>No errors.</p>"
+
+
+def _checks(ev: Evaluation, checks: list[tuple[int, str]]) -> str:
+    """The misread plates whose label is worth a second look, with their crops."""
+    if not checks:
+        return "<p>None: no misreading fits a template with confidence.</p>"
+    intro = (
+        "<p>The reader disagrees with these labels confidently, or the label fits no template "
+        "while the reading does. Some are the reader's errors; the picture decides.</p>"
+    )
+    return intro + _readings(ev, [i for i, _ in checks], [why for _, why in checks])
 
 
 def write_page(
@@ -145,9 +164,11 @@ def write_page(
     heats: list[Path],
     ev: Evaluation,
     bad: list[int],
+    checks: list[tuple[int, str]] | None = None,
 ) -> Path:
     """Write ``out/report.html``: the summary's tables, the figures, the worst readings ``bad``
-    (indices into ``ev``) and the heat maps, all embedded.
+    (indices into ``ev``), the labels to check (``checks``, from
+    :func:`~plateread.report.analysis.labels_to_check`) and the heat maps, all embedded.
     """
 
     def img(key: str) -> str:
@@ -173,6 +194,8 @@ def write_page(
         img("histogram"),
         "<h2>Worst readings</h2>",
         _worst(ev, bad),
+        "<h2>Labels to check</h2>",
+        _checks(ev, checks or []),
         "<h2>Per-step probabilities</h2>",
         "<p>Rows are classes (– is the CTC blank), columns time steps.</p>",
         *[f'<img src="{_b64(p)}" alt="heatmap">' for p in heats],
