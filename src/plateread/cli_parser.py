@@ -151,7 +151,9 @@ def _eval(sub: Verbs) -> None:
     e = sub.add_parser(
         "eval",
         help="evaluate a model on labelled data",
-        description="Exact match, character accuracy and CER of a model.",
+        description="Exact match, character accuracy and CER of a model. Misread plates "
+        "whose label is worth a second look (read as another plate of the format with "
+        "confidence >= 0.5, or labelled as no plate of it) are named on stderr.",
     )
     e.add_argument("--model", required=True, help="checkpoint (.pt) or exported model (.onnx)")
     e.add_argument("--data", action="append", required=True, help=DATA_HELP)
