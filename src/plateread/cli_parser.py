@@ -28,6 +28,7 @@ from plateread.cli_args import (
     yaml_path,
 )
 from plateread.decoding import DECODERS
+from plateread.labels import CHECK_LABEL_ABOVE
 from plateread.tighter import TIGHTER_BELOW, TURNED_BELOW
 from plateread.tworow import REREAD_BELOW
 
@@ -153,7 +154,7 @@ def _eval(sub: Verbs) -> None:
         help="evaluate a model on labelled data",
         description="Exact match, character accuracy and CER of a model. Misread plates "
         "whose label is worth a second look (read as another plate of the format with "
-        "confidence >= 0.5, or labelled as no plate of it) are named on stderr.",
+        f"confidence >= {CHECK_LABEL_ABOVE}, or labelled as no plate of it) are named on stderr.",
     )
     e.add_argument("--model", required=True, help="checkpoint (.pt) or exported model (.onnx)")
     e.add_argument("--data", action="append", required=True, help=DATA_HELP)

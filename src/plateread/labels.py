@@ -35,6 +35,9 @@ class FilterReport:
 
 T = TypeVar("T")
 
+# a misreading at least this confident that fits a template: its label is worth a second look
+CHECK_LABEL_ABOVE = 0.5
+
 
 def ctc_steps_needed(text: str) -> int:
     """The fewest output steps a CTC model needs to spell ``text``: one per character, and a

@@ -139,14 +139,15 @@ def run_eval(a: argparse.Namespace) -> int:
 
 def _say_labels_to_check(ev: Evaluation, fmt: PlateFormat, report: str | None) -> None:
     """Name (on stderr) the misread plates whose label is worth a second look."""
-    from plateread.report.analysis import CHECK_ABOVE, labels_to_check
+    from plateread.labels import CHECK_LABEL_ABOVE
+    from plateread.report.analysis import labels_to_check
 
     checks = labels_to_check(ev, fmt)
     if not checks:
         return
     print(
         f"labels to check: {len(checks)} plate(s) read as another plate of the format with "
-        f"confidence >= {CHECK_ABOVE}, or labelled as no plate of it:",
+        f"confidence >= {CHECK_LABEL_ABOVE}, or labelled as no plate of it:",
         file=sys.stderr,
     )
     for i, why in checks[:5]:

@@ -11,6 +11,7 @@ from rapidfuzz.distance import Levenshtein
 from plateread.calibration import coverage_curve, expected_calibration_error
 from plateread.evaluate import Evaluation
 from plateread.formats import PlateFormat
+from plateread.labels import CHECK_LABEL_ABOVE
 from plateread.metrics import edit_distance, grouped
 
 
@@ -106,11 +107,8 @@ def reliability(
     return rows
 
 
-CHECK_ABOVE = 0.5  # a misreading at least this confident, fitting a template: check its label
-
-
 def labels_to_check(
-    ev: Evaluation, fmt: PlateFormat, min_confidence: float = CHECK_ABOVE
+    ev: Evaluation, fmt: PlateFormat, min_confidence: float = CHECK_LABEL_ABOVE
 ) -> list[tuple[int, str]]:
     """Misread plates whose label is worth a second look, most suspect first.
 
