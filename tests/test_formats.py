@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 
@@ -311,3 +313,27 @@ def test_a_draft_offers_a_leading_run_of_few_values_as_a_region_code(tmp_path: P
     spread = [f"{i % 100:02d}A123BC" for i in range(200)]
     assert draft_format(spread, "x").codes == [] and draft_format(labels[:49], "x").codes == []
     assert draft_format(labels[:40] + ["A01123BC"] * 20, "x").codes == []
+
+
+def test_a_draft_offers_trailing_digits_of_few_values_as_a_region_code(tmp_path: Path) -> None:
+    from plateread.data.inspect import inspect_data
+    from plateread.formats.draft import draft_format, draft_yaml
+
+    labels = [f"{i:03d}ABC02" for i in range(40)] + [f"{i:03d}XY17" for i in range(20)]
+    draft = draft_format(labels, "kz")
+    assert draft.codes == [] and draft.end_codes == [("02", 40), ("17", 20)]
+    text = draft_yaml(draft)
+    assert "# prefixes" not in text  # no hint of codes at the start
+    path = tmp_path / "kz.yaml"
+    path.write_text(text.replace("# suffixes", "suffixes").replace("  # region_", "  region_"))
+    fmt = load_format(str(path))
+    assert fmt.suffixes == ("02", "17") and not fmt.is_valid("123ABC03")
+    assert fmt.style["region_at"] == "end" and fmt.style["region_codes"] == {"02": 40, "17": 20}
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for name in ("123ABC02", "456XY17", "789XYC02"):
+        cv2.imwrite(str(folder / f"{name}.png"), np.full((20, 60, 3), 200, np.uint8))
+    info = inspect_data([f"dir:{folder}"], fmt)
+    assert info["region_codes"] == {"02": 2, "17": 1}  # counted where the style puts them
+    # last letters (Uzbek series) are no code, however few their values
+    assert draft_format([f"01A{i:03d}BA" for i in range(60)], "uz").end_codes == []

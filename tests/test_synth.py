@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from plateread.errors import FormatError
 from plateread.formats import CN, GENERIC, RU, RU_ALL, PlateFormat, load_format
 from plateread.synth import random_text, synth_samples, write_dataset
 from plateread.synth.render import render_plate
@@ -188,6 +189,58 @@ def test_synthetic_texts_start_with_a_listed_prefix() -> None:
     assert {t[:2] for t in texts} <= {"42"} | {f"7{d}" for d in "0123456789"}
     free = PlateFormat("y", "0123456789", prefixes=("5",), min_length=3, max_length=5)
     assert all(random_text(free, np.random.default_rng(i)).startswith("5") for i in range(20))
+
+
+def test_synthetic_texts_end_with_a_listed_suffix_and_codes_go_last() -> None:
+    fmt = PlateFormat(
+        "x", "0123456789AB", {"D": "0123456789", "L": "AB"}, ("LDDD", "LDD"), suffixes=("42", "7")
+    )
+    texts = [random_text(fmt, np.random.default_rng(i)) for i in range(40)]
+    assert all(fmt.is_valid(t) for t in texts) and {len(t) for t in texts} == {3, 4}
+    both = PlateFormat("y", "0123456789", prefixes=("5",), suffixes=("99",), max_length=5)
+    assert all(both.is_valid(random_text(both, np.random.default_rng(i))) for i in range(20))
+    kz = PlateFormat(
+        "kz",
+        "0123456789AB",
+        {"D": "0123456789", "L": "AB"},
+        ("DDDLLDD",),
+        style={"region_chars": 2, "region_at": "end", "region_codes": {"02": 9, "17": 1}},
+    )
+    codes = Counter(random_text(kz, np.random.default_rng(i))[-2:] for i in range(200))
+    assert set(codes) == {"02", "17"} and codes["02"] > 4 * codes["17"]
+    with pytest.raises(FormatError, match="region_codes must be texts a plate can end with"):
+        PlateFormat(
+            "kz", "0123456789AB", {"D": "0123456789", "L": "AB"}, ("DDDLLDD",),
+            style={"region_chars": 2, "region_at": "end", "region_codes": ["A2"]},
+        )  # fmt: skip
+
+
+def test_a_region_code_at_the_end_is_boxed_on_the_right_and_the_flag_moves_left() -> None:
+    style = {"region_chars": 2, "flag": [[0, 0, 255]], "size_mm": [520, 112]}
+    fmt = PlateFormat(
+        "a", "0123456789AB", {"D": "0123456789", "L": "AB"}, ("DDDLLDD",), style=style
+    )
+    end = PlateFormat.from_dict({**fmt.to_dict(), "style": {**style, "region_at": "end"}})
+
+    def blue_columns(plate: np.ndarray) -> np.ndarray:
+        p = plate.reshape(-1, 3).astype(int).reshape(plate.shape)
+        return np.flatnonzero(((p[..., 2] - p[..., 0]) > 100).any(axis=0)) / plate.shape[1]
+
+    def lines(plate: np.ndarray) -> np.ndarray:  # full-height dark columns inside the frame
+        dark = (plate.mean(axis=2) < 128)[10:-10].mean(axis=0) > 0.9
+        full = np.flatnonzero(dark) / plate.shape[1]
+        return full[(full > 0.05) & (full < 0.95)]
+
+    start_plate = render_plate(fmt, "123AB02", np.random.default_rng(0))
+    end_plate = render_plate(end, "123AB02", np.random.default_rng(0))
+    assert blue_columns(start_plate).min() > 0.8 and blue_columns(end_plate).max() < 0.2
+    assert lines(start_plate).min() < 0.25 and lines(end_plate).max() > 0.75  # the box's side
+    two = PlateFormat.from_dict(
+        {**end.to_dict(), "two_row": {"DDDLLDD": [[0, 1, 2], [3, 4, 5, 6]]}}
+    )
+    assert render_plate(two, "123AB02", np.random.default_rng(0), rows=2).ndim == 3
+    with pytest.raises(FormatError, match="style region_at must be start or end"):
+        PlateFormat.from_dict({**fmt.to_dict(), "style": {"region_at": "right"}})
 
 
 def test_thin_glyphs_stay_thin() -> None:

@@ -1,6 +1,6 @@
-"""Which texts can still grow into a valid plate: a small automaton over a format's templates
-and prefixes, for format-constrained beam search (numpy-free; the search asks it millions of
-times, so each answer is one cached dictionary lookup).
+"""Which texts can still grow into a valid plate: a small automaton over a format's templates,
+prefixes and suffixes, for format-constrained beam search (numpy-free; the search asks it
+millions of times, so each answer is one cached dictionary lookup).
 """
 
 from __future__ import annotations
@@ -10,8 +10,34 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # formats/core.py builds and caches these (``PlateFormat.automaton``)
     from plateread.formats import PlateFormat
 
-# (characters read so far, templates still matching, prefixes still matching), as bit masks
+# (characters read so far, shapes still matching, prefixes still matching), as bit masks; a
+# shape is a template (or, without templates, a length) with one of the suffixes written at its end
 State = tuple[int, int, int]
+
+
+def _shapes(fmt: PlateFormat) -> list[list[str]]:
+    """Every layout a valid plate can take, as the characters each position allows: each
+    template (or each length, for a format with suffixes but no templates) with each suffix in
+    its last positions. Empty for a format with neither templates nor suffixes (lengths only).
+    """
+    if fmt.templates:
+        bases = [[fmt.classes[c] for c in t] for t in fmt.templates]
+    elif fmt.suffixes:
+        bases = [[fmt.alphabet] * n for n in range(fmt.min_length, fmt.max_length + 1)]
+    else:
+        return []
+    if not fmt.suffixes:
+        return bases
+    shapes = []
+    for base in bases:
+        for tail in fmt.suffixes:
+            start = len(base) - len(tail)
+            if start < 0:
+                continue
+            shape = [*base[:start], *(c if c in a else "" for c, a in zip(tail, base[start:]))]
+            if all(shape):
+                shapes.append(shape)
+    return shapes
 
 
 def _masks(patterns: list[list[str]], alphabet: str, longest: int) -> list[list[int]]:
@@ -36,6 +62,9 @@ class PrefixAutomaton:
     is, a valid plate of ``fmt``: the same answers as :meth:`PlateFormat.is_valid` for whole
     texts, and for prefixes "some continuation is valid by length and characters".
 
+    Prefixes and shapes are followed apart, so a text that fits both so far is let grow even
+    when no one plate fits them together; :meth:`accepts` is exact.
+
     Example:
         >>> from plateread.formats import load_format
         >>> a = load_format("ru").automaton
@@ -48,15 +77,15 @@ class PrefixAutomaton:
 
     def __init__(self, fmt: PlateFormat) -> None:
         self.fmt = fmt
-        temps = list(fmt.templates)
-        self._t_longest = max((len(t) for t in temps), default=0)
-        self._t_allow = _masks(
-            [[fmt.classes[c] for c in t] for t in temps], fmt.alphabet, self._t_longest
-        )
+        shapes = _shapes(fmt)
+        self._shaped = bool(fmt.templates or fmt.suffixes)
+        self._t_longest = max((len(t) for t in shapes), default=0)
+        self._t_allow = _masks(shapes, fmt.alphabet, self._t_longest)
         self._t_end = [
-            sum(1 << i for i, t in enumerate(temps) if len(t) == n)
+            sum(1 << i for i, t in enumerate(shapes) if len(t) == n)
             for n in range(self._t_longest + 1)
         ]
+        self._shapes = shapes
         pres = list(fmt.prefixes)
         self._p_longest = max((len(p) for p in pres), default=0)
         # a prefix already read in full allows anything after it
@@ -70,7 +99,7 @@ class PrefixAutomaton:
             sum(1 << i for i, p in enumerate(pres) if len(p) <= n)
             for n in range(self._p_longest + 1)
         ]
-        self.start: State = (0, (1 << len(temps)) - 1, (1 << len(pres)) - 1)
+        self.start: State = (0, (1 << len(shapes)) - 1, (1 << len(pres)) - 1)
         self._cache: dict[tuple[State, int], State | None] = {}
 
     def step(self, state: State, k: int) -> State | None:
@@ -82,7 +111,7 @@ class PrefixAutomaton:
             pass
         n, tm, pm = state
         new: State | None = None
-        if self.fmt.templates:
+        if self._shaped:
             tm = tm & self._t_allow[n][k] if n < self._t_longest else 0
             ok = tm != 0
         else:
@@ -105,6 +134,19 @@ class PrefixAutomaton:
             state = self.step(state, k)
         return state is not None
 
+    def can_end(self, text: str) -> bool:
+        """Whether some valid plate ends with ``text`` (by its templates and suffixes, or its
+        lengths and alphabet).
+        """
+        if not self.fmt.in_alphabet(text):
+            return False
+        if not self._shaped:
+            return len(text) <= self.fmt.max_length
+        return any(
+            len(s) >= len(text) and all(c in a for c, a in zip(text, s[len(s) - len(text) :]))
+            for s in self._shapes
+        )
+
     def accepts(self, state: State) -> bool:
         """Whether the text that led to ``state`` is a valid plate."""
         n, tm, pm = state
@@ -112,6 +154,6 @@ class PrefixAutomaton:
             return False
         if self.fmt.prefixes and not pm & self._p_done[min(n, self._p_longest)]:
             return False
-        if self.fmt.templates:
+        if self._shaped:
             return n <= self._t_longest and bool(tm & self._t_end[n])
         return self.fmt.min_length <= n <= self.fmt.max_length

@@ -150,14 +150,18 @@ def check_drawing(fmt: PlateFormat) -> None:
             )
     if "flag_text" in style and not isinstance(style["flag_text"], str):
         raise FormatError(f"format {name!r}: style flag_text must be text")
+    if style.get("region_at", "start") not in ("start", "end"):
+        raise FormatError(
+            f"format {name!r}: style region_at must be start or end, got {style['region_at']!r}"
+        )
     if style.get("region_codes"):
         _check_region_codes(fmt, style["region_codes"])
 
 
 def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
     """``region_codes``: a list of codes or ``{code: weight}``; each code text that a plate can
-    start with (YAML reads an unquoted ``01`` as the number 1, which starts none and would be
-    skipped without a word).
+    start with (or end with, ``region_at: end``; YAML reads an unquoted ``01`` as the number 1,
+    which starts none and would be skipped without a word).
     """
     try:
         weights = dict.fromkeys(codes, 1) if isinstance(codes, list) else codes
@@ -171,10 +175,16 @@ def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
             f"(at least 0), got {codes!r}"
         )
 
-    bad = [c for c in weights if not isinstance(c, str) or not fmt.automaton.can_start(c)]
+    end = fmt.style.get("region_at") == "end"
+    fits = fmt.automaton.can_end if end else fmt.automaton.can_start
+    bad = [c for c in weights if not isinstance(c, str) or not fits(c)]
     if bad or not sum(weights.values()):
+        where = (
+            "end with (by its templates and suffixes"
+            if end
+            else "start with (by its templates and prefixes"
+        )
         raise FormatError(
-            f"format {fmt.name!r}: style region_codes must be texts a plate can start with "
-            f"(by its templates and prefixes; quote codes such as '01' in YAML), weights not "
-            f"all 0; got {bad or codes!r}"
+            f"format {fmt.name!r}: style region_codes must be texts a plate can {where}; "
+            f"quote codes such as '01' in YAML), weights not all 0; got {bad or codes!r}"
         )

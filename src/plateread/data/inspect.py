@@ -131,5 +131,7 @@ def inspect_data(
         info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
     n_region = int(fmt.style.get("region_chars", 0))
     if n_region:  # the counts a format's weighted ``region_codes`` can follow
-        info["region_codes"] = dict(Counter(t[:n_region] for t in texts).most_common())
+        at_end = fmt.style.get("region_at") == "end"
+        codes = (t[-n_region:] if at_end else t[:n_region] for t in texts)
+        info["region_codes"] = dict(Counter(codes).most_common())
     return info

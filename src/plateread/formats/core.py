@@ -45,6 +45,8 @@ class PlateFormat:
         style: Free-form rendering hints for the synthetic generator (colours, layout).
         prefixes: Strings a valid plate must start with (e.g. the region codes in use); empty
             means any start the templates allow.
+        suffixes: Strings a valid plate must end with (region codes written last, as on
+            Russian or Kazakh plates); empty means any end the templates allow.
         two_row: How two-row plates stack their text: a template mapped to its rows, top first,
             each row the label positions it shows left to right (``{"DDLDDDLL": [[2, 3, 4, 5],
             [6, 7, 0, 1]]}``: ``01A123BC`` shows ``A123`` over ``BC01``). See
@@ -59,6 +61,7 @@ class PlateFormat:
     max_length: int = 12
     style: Mapping[str, Any] = field(default_factory=dict)
     prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
     two_row: Mapping[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,12 +90,30 @@ class PlateFormat:
             unknown = sorted(set(t) - set(self.classes))
             if unknown:
                 raise FormatError(f"format {self.name!r}: template {t!r} uses unknown {unknown}")
-        for p in self.prefixes:
-            if not isinstance(p, str) or not p or not self.in_alphabet(p):
-                raise FormatError(
-                    f"format {self.name!r}: prefix {p!r} must be a non-empty string over the "
-                    f"alphabet (quote codes such as '01' in YAML)"
-                )
+        for what, codes in (("prefix", self.prefixes), ("suffix", self.suffixes)):
+            for p in codes:
+                if not isinstance(p, str) or not p or not self.in_alphabet(p):
+                    raise FormatError(
+                        f"format {self.name!r}: {what} {p!r} must be a non-empty string over "
+                        f"the alphabet (quote codes such as '01' in YAML)"
+                    )
+        if self.prefixes or self.suffixes:  # a code no plate can take is a mistake
+            auto = self.automaton
+            shapes = (
+                f"templates {list(self.templates)}"
+                if self.templates
+                else f"{self.min_length}-{self.max_length} characters"
+            )
+            for what, codes, fits in (
+                ("prefixes", self.prefixes, auto.can_start),
+                ("suffixes", self.suffixes, auto.can_end),
+            ):
+                unfit = [c for c in codes if not fits(c)]
+                if unfit:
+                    raise FormatError(
+                        f"format {self.name!r}: {what} {unfit} fit no plate of {shapes} (with "
+                        "the prefixes at the start and the suffixes at the end)"
+                    )
         weights = self.style.get("template_weights")
         if weights is not None and (
             not isinstance(weights, Mapping)
@@ -145,8 +166,8 @@ class PlateFormat:
     @cached_property
     def two_row_shown(self) -> PlateFormat:
         """The format of texts as this format's two-row plates show them, rows side by side
-        (each two-row template reordered, no prefixes): what a reader sees through the two-row
-        view (see :mod:`plateread.tworow`). Built once.
+        (each two-row template reordered, no prefixes or suffixes): what a reader sees through
+        the two-row view (see :mod:`plateread.tworow`). Built once.
         """
         templates = tuple(
             "".join(t[i] for i in self.two_row_order(t))
@@ -186,6 +207,8 @@ class PlateFormat:
             return False
         if self.prefixes and not text.startswith(tuple(self.prefixes)):
             return False
+        if self.suffixes and not text.endswith(tuple(self.suffixes)):
+            return False
         if self.templates:
             return self.match_template(text) is not None
         return self.min_length <= len(text) <= self.max_length
@@ -209,6 +232,7 @@ class PlateFormat:
             "max_length": self.max_length,
             "style": dict(self.style),
             **({"prefixes": list(self.prefixes)} if self.prefixes else {}),
+            **({"suffixes": list(self.suffixes)} if self.suffixes else {}),
             **(
                 {"two_row": {t: [list(r) for r in rows] for t, rows in self.two_row.items()}}
                 if self.two_row
@@ -240,6 +264,7 @@ class PlateFormat:
             max_length=lengths[1],
             style=dict(d.get("style") or {}),
             prefixes=tuple(d.get("prefixes") or ()),
+            suffixes=tuple(d.get("suffixes") or ()),
             two_row=_two_row(d.get("two_row"), name),
         )
 

@@ -4,6 +4,8 @@ The first step for a new region (``plateread data SPEC --draft-format FILE.yaml`
 reads every label as it is, so it holds what a format file must say about the characters. The
 plates' colours are measured in the pictures where there are any (``plateread.data.colours``);
 the rest of the style (layout, sizes), region codes and characters the labels lack are the user's.
+A run of first characters (or of last digits) that takes few values is offered, commented out, as
+a region code.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ PLAIN = ((236, 236, 232), (20, 20, 24))
 # more templates of one length than this are read as positions that take either kind of
 # character (Chinese plates' last five: letters and digits in any order)
 MAX_LAYOUTS = 3
-# a leading run of characters is offered as a region code when it takes at most this share of
-# as many values as there are labels (and a quarter of the values digits could spell), among
-# at least CODE_MIN_LABELS labels
+# a leading run of characters (or a trailing one of digits) is offered as a region code when it
+# takes at most this share of as many values as there are labels (and a quarter of the values
+# digits could spell), among at least CODE_MIN_LABELS labels
 CODE_SHARE = 0.1
 CODE_MIN_LABELS = 50
 
@@ -50,6 +52,8 @@ class Draft:
         labels: How many labels the draft was made from.
         codes: The values of the labels' first characters, ``(code, labels)`` most common
             first, where they take few values (a region code, perhaps); else empty.
+        end_codes: The same for the labels' last digits (a region code written last), where
+            every template ends in digits.
         colours: The plate's and the characters' colours (RGB) as photographed, and how many
             crops they were measured in; ``None``: not measured (a plain white plate).
     """
@@ -62,6 +66,7 @@ class Draft:
     rare: list[tuple[str, int]] = field(default_factory=list)
     labels: int = 0
     codes: list[tuple[str, int]] = field(default_factory=list)
+    end_codes: list[tuple[str, int]] = field(default_factory=list)
     colours: tuple[Colour, Colour, int] | None = None
 
 
@@ -142,8 +147,14 @@ def draft_format(labels: Iterable[str], name: str, min_share: float = MIN_SHARE)
     used = {k for t, _ in kept for k in t}  # a class merged away is left out
     classes = {k: v for k, v in classes.items() if k in used}
     alphabet = "".join(c for c in seen if any(c in v for v in classes.values()))
-    codes = _leading_codes(texts, [t for t, _ in kept], classes)
-    return Draft(name, alphabet, classes, scripts, kept, rare, len(texts), codes)
+    layouts = [t for t, _ in kept]
+    codes = _leading_codes(texts, layouts, classes)
+    end_codes = []
+    # a code written last is digits (Russian, Kazakh plates)
+    if all(set(classes[t[-1]]) <= set(DIGITS) for t in layouts):
+        flipped = _leading_codes([t[::-1] for t in texts], [t[::-1] for t in layouts], classes)
+        end_codes = [(c[::-1], n) for c, n in flipped]
+    return Draft(name, alphabet, classes, scripts, kept, rare, len(texts), codes, end_codes)
 
 
 def _leading_codes(
@@ -151,7 +162,8 @@ def _leading_codes(
 ) -> list[tuple[str, int]]:
     """The values of the first characters every template draws from one class (up to three),
     with their counts, where they take few values; else ``[]``. A label that starts otherwise
-    (a slip: ``O1`` for ``01``) adds none, so that every code offered can start a plate.
+    (a slip: ``O1`` for ``01``) adds none, so that every code offered can start a plate. The
+    last characters' codes are the first ones of the labels and templates written backwards.
     """
     first = {t[:1] for t in templates}
     if len(first) != 1 or len(texts) < CODE_MIN_LABELS:
@@ -199,6 +211,22 @@ def _either(keys: set[str], classes: dict[str, str], scripts: dict[str, str]) ->
     return key
 
 
+def _code_lines(
+    codes: list[tuple[str, int]], which: str, key: str, where: str, side: str
+) -> list[str]:
+    """The commented lines offering ``codes`` (the labels' ``which`` characters) as ``key``."""
+    if not codes:
+        return []
+    seen = ", ".join(f"{c} {n}" for c, n in codes[:6]) + (", ..." if len(codes) > 6 else "")
+    return [
+        f"# the labels' {which} {len(codes[0][0])} characters take {len(codes)} values ({seen}):",
+        f"# a region code? Then un-comment `{key}` (readings must {where} with one; add the",
+        "# codes your labels lack) and, if the plates draw the code apart in a box on the",
+        f"# {side}, the region lines at the end of `style`",
+        f"# {key}: {json.dumps([c for c, _ in codes], ensure_ascii=False)}",
+    ]
+
+
 def draft_yaml(draft: Draft) -> str:
     """The text of a format file for ``draft``, with comments on what to check and add."""
     q = json.dumps  # a JSON string or list is valid YAML, quoted where YAML would misread it
@@ -221,18 +249,10 @@ def draft_yaml(draft: Draft) -> str:
         lines.extend(f"#  - {t}  # {n}" for t, n in draft.rare[:10])
         if len(draft.rare) > 10:
             lines.append(f"#  ... and {len(draft.rare) - 10} more")
-    codes = draft.codes
-    if codes:
-        k = len(codes[0][0])
-        seen = ", ".join(f"{c} {n}" for c, n in codes[:6]) + (", ..." if len(codes) > 6 else "")
-        lines += [
-            f"# the labels' first {k} characters take {len(codes)} values ({seen}):",
-            "# a region code? Then un-comment `prefixes` (readings must start with one; add the",
-            "# codes your labels lack) and, if the plates draw the code apart in a box on the",
-            "# left, the region lines at the end of `style`",
-            f"# prefixes: {q([c for c, _ in codes], ensure_ascii=False)}",
-        ]
-    else:
+    codes, ends = draft.codes, draft.end_codes
+    lines += _code_lines(codes, "first", "prefixes", "start", "left")
+    lines += _code_lines(ends, "last", "suffixes", "end", "right")
+    if not codes and not ends:
         lines.append('# prefixes: ["01", "10"]  # the region codes a plate must start with, if any')
     background, foreground, measured = draft.colours or (*PLAIN, 0)
     lines.append("style:")
@@ -242,10 +262,18 @@ def draft_yaml(draft: Draft) -> str:
     notes = ["plate colour (RGB)", "character colour", "plate width and height"]
     for (key, value), note in zip(keys.items(), notes):
         lines.append(f"  {key}: {q(list(value))}".ljust(30) + f"  # {note}")
-    if codes:
-        weights = q(dict(codes), ensure_ascii=False)
+    if codes or ends:  # a code at the start, if the labels have both
+        weights = q(dict(codes or ends), ensure_ascii=False)
+        k = len((codes or ends)[0][0])
+        lines += (
+            [f"  # region_chars: {k}  # the first {k} drawn smaller, in a box on the left"]
+            if codes
+            else [
+                f"  # region_chars: {k}  # the last {k} drawn smaller, in a box on the right",
+                "  # region_at: end",
+            ]
+        )
         lines += [
-            f"  # region_chars: {k}  # the first {k} drawn smaller, in a box on the left",
             "  # region_box: 0.16  # the box's share of the plate's width",
             "  # how often synthetic plates use each code:",
             f"  # region_codes: {weights}",

@@ -112,14 +112,14 @@ def read_yaml_mapping(
 # fmt: off
 FORMAT_KEYS = frozenset({
     "name", "alphabet", "classes", "templates", "min_length", "max_length", "style", "prefixes",
-    "two_row", "extends",
+    "suffixes", "two_row", "extends",
 })
 # what the synthetic generator reads from ``style`` (README, "Formats"; kind: built-in renderers)
 STYLE_KEYS = frozenset({
     "background", "foreground", "size_mm", "two_row_size_mm", "region_box", "region_chars",
     "region_height", "region_codes", "group_gap", "flag", "flag_text", "loose_crops", "tilt",
     "template_weights", "two_row_share", "two_row_only", "binarized", "loose_margins", "scene",
-    "frame", "char_height", "font_weights", "font_families", "kind",
+    "frame", "char_height", "font_weights", "font_families", "kind", "region_at",
 })
 # fmt: on
 

@@ -67,19 +67,36 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     if fmt.templates:
         template = _template(fmt, rng)
         text = "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
-        codes = fmt.style.get("region_codes")  # real region prefixes, when the style lists them
+        codes = fmt.style.get("region_codes")  # real region codes, when the style lists them
         if codes:
             code = _region_code(codes, rng)
-            if fmt.is_valid(code + text[len(code) :]):
-                text = code + text[len(code) :]
+            coded = at_region(fmt, text, code)
+            if fmt.is_valid(coded):
+                text = coded
     else:
         n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
         text = "".join(rng.choice(list(fmt.alphabet), n))
-    if fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
+    if fmt.suffixes and not fmt.is_valid(text):  # end (and start) as the format says
+        heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
+        for tail in rng.permutation(list(fmt.suffixes)):
+            for head in heads:
+                middle = text[len(head) : max(len(head), len(text) - len(tail))]
+                if fmt.is_valid(head + middle + str(tail)):
+                    return head + middle + str(tail)
+    elif fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
         for p in rng.permutation(list(fmt.prefixes)):
             if fmt.is_valid(str(p) + text[len(p) :]):
                 return str(p) + text[len(p) :]
     return text
+
+
+def at_region(fmt: PlateFormat, text: str, code: str) -> str:
+    """``text`` with ``code`` written where the style puts the region: over its first
+    characters, or its last with ``region_at: end``.
+    """
+    if fmt.style.get("region_at") == "end":
+        return text[: max(0, len(text) - len(code))] + code
+    return code + text[len(code) :]
 
 
 def _template(fmt: PlateFormat, rng: np.random.Generator) -> str:

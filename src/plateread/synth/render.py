@@ -112,34 +112,45 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
 
     Style keys (all optional): ``background`` and ``foreground`` RGB, ``size_mm`` [w, h],
     ``region_chars`` (the first N characters drawn smaller in a box on the left, as on Uzbek
-    plates) with ``region_box`` (the box's share of the width, 0.16) and ``region_height``
-    (its characters' share of the height, 0.5), ``group_gap`` (mm of extra space where the
-    template switches between character classes: ``A 123 BC``), ``flag`` (RGB stripes, top to
-    bottom, drawn at the right end), ``flag_text``, ``char_height`` (the main characters' share
-    of the plate's height, 0.72), ``font_weights`` (weights to draw from: ``[Medium, SemiBold,
-    Bold]``) and ``font_families`` (``[Barlow Condensed]``; also ``Barlow``, ``Saira Condensed``).
+    plates; the last N in a box on the right with ``region_at: end``) with ``region_box`` (the
+    box's share of the width, 0.16) and ``region_height`` (its characters' share of the height,
+    0.5), ``group_gap`` (mm of extra space where the template switches between character
+    classes: ``A 123 BC``), ``flag`` (RGB stripes, top to bottom, drawn at the end away from the
+    region box: the right, or the left with ``region_at: end``), ``flag_text``, ``char_height``
+    (the main characters' share of the plate's height, 0.72), ``font_weights`` (weights to draw
+    from: ``[Medium, SemiBold, Bold]``) and ``font_families`` (``[Barlow Condensed]``; also
+    ``Barlow``, ``Saira Condensed``).
     """
     style, scene = fmt.style, fmt.scene
     c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
-    n_region = int(style.get("region_chars", 0))
-    region, main = text[:n_region], text[n_region:]
+    at_end = style.get("region_at") == "end"
+    first, last = _main_span(text, fmt)
+    region, main = text[:first] + text[last:], text[first:last]
     if region:
         box = float(style.get("region_box", 0.16)) * w_mm
         rh = float(style.get("region_height", 0.5)) * h_mm
         cw = min(box / (len(region) + 0.6), 0.75 * rh)
-        x0 = left + (box - cw * len(region)) / 2
+        x_box = right - box if at_end else left
+        x0 = x_box + (box - cw * len(region)) / 2
         for i, ch in enumerate(region):
             c.glyph(ch, x0 + i * cw, (h_mm - rh) / 2, cw * 0.95, rh, ink, font)
-        c.line(left + box, 4, left + box, h_mm - 4, ink, 2.5)
-        left += box + 6
+        line = x_box if at_end else left + box
+        c.line(line, 4, line, h_mm - 4, ink, 2.5)
+        if at_end:
+            right -= box + 6
+        else:
+            left += box + 6
     if style.get("flag"):
         fw = 0.07 * w_mm
-        right -= fw
-        _flag(c, style, right, 10, fw, 0.3 * h_mm, 0.2 * h_mm, bg, ink)
-        right -= 6
-    gaps = _group_breaks(text, fmt)[n_region:] * float(style.get("group_gap", 0.0))
+        x_flag = left if at_end else right - fw
+        _flag(c, style, x_flag, 10, fw, 0.3 * h_mm, 0.2 * h_mm, bg, ink)
+        if at_end:
+            left += fw + 6
+        else:
+            right -= fw + 6
+    gaps = _group_breaks(text, fmt)[first:last] * float(style.get("group_gap", 0.0))
     gaps[:1] = 0.0  # no gap before the first character after the region box
     n = max(1, len(main))
     step = (right - left - gaps.sum()) / n
@@ -149,6 +160,16 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
         x = left + i * step + gaps[: i + 1].sum() + (step - cell) / 2 + rng.normal(0, 0.6)
         c.glyph(ch, x, h_mm * (1 - k) / 2 + rng.normal(0, 0.6), cell, h_mm * k, ink, font)
     return c.result()
+
+
+def _main_span(text: str, fmt: PlateFormat) -> tuple[int, int]:
+    """``(first, last)``: the positions of ``text`` outside the region box, ``text[first:last]``
+    (the style's ``region_chars`` at the start, or at the end with ``region_at: end``).
+    """
+    n_region = min(int(fmt.style.get("region_chars", 0)), len(text))
+    if fmt.style.get("region_at") == "end":
+        return 0, len(text) - n_region
+    return n_region, len(text)
 
 
 def _flag(
@@ -175,7 +196,8 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     """A two-row plate laid out as ``fmt.two_row`` says for the text's template.
 
     Style keys as for :func:`render_generic`, plus ``two_row_size_mm`` [w, h] (280 x 200): the
-    region characters (the first ``region_chars``) sit in a box, with the flag, on their row.
+    region characters (the first ``region_chars``, or the last with ``region_at: end``) sit in
+    a box, with the flag, on the right of their row.
     """
     style = fmt.style
     template = fmt.match_template(text)
@@ -183,12 +205,12 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
     c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM, fmt.scene)
     w_mm, h_mm = c.w_mm, c.h_mm
-    n_region = int(style.get("region_chars", 0))
+    first, last = _main_span(text, fmt)
     row_h = (h_mm - 16) / 2
     for r, row in enumerate(fmt.two_row[template]):
         top = 8 + r * row_h
-        main = [i for i in row if i >= n_region]
-        region = [i for i in row if i < n_region]
+        main = [i for i in row if first <= i < last]
+        region = [i for i in row if not first <= i < last]
         right = w_mm - 10
         if region:  # the region box: its characters, then the flag
             box = 0.45 * (w_mm - 20)
