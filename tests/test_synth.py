@@ -215,6 +215,18 @@ def test_synthetic_texts_end_with_a_listed_suffix_and_codes_go_last() -> None:
         )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("base", "codes"),
+    [(RU, {"suffixes": ["77", "177", "777"]}), (CN, {"prefixes": ["皖A", "沪"]})],
+)
+def test_built_in_formats_narrowed_by_codes_draw_texts_that_keep_to_them(
+    base: PlateFormat, codes: dict[str, list[str]]
+) -> None:  # `extends: ru` with the Moscow codes: the same name, the same drawing of texts
+    fmt = PlateFormat.from_dict({**base.to_dict(), **codes})
+    texts = [random_text(fmt, np.random.default_rng(i)) for i in range(100)]
+    assert all(fmt.is_valid(t) for t in texts) and len(set(texts)) > 90
+
+
 def test_a_region_code_at_the_end_is_boxed_on_the_right_and_the_flag_moves_left() -> None:
     style = {"region_chars": 2, "flag": [[0, 0, 255]], "size_mm": [520, 112]}
     fmt = PlateFormat(

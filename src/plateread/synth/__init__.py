@@ -37,7 +37,26 @@ _RU_TWO_ROW_THREE_DIGITS = 0.3
 
 
 def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
-    """A random valid plate text of ``fmt`` (with realistic regions and provinces)."""
+    """A random valid plate text of ``fmt`` (with realistic regions and provinces), starting and
+    ending as its ``prefixes`` and ``suffixes`` say.
+    """
+    text = _drawn_text(fmt, rng)
+    if fmt.suffixes and not fmt.is_valid(text):  # end (and start) as the format says
+        heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
+        for tail in rng.permutation(list(fmt.suffixes)):
+            for head in heads:
+                middle = text[len(head) : max(len(head), len(text) - len(tail))]
+                if fmt.is_valid(head + middle + str(tail)):
+                    return head + middle + str(tail)
+    elif fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
+        for p in rng.permutation(list(fmt.prefixes)):
+            if fmt.is_valid(str(p) + text[len(p) :]):
+                return str(p) + text[len(p) :]
+    return text
+
+
+def _drawn_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
+    """A text of ``fmt``'s templates (or lengths), regions and provinces drawn as on real plates."""
     if fmt.name == "ru":
         c = fmt.classes
         letters = "".join(rng.choice(list(c["L"]), 3))
@@ -76,17 +95,6 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     else:
         n = int(rng.integers(fmt.min_length, fmt.max_length + 1))
         text = "".join(rng.choice(list(fmt.alphabet), n))
-    if fmt.suffixes and not fmt.is_valid(text):  # end (and start) as the format says
-        heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
-        for tail in rng.permutation(list(fmt.suffixes)):
-            for head in heads:
-                middle = text[len(head) : max(len(head), len(text) - len(tail))]
-                if fmt.is_valid(head + middle + str(tail)):
-                    return head + middle + str(tail)
-    elif fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
-        for p in rng.permutation(list(fmt.prefixes)):
-            if fmt.is_valid(str(p) + text[len(p) :]):
-                return str(p) + text[len(p) :]
     return text
 
 
