@@ -217,12 +217,18 @@ def test_synthetic_texts_end_with_a_listed_suffix_and_codes_go_last() -> None:
 
 @pytest.mark.parametrize(
     ("base", "codes"),
-    [(RU, {"suffixes": ["77", "177", "777"]}), (CN, {"prefixes": ["皖A", "沪"]})],
+    [
+        (RU, {"suffixes": ["77", "177", "777"]}),
+        (CN, {"prefixes": ["皖A", "沪"]}),
+        (RU_ALL, {"templates": ["LDDDLLDD", "LLDDDDD"]}),
+        (CN, {"classes": {"X": "皖沪", "D": "0123456789"}, "templates": ["XDDDDD"]}),
+    ],
 )
-def test_built_in_formats_narrowed_by_codes_draw_texts_that_keep_to_them(
-    base: PlateFormat, codes: dict[str, list[str]]
+def test_built_in_formats_narrowed_by_a_file_draw_texts_that_keep_to_it(
+    base: PlateFormat, codes: dict[str, object]
 ) -> None:  # `extends: ru` with the Moscow codes: the same name, the same drawing of texts
-    fmt = PlateFormat.from_dict({**base.to_dict(), **codes})
+    style = {k: v for k, v in base.style.items() if k != "two_row_only"}
+    fmt = PlateFormat.from_dict({**base.to_dict(), **codes, "two_row": {}, "style": style})
     texts = [random_text(fmt, np.random.default_rng(i)) for i in range(100)]
     assert all(fmt.is_valid(t) for t in texts) and len(set(texts)) > 90
 

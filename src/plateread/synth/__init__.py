@@ -29,6 +29,8 @@ _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
     str(i) for i in (*range(102, 200), 702, 716, 725, 750, 761, 763, 777, 790, 797, 799)
 ]
 
+# the classes the drawing of each built-in format's texts reads
+_OWN_CLASSES = {"ru": "LD", "ru_all": "LD", "cn": "PA"}
 # how often ru_all draws each type's series (synth.russian.RU_SERIES): civil, taxi, trailer,
 # police, military
 _RU_ALL_SERIES = {"LDDDLL": 0.4, "LLDDD": 0.15, "LLDDDD": 0.15, "LDDDD": 0.15, "DDDDLL": 0.15}
@@ -41,6 +43,8 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     ending as its ``prefixes`` and ``suffixes`` say.
     """
     text = _drawn_text(fmt, rng)
+    if fmt.templates and fmt.match_template(text) is None:  # a built-in narrowed by a file
+        text = _template_text(fmt, rng)
     if fmt.suffixes and not fmt.is_valid(text):  # end (and start) as the format says
         heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
         for tail in rng.permutation(list(fmt.suffixes)):
@@ -56,7 +60,11 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
 
 
 def _drawn_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
-    """A text of ``fmt``'s templates (or lengths), regions and provinces drawn as on real plates."""
+    """A text of ``fmt``, with the regions and provinces of ``ru``, ``ru_all`` and ``cn`` drawn
+    as on real plates (for a file that ``extends`` one of them, perhaps no template's).
+    """
+    if fmt.name in _OWN_CLASSES and not set(_OWN_CLASSES[fmt.name]) <= set(fmt.classes):
+        return _template_text(fmt, rng)  # classes renamed by a file: its own templates
     if fmt.name == "ru":
         c = fmt.classes
         letters = "".join(rng.choice(list(c["L"]), 3))
@@ -83,6 +91,13 @@ def _drawn_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
             str(rng.choice(list(alnum[:10] if rng.random() < 0.65 else alnum))) for _ in range(n)
         ]
         return province + letter + "".join(chars)
+    return _template_text(fmt, rng)
+
+
+def _template_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
+    """A text of one of ``fmt``'s templates (with a region code where the style lists them), or
+    of its alphabet and lengths.
+    """
     if fmt.templates:
         template = _template(fmt, rng)
         text = "".join(str(rng.choice(list(fmt.classes[k]))) for k in template)
