@@ -71,3 +71,24 @@ def test_a_draft_paints_its_plates_in_the_crops_colours(
     # `plateread data` prints the colours, for comparing real crops with synthetic ones
     assert main(["data", f"dir:{folder}"]) == 0
     assert "colours, the median of 4 crops' centres: plate [" in capsys.readouterr().out
+
+
+def test_a_draft_gives_a_template_whose_plates_differ_colours_of_its_own(tmp_path: Path) -> None:
+    folder = tmp_path / "crops"
+    green = (150, 215, 165)
+    for i in range(24):  # 24 blue plates of 7 characters, 20 green ones of 8 (or 19)
+        write_png(folder / f"A{i:03d}BC7.png", plate(BLUE, WHITE, seed=i))
+        if i < 20:
+            write_png(folder / f"A{i:03d}BC77.png", plate(green, BLACK, seed=i))
+    draft = draft_from_specs([f"dir:{folder}"], "two")
+    assert [t for t, _ in draft.templates] == ["LDDDLLD", "LDDDLLDD"]
+    assert list(draft.template_colours) == ["LDDDLLDD"]
+    bg, fg, n = draft.template_colours["LDDDLLDD"]
+    assert near(bg, green) and near(fg, BLACK) and n == 20
+    path = tmp_path / "two.yaml"
+    path.write_text(draft_yaml(draft), encoding="utf-8")
+    fmt = load_format(str(path))
+    assert near(tuple(fmt.drawn("A123BC77").style["background"]), green)
+    assert fmt.drawn("A123BC7") is fmt and "template_styles" not in fmt.drawn("A123BC77").style
+    (folder / "A000BC77.png").unlink()  # 19 crops: too few to measure apart
+    assert draft_from_specs([f"dir:{folder}"], "two").template_colours == {}

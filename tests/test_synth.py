@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from plateread.errors import FormatError
 from plateread.formats import CN, GENERIC, RU, RU_ALL, PlateFormat, load_format
-from plateread.synth import random_text, synth_samples, write_dataset
+from plateread.synth import SynthImage, random_text, synth_samples, write_dataset
 from plateread.synth.render import render_plate
 
 
@@ -259,6 +259,29 @@ def test_a_region_code_at_the_end_is_boxed_on_the_right_and_the_flag_moves_left(
     assert render_plate(two, "123AB02", np.random.default_rng(0), rows=2).ndim == 3
     with pytest.raises(FormatError, match="style region_at must be start or end"):
         PlateFormat.from_dict({**fmt.to_dict(), "style": {"region_at": "right"}})
+
+
+def test_a_template_drawn_in_a_style_of_its_own() -> None:
+    taxi = {"background": [250, 205, 40], "size_mm": [300, 112]}
+    base = {"background": [236, 236, 232], "template_styles": {"LLDDD": taxi}}
+    fmt = PlateFormat(
+        "t", "0123456789AB", {"L": "AB", "D": "0123456789"}, ("LDDDLL", "LLDDD"), style=base
+    )
+    assert fmt.drawn("A123AB") is fmt and fmt.drawn("AB123").style["background"] == [250, 205, 40]
+    yellow, white = (render_plate(fmt, t, np.random.default_rng(0)) for t in ("AB123", "A123AB"))
+    assert yellow.shape[1] < 0.7 * white.shape[1]  # 300 mm wide, not 520
+    centre = yellow[yellow.shape[0] // 4, yellow.shape[1] // 10 :].astype(int)
+    assert ((centre[:, 0] - centre[:, 2]) > 150).any()  # yellow: red well above blue
+    synth = SynthImage(fmt, "AB123", seed=1, augment=False).load()
+    assert synth.shape == yellow.shape
+    for styles, words in (
+        ({"LLDDDD": taxi}, r"template_styles names \['LLDDDD'\], not templates"),
+        ({"LLDDD": {"tilt": 2}}, r"template_styles\['LLDDD'\] has \['tilt'\]"),
+        ({"LLDDD": {"background": "yellow"}}, r"background must be .* \(in style template_s"),
+        (["LLDDD"], "template_styles must map templates to style keys"),
+    ):
+        with pytest.raises(FormatError, match=words):
+            PlateFormat.from_dict({**fmt.to_dict(), "style": {"template_styles": styles}})
 
 
 def test_thin_glyphs_stay_thin() -> None:

@@ -259,9 +259,9 @@ def _data(sub: Verbs) -> None:
         metavar="FILE",
         help="write a new format file (.yaml) drafted from the labels as written: their "
         "alphabet, character classes and templates, the plates' colours as the crops show "
-        "them (and, in comments, a region code where the first characters, or the last digits, "
-        "take few values); "
-        "then look at the data in that format",
+        "them (a template's own where its crops differ; and, in comments, a region code "
+        "where the first characters, or the last digits, take few values); then look at the "
+        "data in that format",
     )
     d.add_argument(
         "--grid",

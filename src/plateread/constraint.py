@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from plateread.errors import FormatError
+
 if TYPE_CHECKING:  # formats/core.py builds and caches these (``PlateFormat.automaton``)
     from plateread.formats import PlateFormat
 
@@ -157,3 +159,30 @@ class PrefixAutomaton:
         if self._shaped:
             return n <= self._t_longest and bool(tm & self._t_end[n])
         return self.fmt.min_length <= n <= self.fmt.max_length
+
+
+def check_codes(fmt: PlateFormat) -> None:
+    """Refuse prefixes or suffixes no plate of ``fmt`` can take: they would make every reading
+    invalid, or never be read.
+
+    Raises:
+        FormatError: a prefix starts, or a suffix ends, no plate of the templates (or lengths).
+    """
+    if not fmt.prefixes and not fmt.suffixes:
+        return
+    auto = fmt.automaton
+    shapes = (
+        f"templates {list(fmt.templates)}"
+        if fmt.templates
+        else f"{fmt.min_length}-{fmt.max_length} characters"
+    )
+    for what, codes, fits in (
+        ("prefixes", fmt.prefixes, auto.can_start),
+        ("suffixes", fmt.suffixes, auto.can_end),
+    ):
+        unfit = [c for c in codes if not fits(c)]
+        if unfit:
+            raise FormatError(
+                f"format {fmt.name!r}: {what} {unfit} fit no plate of {shapes} (with the "
+                "prefixes at the start and the suffixes at the end)"
+            )

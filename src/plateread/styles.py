@@ -5,6 +5,7 @@ Pure Python, like :mod:`plateread.formats`, which checks them when a format load
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -156,6 +157,42 @@ def check_drawing(fmt: PlateFormat) -> None:
         )
     if style.get("region_codes"):
         _check_region_codes(fmt, style["region_codes"])
+    if "template_styles" in style:
+        _check_template_styles(fmt, style["template_styles"])
+
+
+# what a template's entry in ``template_styles`` may change: how its plate looks
+TEMPLATE_STYLE_KEYS = frozenset(
+    {
+        "background", "foreground", "size_mm", "region_box", "region_height", "group_gap", "flag",
+        "char_height", "frame",
+    }
+)  # fmt: skip
+
+
+def _check_template_styles(fmt: PlateFormat, styles: object) -> None:
+    """``template_styles``: templates of the format mapped to style keys of
+    :data:`TEMPLATE_STYLE_KEYS` (their values are checked with the format drawn for each).
+    """
+    name = fmt.name
+    if not isinstance(styles, Mapping) or not all(isinstance(v, Mapping) for v in styles.values()):
+        raise FormatError(
+            f"format {name!r}: style template_styles must map templates to style keys "
+            f"({{LLDDD: {{background: [250, 210, 40]}}}}), got {styles!r}"
+        )
+    others = sorted(map(str, set(styles) - set(fmt.templates)))
+    if others:
+        raise FormatError(
+            f"format {name!r}: style template_styles names {others}, not templates of "
+            f"{list(fmt.templates)}"
+        )
+    for template, keys in styles.items():
+        wrong = sorted(map(str, set(keys) - TEMPLATE_STYLE_KEYS))
+        if wrong:
+            raise FormatError(
+                f"format {name!r}: style template_styles[{template!r}] has {wrong}; a template's "
+                f"own style may set {sorted(TEMPLATE_STYLE_KEYS)}"
+            )
 
 
 def _check_region_codes(fmt: PlateFormat, codes: object) -> None:

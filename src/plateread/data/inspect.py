@@ -14,14 +14,18 @@ import numpy as np
 from plateread.data import Sample, load_dataset, load_readable
 from plateread.data.colours import plate_colours
 from plateread.data.readers import read_spec
-from plateread.formats import PlateFormat, template_of
-from plateread.formats.draft import Draft, draft_format
+from plateread.formats import GENERIC, PlateFormat, template_of
+from plateread.formats.draft import Colour, Draft, draft_format
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
 # a draft's colours are measured in every crop, or past twice this many, in every n-th (n = the
 # crops // this): at least this many, spread over the labels
 COLOUR_CROPS = 400
+# a template's crops are measured apart where it has at least this many, and their colours kept
+# where a channel of the plate's or the characters' colour is this far from all crops' colours
+TEMPLATE_CROPS = 20
+COLOURS_APART = 60
 
 
 def copy_numbers(samples: Sequence[Sample], fmt: PlateFormat) -> list[tuple[str, str, str]]:
@@ -60,7 +64,41 @@ def draft_from_specs(specs: Sequence[str], name: str) -> Draft:
     colours = plate_colours(img for _, img in load_readable(samples[::step])[0])
     if colours:
         draft.colours = (colours.background, colours.foreground, colours.images)
+        draft.template_colours = _template_colours(draft, samples)
     return draft
+
+
+def _template_colours(
+    draft: Draft, samples: Sequence[Sample]
+) -> dict[str, tuple[Colour, Colour, int]]:
+    """The colours of each template's crops where they differ from all crops' (a green plate
+    of eight characters beside blue ones of seven), measured in ``TEMPLATE_CROPS`` or more.
+    """
+    if len(draft.templates) < 2 or draft.colours is None:
+        return {}
+    templates = tuple(t for t, _ in draft.templates)
+    fmt = PlateFormat(draft.name, draft.alphabet, draft.classes, templates)
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        template = fmt.match_template(GENERIC.normalize(s.text))
+        if template is not None:
+            groups.setdefault(template, []).append(s)
+    out: dict[str, tuple[Colour, Colour, int]] = {}
+    for template, group in groups.items():
+        if len(group) < TEMPLATE_CROPS:
+            continue
+        step = max(1, len(group) // COLOUR_CROPS)
+        own = plate_colours(img for _, img in load_readable(group[::step])[0])
+        if own is None or own.images < TEMPLATE_CROPS:
+            continue
+        apart = max(
+            abs(a - b)
+            for mine, all_ in zip((own.background, own.foreground), draft.colours[:2])
+            for a, b in zip(mine, all_)
+        )
+        if apart >= COLOURS_APART:
+            out[template] = (own.background, own.foreground, own.images)
+    return out
 
 
 def inspect_data(

@@ -11,11 +11,11 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from plateread.constraint import PrefixAutomaton
+from plateread.constraint import PrefixAutomaton, check_codes
 from plateread.errors import FormatError
 from plateread.styles import SceneStyle, check_drawing, scene_style
 
@@ -97,23 +97,7 @@ class PlateFormat:
                         f"format {self.name!r}: {what} {p!r} must be a non-empty string over "
                         f"the alphabet (quote codes such as '01' in YAML)"
                     )
-        if self.prefixes or self.suffixes:  # a code no plate can take is a mistake
-            auto = self.automaton
-            shapes = (
-                f"templates {list(self.templates)}"
-                if self.templates
-                else f"{self.min_length}-{self.max_length} characters"
-            )
-            for what, codes, fits in (
-                ("prefixes", self.prefixes, auto.can_start),
-                ("suffixes", self.suffixes, auto.can_end),
-            ):
-                unfit = [c for c in codes if not fits(c)]
-                if unfit:
-                    raise FormatError(
-                        f"format {self.name!r}: {what} {unfit} fit no plate of {shapes} (with "
-                        "the prefixes at the start and the suffixes at the end)"
-                    )
+        check_codes(self)
         weights = self.style.get("template_weights")
         if weights is not None and (
             not isinstance(weights, Mapping)
@@ -127,6 +111,11 @@ class PlateFormat:
             )
         _ = self.scene  # the style keys the generator reads, checked when the format loads
         check_drawing(self)
+        for template in self.style.get("template_styles") or {}:
+            try:
+                _ = self._template_formats[template]
+            except FormatError as e:
+                raise FormatError(f"{e} (in style template_styles[{template!r}])") from None
         for t, rows in self.two_row.items():
             flat = sorted(i for row in rows for i in row)
             if t not in self.templates or len(rows) != 2 or flat != list(range(len(t))):
@@ -156,6 +145,21 @@ class PlateFormat:
         format-constrained decoding; see :class:`plateread.constraint.PrefixAutomaton`).
         """
         return PrefixAutomaton(self)
+
+    @cached_property
+    def _template_formats(self) -> dict[str, PlateFormat]:
+        """Template -> this format with its ``template_styles`` entry laid over the style."""
+        own = self.style.get("template_styles") or {}
+        base = {k: v for k, v in self.style.items() if k != "template_styles"}
+        return {t: replace(self, style={**base, **keys}) for t, keys in own.items()}
+
+    def drawn(self, text: str) -> PlateFormat:
+        """The format whose style draws ``text``: this one, with the style's
+        ``template_styles`` entry for the text's template laid over it where there is one.
+        """
+        if not self.style.get("template_styles"):
+            return self
+        return self._template_formats.get(self.match_template(text) or "", self)
 
     def two_row_order(self, template: str) -> list[int]:
         """Positions of a ``template`` text in the order its two-row plate shows them (top row,

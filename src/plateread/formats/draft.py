@@ -2,10 +2,10 @@
 
 The first step for a new region (``plateread data SPEC --draft-format FILE.yaml``): the draft
 reads every label as it is, so it holds what a format file must say about the characters. The
-plates' colours are measured in the pictures where there are any (``plateread.data.colours``);
-the rest of the style (layout, sizes), region codes and characters the labels lack are the user's.
-A run of first characters (or of last digits) that takes few values is offered, commented out, as
-a region code.
+plates' colours are measured in the pictures where there are any (``plateread.data.colours``;
+a template's own, ``template_styles``, where its crops differ); the rest of the style (layout,
+sizes), region codes and characters the labels lack are the user's. A run of first characters
+(or of last digits) that takes few values is offered, commented out, as a region code.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Draft:
             every template ends in digits.
         colours: The plate's and the characters' colours (RGB) as photographed, and how many
             crops they were measured in; ``None``: not measured (a plain white plate).
+        template_colours: Template -> its own plate and character colours and crops, where
+            its crops were measured apart and differ from ``colours`` (``template_styles``).
     """
 
     name: str
@@ -68,6 +70,7 @@ class Draft:
     codes: list[tuple[str, int]] = field(default_factory=list)
     end_codes: list[tuple[str, int]] = field(default_factory=list)
     colours: tuple[Colour, Colour, int] | None = None
+    template_colours: dict[str, tuple[Colour, Colour, int]] = field(default_factory=dict)
 
 
 def _script(c: str) -> str:
@@ -262,6 +265,12 @@ def draft_yaml(draft: Draft) -> str:
     notes = ["plate colour (RGB)", "character colour", "plate width and height"]
     for (key, value), note in zip(keys.items(), notes):
         lines.append(f"  {key}: {q(list(value))}".ljust(30) + f"  # {note}")
+    if draft.template_colours:
+        lines += ["  # the plates of these templates measured in colours of their own:"]
+        lines.append("  template_styles:")
+        for t, (bg, fg, n) in draft.template_colours.items():
+            keys_t = q({"background": list(bg), "foreground": list(fg)})
+            lines.append(f"    {q(t)}: {keys_t}  # {n} crops")
     if codes or ends:  # a code at the start, if the labels have both
         weights = q(dict(codes or ends), ensure_ascii=False)
         k = len((codes or ends)[0][0])

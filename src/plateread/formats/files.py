@@ -119,7 +119,7 @@ STYLE_KEYS = frozenset({
     "background", "foreground", "size_mm", "two_row_size_mm", "region_box", "region_chars",
     "region_height", "region_codes", "group_gap", "flag", "flag_text", "loose_crops", "tilt",
     "template_weights", "two_row_share", "two_row_only", "binarized", "loose_margins", "scene",
-    "frame", "char_height", "font_weights", "font_families", "kind", "region_at",
+    "frame", "char_height", "font_weights", "font_families", "kind", "region_at", "template_styles",
 })
 # fmt: on
 

@@ -153,7 +153,7 @@ class SynthImage:
     def load(self) -> np.ndarray:
         """Render (and augment) the plate; the same seed gives the same pixels."""
         rng = np.random.default_rng(self.seed)
-        fmt = load_format(self.format)
+        fmt = load_format(self.format).drawn(self.text)  # the style of the text's template
         plate = render_plate(fmt, self.text, rng, self.rows)
         if not self.augment:
             return plate

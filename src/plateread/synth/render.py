@@ -273,7 +273,10 @@ def latin_fonts(fmt: PlateFormat) -> list[str]:
 def render_plate(
     fmt: PlateFormat, text: str, rng: np.random.Generator, rows: int = 1
 ) -> np.ndarray:
-    """A clean rendering of ``text`` in the style of ``fmt``, on one row or (``rows=2``) two."""
+    """A clean rendering of ``text`` in the style of ``fmt`` (and of the text's template, where
+    the style's ``template_styles`` has it), on one row or (``rows=2``) two.
+    """
+    fmt = fmt.drawn(text)
     kind = fmt.style.get("kind")
     if rows == 2:
         return render_ru_two_row(text, rng) if kind == "ru_all" else render_two_row(text, fmt, rng)
