@@ -337,3 +337,19 @@ def test_a_draft_offers_trailing_digits_of_few_values_as_a_region_code(tmp_path:
     assert info["region_codes"] == {"02": 2, "17": 1}  # counted where the style puts them
     # last letters (Uzbek series) are no code, however few their values
     assert draft_format([f"01A{i:03d}BA" for i in range(60)], "uz").end_codes == []
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("templates: LDDDLLDD", "templates"),
+        ("prefixes: '01'", "prefixes"),
+        ("suffixes: '77'", "suffixes"),
+    ],
+)
+def test_a_lone_text_where_a_list_belongs_is_an_error(tmp_path: Path, line: str, key: str) -> None:
+    # read as characters, '77' would be the suffixes 7 and 7, and LDDDLLDD eight templates
+    f = tmp_path / "x.yaml"
+    f.write_text(f"name: x\nalphabet: 0-9A-Z\nclasses: {{L: A-Z, D: 0-9}}\n{line}\n")
+    with pytest.raises(FormatError, match=rf"{key} must be a list \(\[\.\.\.\]\), got '"):
+        load_format(str(f))

@@ -263,14 +263,24 @@ class PlateFormat:
             name=name,
             alphabet=alphabet,
             classes=classes,
-            templates=tuple(str(t) for t in d.get("templates") or ()),
+            templates=tuple(str(t) for t in _listed(d, "templates", name)),
             min_length=lengths[0],
             max_length=lengths[1],
             style=dict(d.get("style") or {}),
-            prefixes=tuple(d.get("prefixes") or ()),
-            suffixes=tuple(d.get("suffixes") or ()),
+            prefixes=tuple(_listed(d, "prefixes", name)),
+            suffixes=tuple(_listed(d, "suffixes", name)),
             two_row=_two_row(d.get("two_row"), name),
         )
+
+
+def _listed(d: Mapping[str, Any], key: str, name: str) -> list[Any]:
+    """``d[key]`` as a list (none: empty). A lone text is an error: ``prefixes: "77"`` would
+    otherwise be read as the codes ``7`` and ``7``, and ``templates: LDDD`` as four templates.
+    """
+    value = d.get(key) or []
+    if not isinstance(value, (list, tuple)):
+        raise FormatError(f"format {name!r}: {key} must be a list ([...]), got {value!r}")
+    return list(value)
 
 
 def _two_row(value: Any, name: str) -> dict[str, tuple[tuple[int, ...], ...]]:
