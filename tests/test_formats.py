@@ -353,3 +353,10 @@ def test_a_lone_text_where_a_list_belongs_is_an_error(tmp_path: Path, line: str,
     f.write_text(f"name: x\nalphabet: 0-9A-Z\nclasses: {{L: A-Z, D: 0-9}}\n{line}\n")
     with pytest.raises(FormatError, match=rf"{key} must be a list \(\[\.\.\.\]\), got '"):
         load_format(str(f))
+
+
+@pytest.mark.parametrize("key", ["classes", "style"])
+def test_classes_or_style_that_are_no_mapping_are_format_errors(key: str) -> None:
+    for value in ("A-Z", ["A-Z"], 5):  # a traceback before
+        with pytest.raises(FormatError, match=f"{key} must be a mapping, got "):
+            PlateFormat.from_dict({"name": "x", "alphabet": "0-9A-Z", key: value})

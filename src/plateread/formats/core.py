@@ -250,6 +250,9 @@ class PlateFormat:
         if "name" not in d or "alphabet" not in d:
             raise FormatError("a format needs at least 'name' and 'alphabet'")
         name = str(d["name"])
+        for key in ("classes", "style"):
+            if not isinstance(d.get(key) or {}, Mapping):
+                raise FormatError(f"format {name!r}: {key} must be a mapping, got {d[key]!r}")
         try:
             classes = {str(k): _expand(str(v)) for k, v in (d.get("classes") or {}).items()}
             alphabet = _expand(str(d["alphabet"]))
