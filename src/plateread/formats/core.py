@@ -17,6 +17,7 @@ from typing import Any
 
 from plateread.constraint import PrefixAutomaton, check_codes
 from plateread.errors import FormatError
+from plateread.formats.fields import expand_chars, listed, two_row_layouts
 from plateread.styles import SceneStyle, check_drawing, scene_style
 
 DIGITS = "0123456789"
@@ -254,8 +255,8 @@ class PlateFormat:
             if not isinstance(d.get(key) or {}, Mapping):
                 raise FormatError(f"format {name!r}: {key} must be a mapping, got {d[key]!r}")
         try:
-            classes = {str(k): _expand(str(v)) for k, v in (d.get("classes") or {}).items()}
-            alphabet = _expand(str(d["alphabet"]))
+            classes = {str(k): expand_chars(str(v)) for k, v in (d.get("classes") or {}).items()}
+            alphabet = expand_chars(str(d["alphabet"]))
             lengths = int(d.get("min_length", 1)), int(d.get("max_length", 12))
         except FormatError as e:
             raise FormatError(f"format {name!r}: {e}") from None
@@ -266,61 +267,14 @@ class PlateFormat:
             name=name,
             alphabet=alphabet,
             classes=classes,
-            templates=tuple(str(t) for t in _listed(d, "templates", name)),
+            templates=tuple(str(t) for t in listed(d, "templates", name)),
             min_length=lengths[0],
             max_length=lengths[1],
             style=dict(d.get("style") or {}),
-            prefixes=tuple(_listed(d, "prefixes", name)),
-            suffixes=tuple(_listed(d, "suffixes", name)),
-            two_row=_two_row(d.get("two_row"), name),
+            prefixes=tuple(listed(d, "prefixes", name)),
+            suffixes=tuple(listed(d, "suffixes", name)),
+            two_row=two_row_layouts(d.get("two_row"), name),
         )
-
-
-def _listed(d: Mapping[str, Any], key: str, name: str) -> list[Any]:
-    """``d[key]`` as a list (none: empty). A lone text is an error: ``prefixes: "77"`` would
-    otherwise be read as the codes ``7`` and ``7``, and ``templates: LDDD`` as four templates.
-    """
-    value = d.get(key) or []
-    if not isinstance(value, (list, tuple)):
-        raise FormatError(f"format {name!r}: {key} must be a list ([...]), got {value!r}")
-    return list(value)
-
-
-def _two_row(value: Any, name: str) -> dict[str, tuple[tuple[int, ...], ...]]:
-    """Parse a format file's ``two_row`` mapping (checked further by the format)."""
-    if not value:
-        return {}
-    try:
-        return {
-            str(t): tuple(tuple(int(i) for i in row) for row in rows) for t, rows in value.items()
-        }
-    except (AttributeError, TypeError, ValueError):
-        raise FormatError(
-            f"format {name!r}: two_row must map templates to lists of positions, got {value!r}"
-        ) from None
-
-
-def _expand(chars: str) -> str:
-    """Expand ranges such as ``0-9A-Z`` in a character set (a lone or edge ``-`` stays).
-
-    Raises:
-        FormatError: a range runs backwards (``9-0``): it would be read as three characters.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(chars):
-        if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] > chars[i + 2]:
-            raise FormatError(
-                f"character range {chars[i : i + 3]!r} runs backwards (write "
-                f"{chars[i + 2]}-{chars[i]})"
-            )
-        if i + 2 < len(chars) and chars[i + 1] == "-" and chars[i] < chars[i + 2]:
-            out.extend(chr(k) for k in range(ord(chars[i]), ord(chars[i + 2]) + 1))
-            i += 3
-        else:
-            out.append(chars[i])
-            i += 1
-    return "".join(dict.fromkeys(out))
 
 
 def compute_mask(text: str) -> str | None:
