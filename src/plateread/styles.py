@@ -195,6 +195,19 @@ def _check_template_styles(fmt: PlateFormat, styles: object) -> None:
             )
 
 
+def region_at_end(fmt: PlateFormat) -> bool:
+    """Whether the style writes the region code last (``region_at: end``), not first."""
+    return fmt.style.get("region_at") == "end"
+
+
+def main_span(fmt: PlateFormat, text: str) -> tuple[int, int]:
+    """``(first, last)``: ``text[first:last]`` is what lies outside the region code (the style's
+    first ``region_chars`` characters, or its last with ``region_at: end``).
+    """
+    n = min(int(fmt.style.get("region_chars", 0)), len(text))
+    return (0, len(text) - n) if region_at_end(fmt) else (n, len(text))
+
+
 def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
     """``region_codes``: a list of codes or ``{code: weight}``; each code text that a plate can
     start with (or end with, ``region_at: end``; YAML reads an unquoted ``01`` as the number 1,
@@ -212,7 +225,7 @@ def _check_region_codes(fmt: PlateFormat, codes: object) -> None:
             f"(at least 0), got {codes!r}"
         )
 
-    end = fmt.style.get("region_at") == "end"
+    end = region_at_end(fmt)
     fits = fmt.automaton.can_end if end else fmt.automaton.can_start
     bad = [c for c in weights if not isinstance(c, str) or not fits(c)]
     if bad or not sum(weights.values()):

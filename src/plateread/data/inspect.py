@@ -16,6 +16,7 @@ from plateread.data.colours import plate_colours
 from plateread.data.readers import read_spec
 from plateread.formats import GENERIC, PlateFormat, template_of
 from plateread.formats.draft import Colour, Draft, draft_format
+from plateread.styles import main_span
 
 # what a copy's file name often ends in: "-1", " 2", " (2)"
 _COPY_NUMBER = re.compile(r"(?:[-\s]+\d{1,3}|\s*\(\d{1,3}\))$")
@@ -167,9 +168,8 @@ def inspect_data(
         }
     if "P" in fmt.classes:
         info["provinces"] = dict(Counter(t[0] for t in texts).most_common())
-    n_region = int(fmt.style.get("region_chars", 0))
-    if n_region:  # the counts a format's weighted ``region_codes`` can follow
-        at_end = fmt.style.get("region_at") == "end"
-        codes = (t[-n_region:] if at_end else t[:n_region] for t in texts)
+    if fmt.style.get("region_chars"):  # the counts a format's weighted ``region_codes`` can follow
+        spans = ((t, main_span(fmt, t)) for t in texts)
+        codes = (t[:first] + t[last:] for t, (first, last) in spans)
         info["region_codes"] = dict(Counter(codes).most_common())
     return info

@@ -12,6 +12,7 @@ import numpy as np
 
 from plateread.data.readers import Sample, hidden
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
+from plateread.styles import region_at_end
 from plateread.synth.augment import add_frame, augment_synthetic
 from plateread.synth.canvas import weighted_choice
 from plateread.synth.fonts import check_drawable
@@ -45,17 +46,14 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     text = _drawn_text(fmt, rng)
     if fmt.templates and fmt.match_template(text) is None:  # a built-in narrowed by a file
         text = _template_text(fmt, rng)
-    if fmt.suffixes and not fmt.is_valid(text):  # end (and start) as the format says
+    if (fmt.prefixes or fmt.suffixes) and not fmt.is_valid(text):  # start and end as it says
         heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
-        for tail in rng.permutation(list(fmt.suffixes)):
+        tails = [str(s) for s in rng.permutation(list(fmt.suffixes))] if fmt.suffixes else [""]
+        for tail in tails:
             for head in heads:
                 middle = text[len(head) : max(len(head), len(text) - len(tail))]
-                if fmt.is_valid(head + middle + str(tail)):
-                    return head + middle + str(tail)
-    elif fmt.prefixes and not fmt.is_valid(text):  # start with one of the format's prefixes
-        for p in rng.permutation(list(fmt.prefixes)):
-            if fmt.is_valid(str(p) + text[len(p) :]):
-                return str(p) + text[len(p) :]
+                if fmt.is_valid(head + middle + tail):
+                    return head + middle + tail
     return text
 
 
@@ -117,7 +115,7 @@ def at_region(fmt: PlateFormat, text: str, code: str) -> str:
     """``text`` with ``code`` written where the style puts the region: over its first
     characters, or its last with ``region_at: end``.
     """
-    if fmt.style.get("region_at") == "end":
+    if region_at_end(fmt):
         return text[: max(0, len(text) - len(code))] + code
     return code + text[len(code) :]
 

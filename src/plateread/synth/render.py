@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from plateread.formats import PlateFormat, template_of
-from plateread.styles import SceneStyle
+from plateread.styles import SceneStyle, main_span, region_at_end
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
 from plateread.synth.russian import (
@@ -125,8 +125,8 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     c, bg, ink, font = _blank(style, rng, "size_mm", ONE_ROW_MM, scene)
     w_mm, h_mm = c.w_mm, c.h_mm
     left, right = 12.0, w_mm - 12.0
-    at_end = style.get("region_at") == "end"
-    first, last = _main_span(text, fmt)
+    at_end = region_at_end(fmt)
+    first, last = main_span(fmt, text)
     region, main = text[:first] + text[last:], text[first:last]
     if region:
         box = float(style.get("region_box", 0.16)) * w_mm
@@ -162,16 +162,6 @@ def render_generic(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
     return c.result()
 
 
-def _main_span(text: str, fmt: PlateFormat) -> tuple[int, int]:
-    """``(first, last)``: the positions of ``text`` outside the region box, ``text[first:last]``
-    (the style's ``region_chars`` at the start, or at the end with ``region_at: end``).
-    """
-    n_region = min(int(fmt.style.get("region_chars", 0)), len(text))
-    if fmt.style.get("region_at") == "end":
-        return 0, len(text) - n_region
-    return n_region, len(text)
-
-
 def _flag(
     c: Canvas,
     style: Any,
@@ -205,7 +195,7 @@ def render_two_row(text: str, fmt: PlateFormat, rng: np.random.Generator) -> np.
         raise ValueError(f"{text!r}: format {fmt.name!r} has no two-row layout for it")
     c, bg, ink, font = _blank(style, rng, "two_row_size_mm", TWO_ROW_MM, fmt.scene)
     w_mm, h_mm = c.w_mm, c.h_mm
-    first, last = _main_span(text, fmt)
+    first, last = main_span(fmt, text)
     row_h = (h_mm - 16) / 2
     for r, row in enumerate(fmt.two_row[template]):
         top = 8 + r * row_h
