@@ -85,18 +85,20 @@ def chromium_page() -> Iterator[Any]:
             browser.close()
 
 
-def untrained_onnx(folder: Path, fmt_name: str = "ru", arch: str = "crnn_small") -> Path:
-    """An untrained model of ``arch`` for a format, saved as a checkpoint and exported to ONNX."""
+def untrained_onnx(folder: Path, fmt_name: object = "ru", arch: str = "crnn_small") -> Path:
+    """An untrained model of ``arch`` for a format (a built-in name or a ``PlateFormat``), saved
+    as a checkpoint and exported to ONNX.
+    """
     from plateread.export import export_onnx
     from plateread.formats import load_format
     from plateread.models import REGISTRY, build_model
     from plateread.train.checkpoint import model_meta, save_checkpoint
 
-    fmt = load_format(fmt_name)
+    fmt = load_format(fmt_name)  # type: ignore[arg-type]
     meta = model_meta(arch, fmt, REGISTRY[arch].input_size, {})
-    ckpt = save_checkpoint(folder / f"{fmt_name}.pt", build_model(arch, fmt), meta)
-    export_onnx(ckpt, folder / f"{fmt_name}_test.onnx")
-    return folder / f"{fmt_name}_test.onnx"
+    ckpt = save_checkpoint(folder / f"{fmt.name}.pt", build_model(arch, fmt), meta)
+    export_onnx(ckpt, folder / f"{fmt.name}_test.onnx")
+    return folder / f"{fmt.name}_test.onnx"
 
 
 def shared(name: str) -> Path:

@@ -326,6 +326,22 @@ def test_page_reads_a_drop_beyond_the_limits_and_names_a_corrupt_file(
     assert "broken.png" in rows[4][1] and "not a readable image" in rows[4][1]
 
 
+def test_models_name_the_codes_a_plate_starts_and_ends_with(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from plateread.formats import PlateFormat
+    from plateread.serve.app import create_app
+
+    fmt = PlateFormat.from_dict({**RU.to_dict(), "name": "msk", "suffixes": ["77", "177"]})
+    coded = PlateFormat.from_dict({**fmt.to_dict(), "name": "a", "prefixes": ["A"]})
+    app = create_app(
+        {"msk": str(untrained_onnx(tmp_path, fmt)), "a": str(untrained_onnx(tmp_path, coded))}
+    )
+    models = TestClient(app).get("/v1/models").json()["models"]
+    assert models[0]["suffixes"] == ["77", "177"] and "prefixes" not in models[0]
+    assert models[1]["prefixes"] == ["A"] and models[1]["templates"] == list(RU.templates)
+
+
 def test_default_models_read_example_plates(monkeypatch: pytest.MonkeyPatch) -> None:
     """`plateread serve` with no --model serves every shipped reader."""
     import uvicorn

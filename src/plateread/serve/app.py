@@ -113,7 +113,9 @@ class _Service:
         )
 
     def describe(self) -> dict[str, Any]:
-        """The loaded readers (format, alphabet, templates, input size, decoder) and limits."""
+        """The loaded readers (format, alphabet, templates and the prefixes and suffixes a plate
+        must start and end with, where there are any; input size, decoder) and limits.
+        """
         return {
             "default": self.default,
             "models": [
@@ -122,6 +124,8 @@ class _Service:
                     "format": r.format.name,
                     "alphabet": r.format.alphabet,
                     "templates": list(r.format.templates),
+                    **({"prefixes": list(r.format.prefixes)} if r.format.prefixes else {}),
+                    **({"suffixes": list(r.format.suffixes)} if r.format.suffixes else {}),
                     "input_size": list(r.input_size),
                     "decoder": r.decoder,
                 }
@@ -171,7 +175,9 @@ def create_app(
 
     @app.get("/v1/models", summary="Loaded readers")
     def list_models() -> dict[str, Any]:
-        """The loaded readers (format, alphabet, templates, input size, decoder) and limits."""
+        """The loaded readers (format, alphabet, templates, the prefixes and suffixes a plate must
+        start and end with where there are any, input size, decoder) and limits.
+        """
         return service.describe()
 
     @app.get("/healthz", summary="Liveness")
