@@ -6,11 +6,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from plateread.formats import PlateFormat
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 SHARED = ROOT.parent / "shared" / "data"
@@ -85,7 +88,9 @@ def chromium_page() -> Iterator[Any]:
             browser.close()
 
 
-def untrained_onnx(folder: Path, fmt_name: object = "ru", arch: str = "crnn_small") -> Path:
+def untrained_onnx(
+    folder: Path, fmt_name: str | PlateFormat = "ru", arch: str = "crnn_small"
+) -> Path:
     """An untrained model of ``arch`` for a format (a built-in name or a ``PlateFormat``), saved
     as a checkpoint and exported to ONNX.
     """
@@ -94,7 +99,7 @@ def untrained_onnx(folder: Path, fmt_name: object = "ru", arch: str = "crnn_smal
     from plateread.models import REGISTRY, build_model
     from plateread.train.checkpoint import model_meta, save_checkpoint
 
-    fmt = load_format(fmt_name)  # type: ignore[arg-type]
+    fmt = load_format(fmt_name)
     meta = model_meta(arch, fmt, REGISTRY[arch].input_size, {})
     ckpt = save_checkpoint(folder / f"{fmt.name}.pt", build_model(arch, fmt), meta)
     export_onnx(ckpt, folder / f"{fmt.name}_test.onnx")

@@ -42,6 +42,9 @@ def model_specs(specs: list[str]) -> dict[str, str]:
     return models
 
 
+_CODES = ("prefixes", "suffixes")  # what a plate must start and end with, in /v1/models
+
+
 class _Service:
     """The loaded readers and the request limits: what the routes read plates with."""
 
@@ -124,8 +127,8 @@ class _Service:
                     "format": r.format.name,
                     "alphabet": r.format.alphabet,
                     "templates": list(r.format.templates),
-                    **({"prefixes": list(r.format.prefixes)} if r.format.prefixes else {}),
-                    **({"suffixes": list(r.format.suffixes)} if r.format.suffixes else {}),
+                    # as the format's own plain form writes them: only where there are any
+                    **{k: v for k, v in r.format.to_dict().items() if k in _CODES},
                     "input_size": list(r.input_size),
                     "decoder": r.decoder,
                 }
