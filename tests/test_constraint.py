@@ -119,6 +119,14 @@ def test_suffixes_end_readings_and_codes_that_fit_no_plate_are_refused() -> None
     assert not RU_CODES.is_valid("A123BE78") and RU_CODES.is_valid("1234AK")
     assert RU_CODES.automaton.can_end("E77") and not RU_CODES.automaton.can_end("E78")
     assert ENDS.is_valid("1AB") and ENDS.is_valid("A0") and not ENDS.is_valid("0AB")
+    # a suffix as long as the plate is the whole plate
+    whole = PlateFormat("w", "0123456789", {"D": "0123456789"}, ("DD", "DDDD"), suffixes=("77",))
+    for fmt, text in ((ENDS, "AB"), (whole, "77"), (whole, "1277")):
+        state = fmt.automaton.start
+        for ch in text:
+            state = fmt.automaton.step(state, fmt.alphabet.index(ch) + 1)
+        assert state is not None and fmt.automaton.accepts(state) and fmt.is_valid(text)
+    assert whole.automaton.can_end("77") and not whole.is_valid("78")
     copy = PlateFormat.from_dict(RU_CODES.to_dict())
     assert copy == RU_CODES and copy.to_dict()["suffixes"] == list(RU_CODES.suffixes)
     with pytest.raises(FormatError, match=r"suffixes \['7'\] fit no plate of templates"):

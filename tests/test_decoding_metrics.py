@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -25,7 +27,8 @@ def test_greedy_collapses_repeats_and_blanks() -> None:
 
 
 def test_greedy_empty_and_shape_check() -> None:
-    assert greedy_decode(_logits([0, 0, 0], 3), "AB")[0].text == ""
+    empty = greedy_decode(_logits([0, 0, 0], 3), "AB")[0]
+    assert empty.text == "" and empty.confidence == 0.0 and empty.char_confidences == ()
     with pytest.raises(ValueError):
         greedy_decode(np.zeros((1, 4, 5)), "AB")
 
@@ -36,7 +39,7 @@ def test_scores() -> None:
     assert m["cer"] == pytest.approx(1 / 17)
     assert m["char_acc"] == pytest.approx(16 / 17)
     assert edit_distance("ABC", "AXC") == 1
-    assert score([], [])["exact"] == 0.0
+    assert score([], []) == {"n": 0, "exact": 0.0, "char_acc": 0.0, "cer": 0.0}
     targets, preds = ["A1", "B22", "C3"], ["A1", "B2", "C3"]
     assert {k: g["exact"] for k, g in grouped(targets, preds, len).items()} == {"2": 1.0, "3": 0.0}
     by_given = grouped(targets, preds, ["x", "y", "y"])  # a group given per target
@@ -55,6 +58,33 @@ def test_beam_matches_greedy_on_clear_paths_and_sums_alignments() -> None:
     assert g.text == b.text == "A123BC77"
     assert b.confidence == pytest.approx(g.confidence)  # same definition for every decoder
     assert len(b.char_confidences) == 8 and min(b.char_confidences) > 0.5
+
+
+def _exact_best(probs: np.ndarray, alphabet: str) -> str:
+    """The text of highest probability under CTC, summing every path of ``probs`` ``[T, C]``."""
+    mass: dict[str, float] = {}
+    for path in itertools.product(range(probs.shape[1]), repeat=probs.shape[0]):
+        text = "".join(
+            alphabet[k - 1] for i, k in enumerate(path) if k and (i == 0 or path[i - 1] != k)
+        )
+        mass[text] = mass.get(text, 0.0) + float(np.prod(probs[np.arange(len(path)), path]))
+    return max(mass, key=lambda t: mass[t])
+
+
+def test_an_unpruned_beam_finds_the_most_probable_text() -> None:
+    # with every prefix kept, the prefix search sums all paths of each text: it must return
+    # the text a brute-force sum over all 3**6 paths ranks first, even where greedy does not
+    from plateread.decoding import softmax
+
+    rng = np.random.default_rng(5)
+    beat_greedy = 0
+    for _ in range(40):
+        lg = rng.normal(0, 1.5, (1, 6, 3)).astype(np.float32)
+        expected = _exact_best(softmax(lg[0]), "AB")
+        got = beam_decode(lg, "AB", beam=10_000, prune=0.0, sure=1.1)[0].text
+        assert got == expected
+        beat_greedy += greedy_decode(lg, "AB")[0].text != expected
+    assert beat_greedy >= 3  # the draws include plates where summing paths changes the text
 
 
 def test_constrained_beam_returns_only_template_texts() -> None:
@@ -105,6 +135,14 @@ def test_char_confidences_alignment() -> None:
     p = softmax(path_logits("A11", RU.alphabet)[0])
     conf = char_confidences(p, "A11", RU.alphabet)
     assert len(conf) == 3 and min(conf) > 0.9
+    # A A _ 1 _ 1 _: each character's best probability on the steps aligned to it
+    path = [RU.alphabet.index(c) + 1 if c != "_" else 0 for c in "AA_1_1_"]
+    won = [0.6, 0.8, 0.7, 0.9, 0.75, 0.65, 0.95]
+    q = np.full((len(path), len(RU.alphabet) + 1), 0.0)
+    for t, (k, pk) in enumerate(zip(path, won)):
+        q[t] = (1 - pk) / (q.shape[1] - 1)
+        q[t, k] = pk
+    assert char_confidences(q, "A11", RU.alphabet) == pytest.approx((0.8, 0.9, 0.65))
     assert char_confidences(p[:2], "A11BC", RU.alphabet) == (0.0,) * 5  # cannot fit
     assert char_confidences(p, "", RU.alphabet) == ()
 
@@ -127,6 +165,9 @@ def test_calibration_tools() -> None:
     rows = coverage_curve(cal, correct)
     assert rows[0][1] == 1.0 and rows[-1][1] < rows[0][1]
     assert rows[-3][2] >= rows[0][2]  # rejecting low confidence raises accuracy
+    # nothing kept above a threshold: no error made there; no plates at all: the identity curve
+    assert coverage_curve([0.2, 0.3], [False, True])[-1][1:] == (0.0, 1.0)
+    assert fit_isotonic([], []) == ([0.0, 1.0], [0.0, 1.0])
 
 
 def test_calibration_keeps_the_order_and_promises_no_certainty_from_few_plates() -> None:
