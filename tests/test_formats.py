@@ -80,6 +80,11 @@ def test_filter_reports_why() -> None:
         "empty label": 1,
     }
     assert "A123GG77" in str(report)
+    loose, report = filter_labels(["A12", "A123BC77", "Ж1"], RU, require_template=False)
+    assert loose == ["A12", "A123BC77"] and report.dropped == {"characters outside the alphabet": 1}
+    short = PlateFormat("short", "0123AB", min_length=2, max_length=4)
+    kept, report = filter_labels(["A1", "A12301", "AB12", "1"], short)
+    assert kept == ["A1", "AB12"] and report.dropped == {"length out of range": 2}
 
 
 def test_encode_rejects_foreign_characters() -> None:
@@ -179,6 +184,8 @@ def test_a_backward_character_range_is_an_error() -> None:
         with pytest.raises(FormatError, match="format 'x': character range .* runs backwards"):
             PlateFormat.from_dict(d)
     assert PlateFormat.from_dict({"name": "x", "alphabet": "+0-9"}).alphabet == "+0123456789"
+    with pytest.raises(FormatError, match=r"range 'Z-A' runs backwards \(write A-Z\)"):
+        PlateFormat.from_dict({"name": "x", "alphabet": "Z-A"})
 
 
 @pytest.mark.parametrize(
@@ -187,6 +194,7 @@ def test_a_backward_character_range_is_an_error() -> None:
         ("0-9АВЕКМНОРСТУХ", "would hold 'А' as 'A', 'В' as 'B'"),  # written in Cyrillic
         ("0-9a-z", "'a' as 'A'"),
         ("-0-9A-Z", "'-' not at all"),
+        ("0-9AB-", "'-' not at all"),  # a dash last is no range
         ("0-9A-Z.", "'.' not at all"),
         ("0-9Ａ", "'Ａ' as 'A'"),  # full-width
     ],

@@ -156,6 +156,8 @@ def test_ccpd_name_roundtrip() -> None:
     assert label.corners[0].tolist() == [154, 383]  # top-left first after reordering
     green = parse_name(name.replace("0_0_22_27_27_33_16", "0_0_3_24_30_32_28_26"))
     assert green.text == "皖AD06842"
+    # CCPD's own order of provinces and letters (皖 and A are both index 0)
+    assert parse_name(name.replace("0_0_22", "2_5_22")).text == "津FY339S"
 
 
 def test_ccpd_reader_crops_by_box_and_rectifies(tmp_path: Path) -> None:

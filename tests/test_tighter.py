@@ -52,29 +52,30 @@ def test_only_unsure_plates_are_reread_and_only_sure_valid_views_replace_them() 
 
         return logits
 
-    images = [_framed(3, 8), _framed(3, 8), _framed(6, 16), _framed(3, 8)]
+    images = [_framed(3, 8), _framed(3, 8), _framed(6, 16), _framed(12, 40), _framed(3, 8)]
     readings = [
         Decoded("A123BC77", 0.2, (0.8,) * 8),  # unsure: the first view has no frame left
         Decoded("A123BC77", 0.95, (0.99,) * 8),  # sure: not read again
         Decoded("A123BC77", 0.2, (0.8,) * 8),  # only the second, tighter view drops the frame
+        Decoded("A123BC77", 0.2, (0.8,) * 8),  # no view drops the frame: kept
         Decoded("A12", 0.9, (0.97,) * 3),  # sure but not a valid plate: read again
     ]
     out, views = reread_tighter(model("M456CE99"), images, readings, RU, SIZE)
-    assert seen == [6]  # the three plates to read again, each through both views, in one call
-    assert [d.text for d in out] == ["M456CE99", "A123BC77", "M456CE99", "M456CE99"]
-    assert views == [0, None, 1, 0] and out[1] is readings[1]
+    assert seen == [8]  # the four plates to read again, each through both views, in one call
+    assert [d.text for d in out] == ["M456CE99", "A123BC77", "M456CE99", "A123BC77", "M456CE99"]
+    assert views == [0, None, 1, None, 0] and out[1] is readings[1] and out[3] is readings[3]
     assert out[0].confidence > 0.9
 
     seen.clear()
     assert reread_tighter(model("M456CE99"), images, readings, RU, SIZE, below=0.0) == (
         readings,
-        [None] * 4,
+        [None] * 5,
     )
     assert seen == []
     # a view read less surely than `sure`, or as no valid plate, replaces nothing
     for sure, text in ((0.99, "M456CE99"), (0.7, "M456C")):
         out, views = reread_tighter(model(text), images, readings, RU, SIZE, sure=sure)
-        assert out == readings and views == [None] * 4
+        assert out == readings and views == [None] * 5
 
 
 def test_turned_view_keeps_the_whole_crop() -> None:
@@ -85,17 +86,21 @@ def test_turned_view_keeps_the_whole_crop() -> None:
     assert view.shape == (74, 204, 3)  # 200 sin 10 + 40 cos 10 high, 200 cos 10 + 40 sin 10 wide
     assert view[:, :20].min() == 0 and view[:, -20:].min() == 255  # the dark end still in view
     assert turned_view(img, -10.0).shape == view.shape
+    back = turned_view(view, -10.0)  # turned back: the crop again at the centre, same size
+    y, x = (back.shape[0] - 40) // 2, (back.shape[1] - 200) // 2
+    assert np.abs(back[y : y + 40, x : x + 200].astype(int) - img).mean() < 2
     assert turned_view(img, 90.0).shape == (200, 40, 3)
 
 
 def test_turned_views_read_unsure_plates_and_the_surest_valid_one_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # each view is a flat picture of its angle's index in TURNS, so the stub model knows it
+    # each view is a flat picture of its angle's index in TURNS (plus the crop's own value), so
+    # the stub model knows it
     monkeypatch.setattr(
         plateread.tighter,
         "turned_view",
-        lambda im, a: np.full((32, 128, 3), TURNS.index(a), np.uint8),
+        lambda im, a: np.full((32, 128, 3), TURNS.index(a) + im[0, 0, 0] - 9, np.uint8),
     )
     seen: list[int] = []
 
@@ -109,7 +114,8 @@ def test_turned_views_read_unsure_plates_and_the_surest_valid_one_wins(
             out.append(scale * path_logits(text, RU.alphabet))
         return np.concatenate(out)
 
-    images = [np.full((40, 200, 3), 9, np.uint8)] * 3  # read as no valid plate as they are
+    # the first one's views read no valid plate
+    images = [np.full((40, 200, 3), v, np.uint8) for v in (29, 9, 9)]
     readings = [
         Decoded("A123BC77", 0.3, (0.9,) * 8),  # unsure: read again
         Decoded("A123BC77", 0.95, (0.99,) * 8),  # sure: not read again
@@ -117,9 +123,9 @@ def test_turned_views_read_unsure_plates_and_the_surest_valid_one_wins(
     ]
     out, turns = reread_turned(model, images, readings, RU, SIZE)
     assert seen == [2 * len(TURNS)]  # the two plates, each through every turn, in one call
-    assert [d.text for d in out] == ["M456CE99", "A123BC77", "M456CE99"]
-    assert turns == [-10.0, None, -10.0] and out[1] is readings[1]
-    assert out[0].confidence > 0.9
+    assert [d.text for d in out] == ["A123BC77", "A123BC77", "M456CE99"]
+    assert turns == [None, None, -10.0] and out[0] is readings[0] and out[1] is readings[1]
+    assert out[2].confidence > 0.9
     # none sure enough (the stub's surest is under 0.999): nothing replaced
     assert reread_turned(model, images, readings, RU, SIZE, sure=0.999) == (readings, [None] * 3)
     seen.clear()
@@ -127,6 +133,6 @@ def test_turned_views_read_unsure_plates_and_the_surest_valid_one_wins(
     assert seen == []  # 0: never read again
     # after the tighter views, whose crops of these read no valid plate
     second = second_readings(model, images, readings, RU, SIZE)
-    assert [d.text for d in second.readings] == ["M456CE99", "A123BC77", "M456CE99"]
-    assert second.turned == [-10.0, None, -10.0] and second.tighter == [None] * 3
+    assert [d.text for d in second.readings] == ["A123BC77", "A123BC77", "M456CE99"]
+    assert second.turned == [None, None, -10.0] and second.tighter == [None] * 3
     assert second_readings(model, images, readings, RU, SIZE, turned_below=0).readings == readings
