@@ -45,6 +45,29 @@ def test_shapes_backward_and_finite_ctc(arch: str) -> None:
     assert any(g.abs().sum() > 0 for g in grads)
 
 
+def test_province_loss_is_weighted_cross_entropy_at_step_0_plus_ctc_after_it() -> None:
+    from plateread.train.losses import ctc, province_weights
+
+    provinces = CN.classes["P"]
+    w = province_weights(["皖A12345"] * 5 + ["京BD12345"], provinces, power=1.0)
+    counts = torch.ones(len(provinces))  # smoothing 1, then the labels
+    counts[provinces.index("皖")] += 5
+    counts[provinces.index("京")] += 1
+    assert torch.allclose(w, (1 / counts) / (1 / counts).mean())  # unseen provinces weigh most
+    model = build_model("crnn_province", CN)
+    _, targets, lengths, texts = _batch("crnn_province")
+    logits = torch.randn(2, 24, CN.num_classes, generator=torch.Generator().manual_seed(0))
+    got = PlateLoss(model, w)(logits, targets, lengths)
+    # by hand: each plate's province scored among the province classes alone, at step 0
+    prov = torch.tensor([CN.alphabet.index(c) + 1 for c in provinces])
+    k = [provinces.index(t[0]) for t in texts]
+    nll = [-torch.log_softmax(logits[i, 0, prov], 0)[k[i]] for i in range(2)]
+    ce = (w[k[0]] * nll[0] + w[k[1]] * nll[1]) / (w[k[0]] + w[k[1]])
+    rest = torch.tensor(CN.encode("".join(t[1:] for t in texts)))
+    assert torch.allclose(got, ce + ctc(logits[:, 1:], rest, lengths - 1))
+    assert not torch.allclose(got, ce + ctc(logits, targets, lengths))
+
+
 def test_course_model_shape_and_torchvision_names(tmp_path: Path) -> None:
     model = build_model("crnn_resnet18", RU).eval()
     out = model(torch.zeros(1, 64, 320, 3, dtype=torch.uint8))

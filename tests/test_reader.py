@@ -322,6 +322,21 @@ def test_float_and_16_bit_files_keep_their_picture(tmp_path: Path) -> None:
     assert np.abs(to_rgb(over).astype(int) - img).max() <= 2
 
 
+def test_one_resize_and_rectification() -> None:
+    from plateread.imaging import crop_quad, prepare, prepare_batch
+
+    img = plate_like(32, 300)  # as high as the input, wider: shrinking, so area interpolation
+    area = cv2.resize(img, (128, 32), interpolation=cv2.INTER_AREA)
+    assert (prepare(img, (32, 128)) == area).all()
+    small = plate_like(20, 100)  # growing: linear
+    linear = cv2.resize(small, (128, 32), interpolation=cv2.INTER_LINEAR)
+    assert (prepare_batch([small, img], (32, 128)) == np.stack([linear, area])).all()
+    assert prepare_batch([], (32, 128)).shape == (0, 32, 128, 3)
+    # the whole picture's corners give the picture back
+    corners = np.array([[0, 0], [299, 0], [299, 31], [0, 31]], np.float32)
+    assert np.abs(crop_quad(img, corners, (32, 300)).astype(int) - img).max() <= 1
+
+
 @pytest.mark.parametrize("kind", ["PNG", "TIFF", "WEBP"])
 def test_exif_orientation_is_honoured(kind: str, tmp_path: Path) -> None:
     """TIFF: OpenCV turns the picture itself; JPEG, PNG, WebP: turned here."""
