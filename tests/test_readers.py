@@ -172,6 +172,22 @@ def test_ccpd_reader_crops_by_box_and_rectifies(tmp_path: Path) -> None:
     assert rect.shape == (40, 120, 3) and rect.mean() > 240
 
 
+def test_a_box_is_clipped_to_the_image_and_one_outside_it_is_an_error(tmp_path: Path) -> None:
+    from plateread.data.sources import FileImage
+
+    img = plate_like(40, 100)
+    write_png(tmp_path / "a.png", img)
+    path = str(tmp_path / "a.png")
+    assert (FileImage(path, (90, 10, 120, 30)).load() == img[10:30, 90:]).all()  # clipped
+    assert FileImage(path, (-5, -5, 2, 2)).load().shape == (2, 2, 3)  # two pixels still a crop
+    for box in ((100, 0, 140, 40), (0, 39, 100, 60), (50, 10, 50, 30)):
+        with pytest.raises(ImageError, match="lies outside the 100x40 image"):
+            FileImage(path, box).load()
+    # corners: rectified to the box's size, at least 8x16
+    corners = ((10.0, 10.0), (14.0, 10.0), (14.0, 14.0), (10.0, 14.0))
+    assert FileImage(path, (10, 10, 14, 14), corners).load().shape == (8, 16, 3)
+
+
 def _clear_utf8_flags(path: Path) -> None:
     """Rewrite a zip as old Windows tools do: UTF-8 names without the UTF-8 flag."""
     data = bytearray(path.read_bytes())
