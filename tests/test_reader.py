@@ -165,6 +165,9 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
                 evaluate(load_predictor(onnx_model), Dataset([]), **setting)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="decoder must be one of"):
         evaluate(load_predictor(onnx_model), Dataset([]), decoder="gready")
+    # the edges are settings: one beam, ONNX Runtime's threads, no second readings
+    edges = {"beam": 1, "threads": 0, "batch_size": 1, "two_row_below": 0.0, "tighter_below": 1.0}
+    assert PlateReader(onnx_model, **edges).read(plate_like()).text is not None  # type: ignore[arg-type]
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(ModelFileError, match="not a loadable"):
         PlateReader(tmp_path / "junk.onnx")
