@@ -39,6 +39,12 @@ def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -
     assert reader.decoder == "constrained"
     gray = reader.read(img.mean(axis=2).astype(np.uint8))
     assert isinstance(gray.text, str)
+    grey = img.mean(axis=2).astype(np.uint8)
+    one_channel = load_image(grey[..., None])  # HxWx1: grey, as HxW is
+    assert (one_channel == load_image(grey)).all() and (one_channel[..., 0] == grey).all()
+    rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    bgra = np.dstack([img[..., ::-1], rgba[..., 3]])  # OpenCV's IMREAD_UNCHANGED of a PNG
+    assert (load_image(rgba) == img).all() and (load_image(bgra, bgr=True) == img).all()
     batch = reader.read_batch([img] * 70)  # more than one model batch
     assert len(batch) == 70 and all(r.text == a.text for r in batch)
     streamed = reader.read_batch(img for _ in range(70))  # a generator, read as it goes
