@@ -252,6 +252,39 @@ def _evaluation(pairs: list[tuple[str, str, float]]) -> Evaluation:
     return Evaluation({}, samples, readings)
 
 
+def test_province_figures_and_reliability_bins() -> None:
+    from plateread.report.analysis import analyse, reliability
+
+    ev = _evaluation(
+        [
+            ("皖A12345", "皖A12345", 0.9),
+            ("皖A11111", "皖A11112", 0.8),
+            ("京B22222", "皖B22222", 0.7),  # the province misread
+            ("沪C33333", "", 0.0),  # nothing read
+            ("沪C44444", "沪C44444", 0.95),
+        ]
+    )
+    keys = ("n", "exact", "char_acc", "cer", "unreadable", "dropped_labels")
+    ev.metrics.update({k: 0 for k in keys}, per_template={}, per_length={})
+    out = analyse(ev, CN, checks=[])
+    assert {k: v["exact"] for k, v in out["per_province"].items()} == {
+        "皖": 0.5,
+        "京": 0,
+        "沪": 0.5,
+    }
+    assert out["other_provinces"] == {"most_common": "皖", "n": 3, "exact": pytest.approx(1 / 3)}
+    assert out["province_confusions"] == [
+        {"target": "京", "prediction": "皖", "count": 1},
+        {"target": "沪", "prediction": "∅", "count": 1},
+    ]
+    # equal-width bins, 1.0 in the top one, empty bins left out
+    assert reliability([0.05, 0.15, 0.95, 1.0], [True, False, True, False], bins=10) == [
+        (0.05, 1.0, 1),
+        (0.15, 0.0, 1),
+        (0.975, 0.5, 2),
+    ]
+
+
 def test_labels_to_check_are_confident_disagreements_and_labels_of_no_template() -> None:
     ev = _evaluation(
         [

@@ -179,6 +179,15 @@ def test_models_health_docs_and_page(server: str) -> None:
             "not a readable image",
         ),
         ({"files": {"file": ("bomb.png", _huge_png(), "image/png")}}, 413, "limit"),
+        ({"files": {"file": ("long.png", _huge_png(9000, 9), "image/png")}}, 413, "8192 pixels a"),
+        (  # streamed without a length (chunked): counted as it comes
+            {
+                "content": (b"\0" * 65536 for _ in range(32)),
+                "headers": {"content-type": "image/png"},
+            },
+            413,
+            "1048576 bytes",
+        ),
         (
             {"files": {"file": ("big.png", b"\0" * (2 * 1024 * 1024), "image/png")}},
             413,
