@@ -40,6 +40,8 @@ def test_scores() -> None:
     assert m["char_acc"] == pytest.approx(16 / 17)
     assert edit_distance("ABC", "AXC") == 1
     assert score([], []) == {"n": 0, "exact": 0.0, "char_acc": 0.0, "cer": 0.0}
+    with pytest.raises(ValueError, match="differ in length"):
+        score(["A1"], [])
     targets, preds = ["A1", "B22", "C3"], ["A1", "B2", "C3"]
     assert {k: g["exact"] for k, g in grouped(targets, preds, len).items()} == {"2": 1.0, "3": 0.0}
     by_given = grouped(targets, preds, ["x", "y", "y"])  # a group given per target

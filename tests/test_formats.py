@@ -121,6 +121,14 @@ def test_bad_formats_are_clear(tmp_path: Path) -> None:
         PlateFormat("x", "AB", prefixes=("AC",))
     with pytest.raises(FormatError, match="repeated"):
         PlateFormat("x", "AA")
+    with pytest.raises(FormatError, match="format 'x': empty alphabet"):
+        PlateFormat("x", "")
+    with pytest.raises(FormatError, match="class name 'DD' must be one letter"):
+        PlateFormat("x", "0123", {"DD": "0123"})
+    with pytest.raises(FormatError, match=r"class D has \['7'\] not in alphabet"):
+        PlateFormat("x", "0123", {"D": "0127"})
+    with pytest.raises(FormatError, match="needs at least 'name' and 'alphabet'"):
+        load_format({"name": "x", "templates": ["DDD"]})
 
 
 def test_format_file_mistakes_are_named(tmp_path: Path) -> None:

@@ -341,6 +341,22 @@ def test_one_resize_and_rectification() -> None:
     linear = cv2.resize(small, (128, 32), interpolation=cv2.INTER_LINEAR)
     assert (prepare_batch([small, img], (32, 128)) == np.stack([linear, area])).all()
     assert prepare_batch([], (32, 128)).shape == (0, 32, 128, 3)
+    for bad, words in (
+        (np.zeros((32, 128, 3), np.float32), "expected an RGB uint8 image, got float32"),
+        (np.zeros((32, 128), np.uint8), "expected an RGB uint8 image"),
+        (np.zeros((0, 128, 3), np.uint8), "empty image: 0x128 pixels"),
+    ):
+        with pytest.raises(ImageError, match=words):
+            prepare(bad, (32, 128))
+    # decoded pictures of other kinds: other integers clipped, odd shapes named
+    assert (to_rgb(np.full((2, 2, 3), 300, np.int32)) == 255).all()
+    for bad, words in (
+        (np.zeros((2, 2, 2), np.uint8), "unsupported channel count 2"),
+        (np.zeros((0, 2, 3), np.uint8), "unexpected image shape"),
+        (np.zeros((2, 2, 3, 1), np.uint8), "unexpected image shape"),
+    ):
+        with pytest.raises(ImageError, match=words):
+            to_rgb(bad, "x.png")
     # the whole picture's corners give the picture back
     corners = np.array([[0, 0], [299, 0], [299, 31], [0, 31]], np.float32)
     assert np.abs(crop_quad(img, corners, (32, 300)).astype(int) - img).max() <= 1

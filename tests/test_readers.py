@@ -14,7 +14,7 @@ from plateread.data import DataSpecError, load_dataset, read_spec, split_by_text
 from plateread.data.ccpd import make_name, parse_name
 from plateread.data.sources import fix_zip_name
 from plateread.formats import CN, RU
-from plateread.imaging import ImageError, decode_image
+from plateread.imaging import ImageError, decode_image, read_image
 
 
 def test_json_reader_normalises_and_reports(json_dataset: Path) -> None:
@@ -338,6 +338,54 @@ def test_bad_specs_and_bad_images(tmp_path: Path) -> None:
         decode_image(b"")
     with pytest.raises(ImageError, match="not a readable image"):
         decode_image(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(ImageError, match="cannot read"):  # a folder where a file belongs
+        read_image(tmp_path)
+    for text, words in (("[{", "cannot read the config"), ('"A123BC77"', "expected a list")):
+        (tmp_path / "config.json").write_text(text)
+        with pytest.raises(DataSpecError, match=words):
+            read_spec(f"json:{tmp_path}")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        (4, "0_0_22_27_27_33", "expected 7 or 8 plate indices, got 6"),
+        (4, "0_0_22_27_27_33_99", "plate index out of range"),
+        (4, "0_0_22_x_27_33_16", "malformed CCPD fields"),
+        (2, "154&383", "malformed CCPD fields"),
+        (3, "386&473_177&454_154&383", "expected 4 corners, got 3"),
+    ],
+)
+def test_a_bad_ccpd_name_is_named(field: int, value: str, words: str) -> None:
+    fields = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15"
+    bad = fields.split("-")
+    bad[field] = value
+    with pytest.raises(ValueError, match=words):
+        parse_name("-".join(bad) + ".jpg")
+
+
+def test_zip_names_in_a_named_encoding() -> None:
+    info = zipfile.ZipInfo("plate.jpg")
+    info.filename = "皖A12345.jpg".encode("gbk").decode("cp437")  # as zipfile reads it
+    assert fix_zip_name(info, "gbk") == "皖A12345.jpg"
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        fix_zip_name(info, "klingon")
+    with pytest.raises(ValueError, match="its name is not utf-8"):
+        fix_zip_name(info, "utf-8")
+    info.flag_bits |= 0x800  # flagged UTF-8: zipfile already read it right
+    assert fix_zip_name(info, "gbk") == info.filename
+    info.filename = "皖A12345.jpg"  # read through another metadata_encoding than cp437
+    info.flag_bits = 0
+    assert fix_zip_name(info) == fix_zip_name(info, "gbk") == "皖A12345.jpg"
+
+
+def test_a_zip_member_that_cannot_be_read_is_an_image_error(tmp_path: Path) -> None:
+    from plateread.data.sources import ZipImage
+
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.writestr("A123BC77.png", b"x")
+    with pytest.raises(ImageError, match="a.zip:B456KM99.png: cannot read"):
+        ZipImage(str(tmp_path / "a.zip"), "B456KM99.png").load()
 
 
 def test_split_by_text_is_deterministic_and_keeps_plates_together() -> None:
