@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -548,6 +549,14 @@ def test_bench_times_every_image_of_data_whatever_its_name(
     args = ["bench", "--model", str(onnx_model), "--seconds", "0.1", "--batch-sizes", "1"]
     assert main([*args, "--data", f"dir:{tmp_path}", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["images"] == f"3 plates of dir:{tmp_path}"
+    assert main([*args, "--data", f"dir:{tmp_path}", "--threads", "1"]) == 0  # as people read it
+    head, batch, stages = capsys.readouterr().out.splitlines()
+    assert "MB, constrained decoding, 1 threads), peak memory " in head
+    assert head.endswith(f"; 3 plates of dir:{tmp_path}")
+    assert re.fullmatch(
+        r"  batch   1: +\d+\.\d plates/s  p50 [\d.]+ ms  p99 [\d.]+ ms per plate", batch
+    )
+    assert re.fullmatch(r" +mean ms per plate: prepare [\d.]+, model [\d.]+, decode .*", stages)
     (tmp_path / "empty").mkdir()
     assert main([*args, "--data", f"dir:{tmp_path / 'empty'}"]) == 2
     assert "no images in dir:" in capsys.readouterr().err
