@@ -193,6 +193,14 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
     (tmp_path / "best.pt").write_bytes(b"a checkpoint")
     with pytest.raises(ModelFileError, match="a torch checkpoint.*plateread export"):
         PlateReader(tmp_path / "best.pt")
+    proto = onnx.load(str(onnx_model))  # an ONNX model that is no reader of ours
+    del proto.metadata_props[:]
+    onnx.save(proto, str(tmp_path / "other.onnx"))
+    with pytest.raises(ModelFileError, match="other.onnx: ONNX file has no plateread metadata"):
+        PlateReader(tmp_path / "other.onnx")
+    (tmp_path / "model.h5").write_bytes(b"keras")
+    with pytest.raises(ModelFileError, match=r"unknown model kind \(expected .onnx or .pt\)"):
+        load_predictor(tmp_path / "model.h5")
 
 
 def test_calibration_is_stored_and_applied(
