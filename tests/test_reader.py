@@ -38,9 +38,8 @@ def test_read_accepts_paths_bytes_and_arrays(onnx_model: Path, tmp_path: Path) -
     assert len(a.char_confidences) == len(a.text)
     assert a.valid == RU.is_valid(a.text)  # constrained decoding is the default for ru
     assert reader.decoder == "constrained"
-    gray = reader.read(img.mean(axis=2).astype(np.uint8))
-    assert isinstance(gray.text, str)
     grey = img.mean(axis=2).astype(np.uint8)
+    assert isinstance(reader.read(grey).text, str)
     one_channel = load_image(grey[..., None])  # HxWx1: grey, as HxW is
     assert (one_channel == load_image(grey)).all() and (one_channel[..., 0] == grey).all()
     rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])

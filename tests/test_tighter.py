@@ -114,7 +114,8 @@ def test_turned_views_read_unsure_plates_and_the_surest_valid_one_wins(
             out.append(scale * path_logits(text, RU.alphabet))
         return np.concatenate(out)
 
-    # the first one's views read no valid plate
+    # read as no valid plate as they are (the stub reads 9 and 29 as A12), the first one's
+    # turned views too
     images = [np.full((40, 200, 3), v, np.uint8) for v in (29, 9, 9)]
     readings = [
         Decoded("A123BC77", 0.3, (0.9,) * 8),  # unsure: read again
