@@ -314,9 +314,20 @@ def test_config_errors(tmp_path: Path) -> None:
         ("clip_grad", -1.0, r"clip_grad \(0: off\) and checkpoint_minutes .* at least 0"),
         ("checkpoint_minutes", -1.0, "at least 0"),
         ("val_fraction", 1.0, "val_fraction .* must be between 0 and 1"),
+        ("lr", 0.0, "lr must be above 0"),
+        ("weight_decay", -1e-4, "weight_decay and max_minutes at least 0"),
+        ("max_minutes", -1.0, "weight_decay and max_minutes at least 0"),
+        ("threads", -1, "workers and threads must be at least 0"),
+        ("epochs", 0, "epochs and batch_size must be at least 1"),
+        ("batch_size", 0, "epochs and batch_size must be at least 1"),
+        ("ema", 1.0, r"ema is a decay in \[0, 1\)"),
     ):
         with pytest.raises(ConfigError, match=words):
             load_config(None, {"data": ["synth:ru"], key: value})
+    edges = {"weight_decay": 0.0, "max_minutes": 0.0, "clip_grad": 0.0, "checkpoint_minutes": 0.0}
+    edges |= {"workers": 0, "threads": 0, "epochs": 1, "batch_size": 1, "ema": 0.0}
+    edges |= {"real_augment": 0.0, "device": "cuda:1"}  # where the run finds no GPU, it says so
+    assert load_config(None, {"data": ["synth:ru"], **edges}).to_dict().items() >= edges.items()
     held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
     assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
     (tmp_path / "flow.yaml").write_text("data: [synth:ru?n=5]\n")
