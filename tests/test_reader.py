@@ -214,8 +214,10 @@ def test_calibration_is_stored_and_applied(
     model.write_bytes(onnx_model.read_bytes())
     figures = calibrate_onnx(model, load_dataset(f"json:{synth_ru}", RU))
     assert figures["n"] == 48 and figures["ece_after"] <= figures["ece_before"] + 1e-9
+    first = PlateReader(model).predictor.calibration
     assert calibrate_onnx(model, f"json:{synth_ru}")["n"] == 48  # a spec, read with its format
     reader = PlateReader(model)
+    assert reader.predictor.calibration == first  # fitted to raw confidences, not the curves'
     assert reader.predictor.calibration is not None
     assert {"plate", "char"} <= set(reader.predictor.calibration)
     before = model.read_bytes()
