@@ -148,16 +148,21 @@ def _ccpd_image(tmp_path: Path, text: str) -> tuple[Path, np.ndarray]:
     return path, scene
 
 
+# a CCPD file name: area, tilt, box, corners, plate indices, brightness, blur
+CCPD_NAME = (
+    "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15.jpg"
+)
+
+
 def test_ccpd_name_roundtrip() -> None:
-    name = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15.jpg"
-    label = parse_name(name)
+    label = parse_name(CCPD_NAME)
     assert label.text == "皖AY339S"
     assert label.box == (154, 383, 386, 473)
     assert label.corners[0].tolist() == [154, 383]  # top-left first after reordering
-    green = parse_name(name.replace("0_0_22_27_27_33_16", "0_0_3_24_30_32_28_26"))
+    green = parse_name(CCPD_NAME.replace("0_0_22_27_27_33_16", "0_0_3_24_30_32_28_26"))
     assert green.text == "皖AD06842"
     # CCPD's own order of provinces and letters (皖 and A are both index 0)
-    assert parse_name(name.replace("0_0_22", "2_5_22")).text == "津FY339S"
+    assert parse_name(CCPD_NAME.replace("0_0_22", "2_5_22")).text == "津FY339S"
 
 
 def test_ccpd_reader_crops_by_box_and_rectifies(tmp_path: Path) -> None:
@@ -357,11 +362,10 @@ def test_bad_specs_and_bad_images(tmp_path: Path) -> None:
     ],
 )
 def test_a_bad_ccpd_name_is_named(field: int, value: str, words: str) -> None:
-    fields = "025-95_113-154&383_386&473-386&473_177&454_154&383_363&402-0_0_22_27_27_33_16-37-15"
-    bad = fields.split("-")
+    bad = CCPD_NAME.split("-")
     bad[field] = value
     with pytest.raises(ValueError, match=words):
-        parse_name("-".join(bad) + ".jpg")
+        parse_name("-".join(bad))
 
 
 def test_zip_names_in_a_named_encoding() -> None:

@@ -324,9 +324,19 @@ def test_config_errors(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=words):
             load_config(None, {"data": ["synth:ru"], key: value})
-    edges = {"weight_decay": 0.0, "max_minutes": 0.0, "clip_grad": 0.0, "checkpoint_minutes": 0.0}
-    edges |= {"workers": 0, "threads": 0, "epochs": 1, "batch_size": 1, "ema": 0.0}
-    edges |= {"real_augment": 0.0, "device": "cuda:1"}  # where the run finds no GPU, it says so
+    edges = {
+        "weight_decay": 0.0,
+        "max_minutes": 0.0,
+        "clip_grad": 0.0,
+        "checkpoint_minutes": 0.0,
+        "workers": 0,
+        "threads": 0,
+        "epochs": 1,
+        "batch_size": 1,
+        "ema": 0.0,
+        "real_augment": 0.0,
+        "device": "cuda:1",  # where the run finds no GPU, it says so
+    }
     assert load_config(None, {"data": ["synth:ru"], **edges}).to_dict().items() >= edges.items()
     held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
     assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
