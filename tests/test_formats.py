@@ -177,6 +177,7 @@ def test_format_file_mistakes_are_named(tmp_path: Path) -> None:
         ({"region_codes": ["1A"]}, "style region_codes must be texts a plate can start with"),
         ({"region_codes": {"01": -1}}, "style region_codes must list codes or map them"),
         ({"region_codes": {"01": 0}}, "weights not all 0"),
+        ({"kind": "generic"}, r"style kind must be one of \['ru_civil', 'ru_all', 'cn'\]"),
     ],
 )
 def test_bad_style_values_are_format_errors_when_the_format_loads(
@@ -213,8 +214,9 @@ def test_an_alphabet_labels_cannot_hold_is_an_error(alphabet: str, words: str) -
         PlateFormat.from_dict({"name": "x", "alphabet": alphabet})
     for fmt in BUILTIN.values():
         assert all(fmt.normalize(c) == c for c in fmt.alphabet), fmt.name
-    with pytest.raises(FormatError, match="min_length and max_length must be whole numbers"):
-        PlateFormat.from_dict({"name": "x", "alphabet": "0-9", "min_length": "two"})
+    for length in ("two", float("inf")):  # YAML's .inf: int() raises OverflowError
+        with pytest.raises(FormatError, match="min_length and max_length must be whole numbers"):
+            PlateFormat.from_dict({"name": "x", "alphabet": "0-9", "max_length": length})
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)

@@ -70,6 +70,30 @@ def test_ru_all_draws_every_type_in_its_colours() -> None:
         render_plate(RU_ALL, "AB12", np.random.default_rng(0))
 
 
+def test_ru_alls_drawing_with_templates_it_cannot_draw_is_refused_before_training() -> None:
+    """``extends: ru_all`` with other plates keeps the Russian renderer: refused when the
+    plates are drawn (as training starts), not as a traceback in a data-loading worker."""
+    style = {k: v for k, v in RU_ALL.style.items() if k != "two_row_only"}
+    fmt = PlateFormat.from_dict(
+        {**RU_ALL.to_dict(), "name": "my", "templates": ["LLDDDDD", "DDLDDDLL"], "style": style}
+        | {"two_row": {}}
+    )
+    with pytest.raises(FormatError, match=r"kind ru_all draws Russian plates only, not '\d\d"):
+        synth_samples(fmt, 40)
+    # the ru_all types it can draw, on one row and two
+    two_row = {"DDDDLLDDD": [[0, 1, 2, 3], [4, 5, 6, 7, 8]]}
+    fmt = PlateFormat.from_dict(
+        {
+            **RU_ALL.to_dict(),
+            "name": "my",
+            "templates": ["LLDDDDD", "DDDDLLDDD"],
+            "two_row": two_row,
+        }
+    )
+    samples = synth_samples(fmt, 40)
+    assert {s.rows for s in samples} == {1, 2} and all(s.load().ndim == 3 for s in samples)
+
+
 def test_ru_all_draws_two_row_plates() -> None:
     samples = synth_samples("ru_all", 600, seed=3, augment=False)
     two = [s for s in samples if s.rows == 2]

@@ -34,13 +34,15 @@ FMT = PlateFormat.from_dict(UZ)
 def test_layouts_are_checked_and_survive_the_round_trip() -> None:
     assert PlateFormat.from_dict(FMT.to_dict()) == FMT
     assert FMT.two_row["DDLDDDLL"] == ((2, 3, 4, 5), (6, 7, 0, 1))
-    for bad in (
-        {"DDLDDDLL": [[2, 3, 4, 5], [6, 7, 0, 0]]},  # a position twice, one missing
-        {"DDLDDDLL": [[0, 1, 2, 3, 4, 5, 6, 7]]},  # one row
-        {"DDDDLLLL": [[0, 1, 2, 3], [4, 5, 6, 7]]},  # not a template of the format
-        {"DDLDDDLL": "top, bottom"},
+    positions = r"two_row maps a template to two rows of its positions \(each of 0..7 once\)"
+    for bad, words in (
+        ({"DDLDDDLL": [[2, 3, 4, 5], [6, 7, 0, 0]]}, positions),  # a position twice, one missing
+        ({"DDLDDDLL": [[0, 1, 2, 3, 4, 5, 6, 7]]}, positions),  # one row
+        ({"DDLDDDLL": "top, bottom"}, "two_row must map templates to lists of positions"),
+        # a layout that fits, of no template of the format (`extends` with templates of its own)
+        ({"DDDDLLLL": [[0, 1, 2, 3], [4, 5, 6, 7]]}, "two_row names 'DDDDLLLL', not a template"),
     ):
-        with pytest.raises(FormatError, match="two_row"):
+        with pytest.raises(FormatError, match=words):
             PlateFormat.from_dict({**UZ, "two_row": bad})
     # templates drawn only on two rows must have a layout
     for only in (["DDDDDLLL"], "DDLDDDLL", [["DDLDDDLL"]]):

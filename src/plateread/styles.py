@@ -14,6 +14,8 @@ from plateread.errors import FormatError
 if TYPE_CHECKING:
     from plateread.formats import PlateFormat
 
+# style kinds drawn by renderers of their own (plateread.synth.render), not the generic one
+KINDS = ("ru_civil", "ru_all", "cn")
 LOOSE_MARGINS = ((0.02, 0.15), (0.05, 0.6))  # a loose crop's margins per side: x, then y
 
 
@@ -151,6 +153,11 @@ def check_drawing(fmt: PlateFormat) -> None:
             )
     if "flag_text" in style and not isinstance(style["flag_text"], str):
         raise FormatError(f"format {name!r}: style flag_text must be text")
+    if "kind" in style and style["kind"] not in KINDS:
+        raise FormatError(
+            f"format {name!r}: style kind must be one of {list(KINDS)} (a built-in format's "
+            f"renderer), got {style['kind']!r}; leave it out for the generic one"
+        )
     if style.get("region_at", "start") not in ("start", "end"):
         raise FormatError(
             f"format {name!r}: style region_at must be start or end, got {style['region_at']!r}"

@@ -118,8 +118,11 @@ class PlateFormat:
             except FormatError as e:
                 raise FormatError(f"{e} (in style template_styles[{template!r}])") from None
         for t, rows in self.two_row.items():
+            if t not in self.templates:  # as left by `extends` with templates of its own
+                msg = f"two_row names {t!r}, not a template of {list(self.templates)}"
+                raise FormatError(f"format {self.name!r}: {msg}")
             flat = sorted(i for row in rows for i in row)
-            if t not in self.templates or len(rows) != 2 or flat != list(range(len(t))):
+            if len(rows) != 2 or flat != list(range(len(t))):
                 raise FormatError(
                     f"format {self.name!r}: two_row maps a template to two rows of its positions "
                     f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
@@ -260,7 +263,7 @@ class PlateFormat:
             lengths = int(d.get("min_length", 1)), int(d.get("max_length", 12))
         except FormatError as e:
             raise FormatError(f"format {name!r}: {e}") from None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: YAML .inf
             msg = f"format {name!r}: min_length and max_length must be whole numbers"
             raise FormatError(msg) from None
         return cls(

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from plateread.data.readers import Sample, hidden
+from plateread.errors import FormatError
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
 from plateread.styles import region_at_end
 from plateread.synth.augment import add_frame, augment_synthetic
@@ -23,7 +24,7 @@ from plateread.synth.render import (
     latin_fonts,
     render_plate,
 )
-from plateread.synth.russian import RU_SERIES
+from plateread.synth.russian import RU_SERIES, ru_drawable
 
 # Russian region codes: 01-99, then the three-digit codes in use (1xx, 7xx and a few others).
 _RU_REGIONS = [f"{i:02d}" for i in range(1, 100)] + [
@@ -209,6 +210,12 @@ def synth_samples(
             template = pf.match_template(text)
             if (rng.random() < share or template in only) and template in pf.two_row:
                 rows = 2
+        if kind == "ru_all" and not ru_drawable(text, rows):  # refused before any training
+            raise FormatError(
+                f"format {pf.name!r}: style kind ru_all draws Russian plates only, not "
+                f"{text!r} (template {pf.match_template(text)}"
+                f"{', two rows' if rows == 2 else ''}); drop kind from the style"
+            )
         image = SynthImage(fmt, text, sub, augment, rows)
         out.append(Sample(f"synth:{pf.name}:{seed}:{i}", text, image, rows))
     return out

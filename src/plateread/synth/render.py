@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from plateread.formats import PlateFormat, template_of
-from plateread.styles import SceneStyle, main_span, region_at_end
+from plateread.styles import KINDS, SceneStyle, main_span, region_at_end
 from plateread.synth.canvas import Canvas, Color, jitter, weighted_choice
 from plateread.synth.fonts import latin_font, text_mask
 from plateread.synth.russian import (
@@ -242,7 +242,7 @@ def _group_breaks(
     return out
 
 
-FIXED_FONT_KINDS = ("ru_civil", "ru_all", "cn")  # style kinds whose renderers pick the fonts
+FIXED_FONT_KINDS = KINDS  # style kinds whose renderers pick the fonts
 
 
 def latin_fonts(fmt: PlateFormat) -> list[str]:

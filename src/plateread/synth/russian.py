@@ -51,6 +51,26 @@ def _mask(text: str) -> str:
     return "".join("D" if ch.isdigit() else "L" for ch in text)
 
 
+def _ru_types(text: str) -> list[tuple[int, str]]:
+    """``(characters before the region code, type)`` of each one-row type that draws ``text``."""
+    mask = _mask(text)
+    return [
+        (len(series), kind)
+        for series, (kind, regions) in RU_SERIES.items()
+        if mask.startswith(series) and mask[len(series) :] in ("D" * n for n in regions)
+    ]
+
+
+def _ru_two_row(text: str) -> bool:
+    series = _mask(text)[:6]
+    return series in RU_TWO_ROW_SERIES and len(text) - 6 in RU_TWO_ROW_SERIES[series]
+
+
+def ru_drawable(text: str, rows: int = 1) -> bool:
+    """Whether :func:`render_ru_all` (``rows=1``) or :func:`render_ru_two_row` draws ``text``."""
+    return _ru_two_row(text) if rows == 2 else bool(_ru_types(text))
+
+
 def render_ru(text: str, rng: np.random.Generator, scale: float = 0.6) -> np.ndarray:
     """A Russian civil plate (``LDDDLLDD`` or ``LDDDLLDDD``)."""
     return _render(text, 6, "civil", rng, scale)
@@ -63,12 +83,7 @@ def render_ru_all(text: str, rng: np.random.Generator, scale: float = 0.6) -> np
     Raises:
         ValueError: the text is no Russian one-row plate's.
     """
-    mask = _mask(text)
-    options = [
-        (len(series), kind)
-        for series, (kind, regions) in RU_SERIES.items()
-        if mask.startswith(series) and mask[len(series) :] in ("D" * n for n in regions)
-    ]
+    options = _ru_types(text)
     if not options:
         raise ValueError(f"{text!r} is not a Russian plate text of a known type")
     n_main, kind = options[int(rng.integers(len(options)))] if len(options) > 1 else options[0]
@@ -119,8 +134,7 @@ def render_ru_two_row(text: str, rng: np.random.Generator, scale: float = 0.6) -
     Raises:
         ValueError: the text is no ``DDDD LL`` series with a 2-3 digit region code.
     """
-    series = _mask(text)[:6]
-    if series not in RU_TWO_ROW_SERIES or len(text) - 6 not in RU_TWO_ROW_SERIES[series]:
+    if not _ru_two_row(text):
         raise ValueError(f"{text!r} is not a Russian two-row plate text")
     paper = jitter(rng, (238.0, 238.0, 232.0), 8)
     ink = jitter(rng, (25.0, 25.0, 30.0), 6)
