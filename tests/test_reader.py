@@ -189,6 +189,12 @@ def test_bad_inputs_are_clear_errors(onnx_model: Path, tmp_path: Path) -> None:
         onnx.save(proto, str(tmp_path / f"{name}.onnx"))
         with pytest.raises(ModelFileError, match=f"{name}.onnx: its plateread metadata is damaged"):
             PlateReader(tmp_path / f"{name}.onnx")
+    # a damaged byte in the metadata (the same length, so the file still parses): not UTF-8
+    data = onnx_model.read_bytes()
+    assert data.count(b'"arch"') == 1
+    (tmp_path / "byte.onnx").write_bytes(data.replace(b'"arch"', b'\xffarch"'))
+    with pytest.raises(ModelFileError, match="byte.onnx: its metadata is damaged .*utf-8"):
+        PlateReader(tmp_path / "byte.onnx")
     (tmp_path / "best.pt").write_bytes(b"a checkpoint")
     with pytest.raises(ModelFileError, match="a torch checkpoint.*plateread export"):
         PlateReader(tmp_path / "best.pt")
@@ -508,6 +514,19 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
         imaging.decode_image(png.getvalue())
     with pytest.raises(ImageError, match="exceeds 100 pixels"):
         imaging.to_rgb(img)  # what OpenCV decodes is held to the same limit
+
+
+def test_a_header_opencv_asserts_on_is_an_image_error() -> None:
+    """A damaged BMP header that claims a width of a billion pixels: OpenCV's size check
+    raises ``cv2.error`` (OpenCV 5.0) rather than returning None; it must end as our error,
+    naming the file."""
+    from plateread.imaging import decode_image
+
+    ok, encoded = cv2.imencode(".bmp", plate_like())
+    data = bytearray(encoded.tobytes())
+    data[21] = 0x40  # the top byte of the width (bytes 18-21, little-endian)
+    with pytest.raises(ImageError, match="wide.bmp: not a readable image"):
+        decode_image(bytes(data), "wide.bmp")
 
 
 def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch) -> None:

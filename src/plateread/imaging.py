@@ -58,7 +58,10 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     # a PNG cut short goes to Pillow alone: OpenCV 4.10 lets libpng print its own error line
     if data[:8] != _PNG_SIGNATURE or _PNG_END in data:
         buf = np.frombuffer(data, dtype=np.uint8)
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # keeps 16 bits and floats; ignores EXIF
+        try:  # keeps 16 bits and floats; ignores EXIF
+            img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        except cv2.error:  # OpenCV 5 asserts on some damaged GIFs instead of returning None
+            img = None
     if img is None or img.size == 0:
         img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
     return to_rgb(apply_orientation(img, exif_orientation(data)), name)

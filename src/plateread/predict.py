@@ -54,7 +54,10 @@ class OnnxPredictor:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types
             raise ModelFileError(f"{path}: not a loadable ONNX model ({e})") from None
-        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            meta = self.session.get_modelmeta().custom_metadata_map
+        except UnicodeDecodeError as e:  # a damaged file's metadata bytes are not UTF-8
+            raise ModelFileError(f"{path}: its metadata is damaged ({e})") from None
         if "plateread" not in meta:
             raise ModelFileError(f"{path}: ONNX file has no plateread metadata")
         try:  # an edited or damaged file: say which, not a bare JSON or key error
