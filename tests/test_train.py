@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import multiprocessing
@@ -304,6 +305,33 @@ def test_config_errors(tmp_path: Path) -> None:
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()  # every field type
     with pytest.raises(ConfigError, match="config epochs must be int, got True"):
         TrainConfig.from_dict({"epochs": True})
+    for f in dataclasses.fields(TrainConfig):  # every field's type is checked: none takes anything
+        with pytest.raises(ConfigError, match=f"config {f.name} must be "):
+            TrainConfig.from_dict({f.name: object()})
+    with pytest.raises(ConfigError, match=r"config workers must be int \| None, got 'two'"):
+        TrainConfig.from_dict({"workers": "two"})  # was a TypeError in validate()
+    assert TrainConfig.from_dict({"workers": None}).workers is None
+
+
+def test_arch_options_the_model_refuses_are_config_errors(tmp_path: Path) -> None:
+    """An option the architecture lacks, or a value it refuses: named before the run starts
+    (it was a TypeError traceback), and no run folder is made."""
+    from plateread.formats import RU
+    from plateread.train.setup import build_run_model
+
+    for arch, kwargs, size, words in (
+        ("crnn_small", {"x": 1}, (32, 128), r"arch_kwargs \{'x': 1\} .*unexpected keyword"),
+        ("crnn_small", {"hidden": 0}, (32, 128), "hidden_size must be greater than zero"),
+        ("crnn_resnet18", {}, (40, 100), r"input size \[40, 100\] .*divisible by 32"),
+    ):
+        cfg = load_config(None, {"data": ["synth:ru"], "arch": arch, "arch_kwargs": kwargs})
+        with pytest.raises(ConfigError, match=f"{arch} cannot be built with .*{words}"):
+            build_run_model(cfg, RU, size, rank=0, fresh=True)
+    out = tmp_path / "runs"
+    cfg = load_config(None, {"data": ["synth:ru?n=8"], "arch_kwargs": {"x": 1}, "out": str(out)})
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'x'"):
+        train(cfg)
+    assert not out.exists()
     with pytest.raises(ConfigError, match="workers and threads"):
         load_config(None, {"data": ["synth:ru"], "workers": -1})
     with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):

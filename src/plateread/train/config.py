@@ -190,6 +190,7 @@ def _typed(key: str, value: Any, kind: str) -> Any:
         "list[int]": isinstance(value, list) and all(_is_int(v) for v in value),
         "dict[str, Any]": isinstance(value, dict),
         "int": _is_int(value),
+        "int | None": value is None or _is_int(value),  # workers: None chooses
         "float": isinstance(value, (int, float)) and not isinstance(value, bool),
         "str": isinstance(value, str),
     }.get(kind, True)  # a field type not listed here is not checked

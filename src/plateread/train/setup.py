@@ -82,7 +82,13 @@ def build_run_model(
     cfg: TrainConfig, fmt: PlateFormat, size: tuple[int, int], rank: int, fresh: bool
 ) -> nn.Module:
     """The model, with backbone weights or ``--init`` applied to a fresh (not resumed) run."""
-    model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
+    try:
+        model = build_model(cfg.arch, fmt, size, **cfg.arch_kwargs)
+    except (TypeError, ValueError) as e:  # an option the architecture lacks, a value it refuses
+        raise ConfigError(
+            f"{cfg.arch} cannot be built with arch_kwargs {cfg.arch_kwargs} and input size "
+            f"{list(size)} ({e})"
+        ) from None
     if cfg.backbone_weights and fresh:
         if not hasattr(model, "cnn") or not hasattr(model.cnn, "load_torchvision"):
             raise ConfigError(f"--backbone-weights needs crnn_resnet18, not {cfg.arch}")
