@@ -25,6 +25,9 @@ from plateread.train.runs import (
     data_workers,
     lr_factor,
     new_run_dir,
+    open_log,
+    plot_curves,
+    read_log,
     resolve_device,
     training_threads,
 )
@@ -311,6 +314,32 @@ def test_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config workers must be int \| None, got 'two'"):
         TrainConfig.from_dict({"workers": "two"})  # was a TypeError in validate()
     assert TrainConfig.from_dict({"workers": None}).workers is None
+
+
+def test_a_log_line_a_killed_run_cut_short_neither_stops_nor_swallows_the_next(
+    tmp_path: Path,
+) -> None:
+    """Killed mid-write, a run leaves ``log.jsonl`` ending in half a line: resuming must neither
+    fail on it when the curves are drawn (it did, after an epoch, with a bare JSON error) nor
+    write the next entry onto it."""
+    first = {"epoch": 1, "train_loss": 2.0, "val_exact": 0.5}
+    (tmp_path / "log.jsonl").write_text(json.dumps(first) + '\n{"epoch": 2, "tra')
+    with open_log(tmp_path) as log:
+        log.write(json.dumps({"epoch": 2, "train_loss": 1.0}) + "\n")
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert lines[1] == '{"epoch": 2, "tra' and json.loads(lines[2])["train_loss"] == 1.0
+    (tmp_path / "log.jsonl").write_text("\n".join([*lines, "[1, 2]", "{}", "not json"]) + "\n")
+    assert read_log(tmp_path) == [first, {"epoch": 2, "train_loss": 1.0}]
+    plot_curves(tmp_path)
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    before = (tmp_path / "log.jsonl").read_text()
+    with open_log(tmp_path):  # a log that ends its last line gets no blank line
+        pass
+    assert (tmp_path / "log.jsonl").read_text() == before
+    (tmp_path / "new").mkdir()
+    with open_log(tmp_path / "new"):
+        pass
+    assert (tmp_path / "new" / "log.jsonl").read_text() == ""
 
 
 def test_arch_options_the_model_refuses_are_config_errors(tmp_path: Path) -> None:

@@ -46,7 +46,10 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], **
     # every tensor on the CPU (optimizer moments and averaged weights too): loads on any machine
     state = _on_cpu({**meta, "state_dict": core.state_dict(), **extra})
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
+    with tmp.open("wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename: a power cut leaves the old file whole
     os.replace(tmp, path)
     return path
 

@@ -29,6 +29,7 @@ from plateread.train.runs import (
     EpochSampler,
     StopRequest,
     new_run_dir,
+    open_log,
     place_run,
 )
 from plateread.train.setup import build_run_model, check_steps, load_data
@@ -126,7 +127,7 @@ def _train(
     sampler = EpochSampler(len(tds), cfg.seed, epoch, start, rank, world)
     loader = _loader(tds, cfg.batch_size, sampler, workers, device)
     cleanup.callback(shutdown_workers, loader)
-    log = (run_dir / "log.jsonl").open("a") if rank == 0 else None
+    log = open_log(run_dir) if rank == 0 else None
     if log is not None:
         cleanup.callback(log.close)
     _run_epochs(run, loader, sampler, epoch, start, stopper, log)

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 import torch.distributed as dist
@@ -206,9 +206,34 @@ class StopRequest:
         self._previous.clear()
 
 
+def open_log(run_dir: Path) -> TextIO:
+    """``log.jsonl`` opened to append to; a last line that a killed run left cut short is ended
+    first, so that the next epoch's entry starts a line of its own.
+    """
+    path = run_dir / "log.jsonl"
+    written = path.read_bytes() if path.is_file() else b""
+    cut = bool(written) and not written.endswith(b"\n")
+    log = path.open("a")
+    if cut:
+        log.write("\n")
+    return log
+
+
+def read_log(run_dir: Path) -> list[dict[str, Any]]:
+    """The epochs' entries of ``log.jsonl``, leaving out lines that are no entry (one cut short
+    when a run was killed mid-write).
+    """
+    entries = []
+    for line in (run_dir / "log.jsonl").read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            entry = json.loads(line)
+            if isinstance(entry, dict) and "epoch" in entry:
+                entries.append(entry)
+    return entries
+
+
 def plot_curves(run_dir: Path) -> None:
     """Rewrite ``curves.png`` (loss and validation metrics per epoch) from ``log.jsonl``."""
     from plateread.report.figures import training_curves
 
-    entries = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    training_curves(entries, run_dir / "curves.png")
+    training_curves(read_log(run_dir), run_dir / "curves.png")
