@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from plateread.formats import (
@@ -15,6 +17,7 @@ from plateread.formats import (
     GENERIC,
     RU,
     RU_ALL,
+    STYLE_KEYS,
     FormatError,
     PlateFormat,
     compute_mask,
@@ -378,3 +381,49 @@ def test_classes_or_style_that_are_no_mapping_are_format_errors(key: str) -> Non
     for value in ("A-Z", ["A-Z"], 5):  # a traceback before
         with pytest.raises(FormatError, match=f"{key} must be a mapping, got "):
             PlateFormat.from_dict({"name": "x", "alphabet": "0-9A-Z", key: value})
+
+
+_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 300)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=6)
+    | st.sampled_from(["0-9", "A-Z", "0-9A-Z", "9-0", "D", "DDLL", "ru", "-", "京"])
+)
+_VALUE = st.recursive(
+    _LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("DLX"), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"name": st.text(max_size=4) | _VALUE},
+        optional={
+            "alphabet": st.sampled_from(["0-9A-Z", "0-9", "AB", ""]) | _VALUE,
+            "classes": st.fixed_dictionaries({"D": st.sampled_from(["0-9", "A-Z", "x"])}) | _VALUE,
+            "templates": st.lists(st.sampled_from(["DDLL", "DDDD", "XX", ""]), max_size=2) | _VALUE,
+            "prefixes": st.lists(st.sampled_from(["01", "A", ""]), max_size=2) | _VALUE,
+            "suffixes": _VALUE,
+            "min_length": _VALUE,
+            "max_length": _VALUE,
+            "two_row": _VALUE,
+            "style": st.dictionaries(st.sampled_from(sorted(STYLE_KEYS)), _VALUE, max_size=3)
+            | _VALUE,
+        },
+    )
+)
+@example({"name": "x", "alphabet": "0-9", "max_length": float("inf")})  # was an OverflowError
+def test_any_format_mapping_loads_or_is_a_format_error(mapping: dict[str, object]) -> None:
+    """Whatever a format file holds, loading it gives a format or a FormatError that names
+    the format, never another exception from deep inside."""
+    try:
+        fmt = load_format(mapping)
+    except FormatError as e:
+        assert str(e)
+        return
+    assert fmt.is_valid(fmt.alphabet[:1] * fmt.min_length) in (True, False)
+    assert PlateFormat.from_dict(fmt.to_dict()) == fmt

@@ -529,6 +529,43 @@ def test_a_header_opencv_asserts_on_is_an_image_error() -> None:
         decode_image(bytes(data), "wide.bmp")
 
 
+# Pillow warns of what it skips in damaged TIFF tags, and of a header's huge size
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP"])
+def test_damaged_image_bytes_decode_or_are_image_errors(kind: str) -> None:
+    """Image files cut short, with bytes changed anywhere or in their headers (sizes, types):
+    each decodes to an RGB picture or is an ImageError, never another exception."""
+    import io
+    import random
+
+    from PIL import Image
+
+    from plateread.imaging import decode_image
+
+    buf = io.BytesIO()
+    Image.fromarray(plate_like()).save(buf, kind)
+    whole = buf.getvalue()
+    rnd = random.Random(kind)
+    decoded = 0
+    for i in range(120):
+        data = bytearray(whole)
+        if i % 3 == 0:
+            data = data[: rnd.randrange(len(data))]
+        elif i % 3 == 1:
+            for _ in range(rnd.randrange(1, 8)):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+        else:
+            data[rnd.randrange(12, 40)] = rnd.choice([0, 0x40, 0x7F, 0xFF])
+        try:
+            img = decode_image(bytes(data), f"{i}.{kind.lower()}")
+        except ImageError as e:
+            assert f"{i}.{kind.lower()}: " in str(e)
+            continue
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.size
+        decoded += 1
+    assert decoded  # some damage leaves a picture (a changed pixel)
+
+
 def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
