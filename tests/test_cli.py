@@ -3,10 +3,13 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 import plateread
@@ -322,7 +325,6 @@ def test_a_run_folder_or_a_name_in_capitals_given_as_a_model_is_named(
 def test_a_shipped_name_is_the_shipped_reader_beside_a_folder_of_that_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import shutil
 
     from plateread.train.config import load_config
 
@@ -333,6 +335,27 @@ def test_a_shipped_name_is_the_shipped_reader_beside_a_folder_of_that_name(
     assert capsys.readouterr().out.startswith("ru/E622MK90.png\tE622MK90\t")
     pytest.importorskip("torch")
     assert load_config(None, {"data": ["synth:ru"], "init": "ru"}).init == "ru"
+
+
+def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> None:
+    """OpenCV's own log lines on stderr (an error for a damaged BMP header in OpenCV 5) are
+    silenced: the one line about the file is ours and names it."""
+    ok, encoded = cv2.imencode(".bmp", np.zeros((8, 16, 3), np.uint8))
+    data = bytearray(encoded.tobytes())
+    data[30] = 0x7F  # the compression field: no kind OpenCV knows
+    (tmp_path / "rle.bmp").write_bytes(bytes(data))
+    shutil.copy(ROOT / "examples" / "plates" / "ru" / "E622MK90.png", tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "plateread", "read", str(tmp_path), "--model", "ru"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1 and "E622MK90.png\tE622MK90\t" in out.stdout
+    assert out.stderr.splitlines() == [
+        f"plateread read: error: {tmp_path / 'rle.bmp'}: not a readable image "
+        "(corrupt or unsupported format)"
+    ]
 
 
 def test_console_script_entry_point() -> None:

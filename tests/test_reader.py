@@ -577,13 +577,13 @@ def test_opencv_is_quieted_on_old_and_new_opencv(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(cv2, "setLogLevel", levels.append, raising=False)
     quiet_opencv()
     if cv_logging is not None:  # through cv2.utils.logging, not the old top-level setter
-        assert levels == [] and cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_ERROR
+        assert levels == [] and cv_logging.getLogLevel() == cv_logging.LOG_LEVEL_SILENT
     # OpenCV 4.8-4.12 (we declare 4.10 or later) have no cv2.utils.logging, only cv2.setLogLevel
     monkeypatch.delattr(cv2.utils, "logging", raising=False)
     monkeypatch.setitem(sys.modules, "cv2.utils.logging", None)  # type: ignore[arg-type]
     levels.clear()
     quiet_opencv()
-    assert levels == [2]  # LOG_LEVEL_ERROR
+    assert levels == [0]  # LOG_LEVEL_SILENT
 
 
 def test_bench_batch_sizes_must_be_positive_integers(capsys: pytest.CaptureFixture[str]) -> None:

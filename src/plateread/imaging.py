@@ -31,18 +31,20 @@ def image_problem(sample_id: str, error: ImageError) -> str:
 
 
 def quiet_opencv() -> None:
-    """Keep OpenCV's own log lines (warnings on stderr, e.g. "PNG input buffer is incomplete")
-    to errors, where our messages already name the bad file. OpenCV 4.13 and later set the level
-    through ``cv2.utils.logging``; earlier versions (4.8-4.12 checked) through ``cv2.setLogLevel``.
+    """Silence OpenCV's own log lines on stderr (warnings such as "PNG input buffer is
+    incomplete", and OpenCV 5's errors for a damaged header), where our messages already name
+    the bad file. OpenCV 4.13 and later set the level through ``cv2.utils.logging``; earlier
+    versions (4.8-4.12 checked) through ``cv2.setLogLevel``. The command line calls it; the
+    library leaves the process's settings alone.
     """
     try:
         from cv2.utils import logging as cv_logging
     except ImportError:
         set_level = getattr(cv2, "setLogLevel", None)
         if set_level is not None:
-            set_level(2)  # LOG_LEVEL_ERROR, which those versions do not name in Python
+            set_level(0)  # LOG_LEVEL_SILENT, which those versions do not name in Python
         return
-    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
+    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_SILENT)
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
