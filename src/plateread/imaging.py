@@ -62,7 +62,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         buf = np.frombuffer(data, dtype=np.uint8)
         try:  # keeps 16 bits and floats; ignores EXIF
             img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-        except cv2.error:  # OpenCV 5 asserts on some damaged GIFs instead of returning None
+        except cv2.error:  # OpenCV 5 asserts on some damaged headers (sizes) and GIF codes
             img = None
     if img is None or img.size == 0:
         img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
