@@ -571,6 +571,34 @@ def test_init_without_an_arch_takes_the_checkpoints(tmp_path: Path) -> None:
     assert load_config(tmp_path / "c.yaml", {**data, "init": str(ckpt)}).arch == "crnn_fast"
 
 
+def test_a_checkpoint_is_on_disk_before_it_replaces_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written whole to a temporary file, flushed to disk, then renamed over the old one: a
+    crash or a power cut at any point leaves one whole checkpoint to resume from."""
+    from plateread.formats import RU
+    from plateread.models import build_model
+    from plateread.train import checkpoint
+
+    calls: list[str] = []
+    real_fsync, real_replace = checkpoint.os.fsync, checkpoint.os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append(f"fsync {os.fstat(fd).st_size > 0}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        calls.append(f"replace {Path(src).name} {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    monkeypatch.setattr(checkpoint.os, "replace", replace)
+    meta = checkpoint.model_meta("crnn_small", RU, (32, 128), {})
+    path = checkpoint.save_checkpoint(tmp_path / "last.pt", build_model("crnn_small", RU), meta)
+    assert calls == ["fsync True", "replace last.pt.tmp last.pt"]
+    assert read_checkpoint(path)["arch"] == "crnn_small" and not list(tmp_path.glob("*.tmp"))
+
+
 def test_weight_average_follows_the_weights_and_copies_counters() -> None:
     from plateread.train.ema import WeightAverage
 
