@@ -314,6 +314,51 @@ def test_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config workers must be int \| None, got 'two'"):
         TrainConfig.from_dict({"workers": "two"})  # was a TypeError in validate()
     assert TrainConfig.from_dict({"workers": None}).workers is None
+    with pytest.raises(ConfigError, match="workers and threads"):
+        load_config(None, {"data": ["synth:ru"], "workers": -1})
+    with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):
+        load_config(None, {"data": ["synth:ru"], "arch": "crnn_huge"})
+    for key, value, words in (
+        ("lr", float("nan"), r"finite numbers, got \{'lr': nan\}"),
+        ("max_minutes", float("inf"), "finite numbers"),
+        ("clip_grad", -1.0, r"clip_grad \(0: off\) and checkpoint_minutes .* at least 0"),
+        ("checkpoint_minutes", -1.0, "at least 0"),
+        ("val_fraction", 1.0, "val_fraction .* must be between 0 and 1"),
+        ("lr", 0.0, "lr must be above 0"),
+        ("weight_decay", -1e-4, "weight_decay and max_minutes at least 0"),
+        ("max_minutes", -1.0, "weight_decay and max_minutes at least 0"),
+        ("threads", -1, "workers and threads must be at least 0"),
+        ("epochs", 0, "epochs and batch_size must be at least 1"),
+        ("batch_size", 0, "epochs and batch_size must be at least 1"),
+        ("ema", 1.0, r"ema is a decay in \[0, 1\)"),
+    ):
+        with pytest.raises(ConfigError, match=words):
+            load_config(None, {"data": ["synth:ru"], key: value})
+    edges = {
+        "weight_decay": 0.0,
+        "max_minutes": 0.0,
+        "clip_grad": 0.0,
+        "checkpoint_minutes": 0.0,
+        "workers": 0,
+        "threads": 0,
+        "epochs": 1,
+        "batch_size": 1,
+        "ema": 0.0,
+        "real_augment": 0.0,
+        "device": "cuda:1",  # where the run finds no GPU, it says so
+    }
+    assert load_config(None, {"data": ["synth:ru"], **edges}).to_dict().items() >= edges.items()
+    held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
+    assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
+    (tmp_path / "flow.yaml").write_text("data: [synth:ru?n=5]\n")
+    with pytest.raises(ConfigError, match=r"quote values in \[...\] lists"):
+        load_config(tmp_path / "flow.yaml", {})
+    # a config file may give the input size as --input-size does
+    (tmp_path / "size.yaml").write_text("data: [synth:ru]\ninput_size: 32x160\n")
+    assert load_config(tmp_path / "size.yaml", {}).input_size == [32, 160]
+    for size in ([0, 128], "32x", [32]):
+        with pytest.raises(ConfigError, match="input_size"):
+            load_config(None, {"data": ["synth:ru"], "input_size": size})
 
 
 def test_a_log_line_a_killed_run_cut_short_neither_stops_nor_swallows_the_next(
@@ -361,51 +406,6 @@ def test_arch_options_the_model_refuses_are_config_errors(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="unexpected keyword argument 'x'"):
         train(cfg)
     assert not out.exists()
-    with pytest.raises(ConfigError, match="workers and threads"):
-        load_config(None, {"data": ["synth:ru"], "workers": -1})
-    with pytest.raises(ConfigError, match="unknown arch 'crnn_huge'; registered: "):
-        load_config(None, {"data": ["synth:ru"], "arch": "crnn_huge"})
-    for key, value, words in (
-        ("lr", float("nan"), r"finite numbers, got \{'lr': nan\}"),
-        ("max_minutes", float("inf"), "finite numbers"),
-        ("clip_grad", -1.0, r"clip_grad \(0: off\) and checkpoint_minutes .* at least 0"),
-        ("checkpoint_minutes", -1.0, "at least 0"),
-        ("val_fraction", 1.0, "val_fraction .* must be between 0 and 1"),
-        ("lr", 0.0, "lr must be above 0"),
-        ("weight_decay", -1e-4, "weight_decay and max_minutes at least 0"),
-        ("max_minutes", -1.0, "weight_decay and max_minutes at least 0"),
-        ("threads", -1, "workers and threads must be at least 0"),
-        ("epochs", 0, "epochs and batch_size must be at least 1"),
-        ("batch_size", 0, "epochs and batch_size must be at least 1"),
-        ("ema", 1.0, r"ema is a decay in \[0, 1\)"),
-    ):
-        with pytest.raises(ConfigError, match=words):
-            load_config(None, {"data": ["synth:ru"], key: value})
-    edges = {
-        "weight_decay": 0.0,
-        "max_minutes": 0.0,
-        "clip_grad": 0.0,
-        "checkpoint_minutes": 0.0,
-        "workers": 0,
-        "threads": 0,
-        "epochs": 1,
-        "batch_size": 1,
-        "ema": 0.0,
-        "real_augment": 0.0,
-        "device": "cuda:1",  # where the run finds no GPU, it says so
-    }
-    assert load_config(None, {"data": ["synth:ru"], **edges}).to_dict().items() >= edges.items()
-    held_out = {"data": ["synth:ru"], "val_data": ["synth:ru?seed=1"], "val_fraction": 0.0}
-    assert load_config(None, held_out).val_fraction == 0.0  # unused beside val_data
-    (tmp_path / "flow.yaml").write_text("data: [synth:ru?n=5]\n")
-    with pytest.raises(ConfigError, match=r"quote values in \[...\] lists"):
-        load_config(tmp_path / "flow.yaml", {})
-    # a config file may give the input size as --input-size does
-    (tmp_path / "size.yaml").write_text("data: [synth:ru]\ninput_size: 32x160\n")
-    assert load_config(tmp_path / "size.yaml", {}).input_size == [32, 160]
-    for size in ([0, 128], "32x", [32]):
-        with pytest.raises(ConfigError, match="input_size"):
-            load_config(None, {"data": ["synth:ru"], "input_size": size})
 
 
 def test_real_crops_are_augmented_with_the_configured_strength(
