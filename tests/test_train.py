@@ -682,8 +682,43 @@ def test_unreadable_training_image_is_skipped_and_reported_once(
     with caplog.at_level("WARNING", logger="plateread.train.data"):
         batch = collate([ds[i] for i in range(len(ds))])
     assert batch["images"].shape == (5, 32, 128, 3) and batch["texts"] == ["A123BC77"] * 5
+    assert batch["drawn"] == 10  # the epoch's place counts the unreadable ones too
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and warnings[0].count("bad.png") == 1  # not once per repeat
+
+
+def test_an_unreadable_training_image_neither_repeats_an_epoch_nor_loops(
+    tmp_path: Path, synth_ru: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An epoch counted only the readable plates: with one unreadable image it never seemed
+    finished and ran again from where it stopped (two log lines per epoch), and with only
+    unreadable ones left, for ever. Now each epoch ends once; nothing readable is an error."""
+    from plateread.train.steps import TrainingRun
+
+    items = json.loads((synth_ru / "config.json").read_text())[:11]
+    for item in items:
+        item["file"] = str(synth_ru / "images" / Path(item["file"]).name)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG cut short")
+    broken = {"file": str(tmp_path / "bad.png"), "text": "A111AA11"}
+    (tmp_path / "mixed.json").write_text(json.dumps([*items, broken]))
+    (tmp_path / "bad.json").write_text(json.dumps([broken]))
+    ended = 0
+    real_end = TrainingRun.end_epoch
+
+    def end_epoch(self: TrainingRun, *args: Any) -> None:
+        nonlocal ended
+        ended += 1
+        assert ended <= 6, "an epoch that never ends"
+        real_end(self, *args)
+
+    monkeypatch.setattr(TrainingRun, "end_epoch", end_epoch)
+    cfg = _cfg(tmp_path, tmp_path / "mixed.json", batch_size=4, epochs=2)
+    run = train(TrainConfig.from_dict({**cfg.to_dict(), "val_data": cfg.data}))
+    assert [(e["epoch"], e["complete"]) for e in _log(run)] == [(1, True), (2, True)]
+    ended = 0
+    bad = TrainConfig.from_dict({**cfg.to_dict(), "data": [f"json:{tmp_path / 'bad.json'}"]})
+    with pytest.raises(ValueError, match="none of the 1 training images drawn in epoch 1 could"):
+        train(bad)
 
 
 def test_validation_plates_that_training_sees_are_warned_about(tmp_path: Path) -> None:

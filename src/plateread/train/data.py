@@ -124,11 +124,14 @@ def shutdown_workers(loader: DataLoader[Any]) -> None:
 
 
 def collate(items: list[dict[str, Any] | None]) -> dict[str, Any]:
-    """Batch items: images ``[N, H, W, 3]``, concatenated targets, their lengths, texts."""
+    """Batch items: images ``[N, H, W, 3]``, concatenated targets, their lengths, texts, and
+    ``drawn``: how many items the sampler drew, unreadable ones (None, left out) included.
+    """
     good = [it for it in items if it is not None]
     if not good:
-        return {"images": None, "targets": None, "lengths": None, "texts": []}
+        return {"images": None, "targets": None, "lengths": None, "texts": [], "drawn": len(items)}
     return {
+        "drawn": len(items),
         "images": torch.stack([it["image"] for it in good]),
         "targets": torch.cat([it["target"] for it in good]),
         "lengths": torch.tensor([len(it["target"]) for it in good], dtype=torch.long),

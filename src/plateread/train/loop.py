@@ -138,6 +138,15 @@ def _train(
     return run_dir
 
 
+def _trained_on(run: TrainingRun, seen: int) -> int:
+    """The images every process of the run trained on in its last epoch."""
+    if run.world == 1:
+        return seen
+    total = torch.tensor(float(seen), device=run.device)
+    dist.all_reduce(total)
+    return int(total.item())
+
+
 def _loader(
     tds: PlateTorchDataset,
     batch_size: int,
@@ -178,6 +187,11 @@ def _run_epochs(
         sampler.set_epoch(epoch, start)
         t0 = time.time()
         step, losses, seen, stop = run.epoch(loader, epoch, start, stopper)
+        if step > start and not _trained_on(run, seen):
+            raise ValueError(
+                f"none of the {step - start} training images drawn in epoch {epoch + 1} could "
+                "be read (each is named above): nothing to train on"
+            )
         finished = step >= run.per_rank and not stopper.requested
         ahead = (epoch + 1, 0) if finished else (epoch, step)  # where the run goes on from
         if log is not None:

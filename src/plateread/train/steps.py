@@ -158,7 +158,11 @@ class TrainingRun:
         step, seen, stop, tick = start, 0, False, time.time()
         try:
             for batch in bar:
+                # the epoch's place counts every plate drawn, read or not: counting only the
+                # readable ones left an epoch with an unreadable image never finished, run again
+                # from where it seemed to stop (for ever when only unreadable ones were left)
                 if batch["images"] is None:
+                    step += batch["drawn"]
                     continue
                 done = epoch * steps_per_epoch + step // cfg.batch_size
                 progress = max(
@@ -173,7 +177,7 @@ class TrainingRun:
                 )
                 if self.ema is not None:
                     self.ema.update(self.model)
-                step += len(batch["texts"])
+                step += batch["drawn"]
                 seen += len(batch["texts"])
                 now = time.time()
                 self.elapsed += now - tick
