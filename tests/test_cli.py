@@ -460,6 +460,22 @@ def test_data_without_readable_samples_draws_no_grid(
     assert not grid.exists()
 
 
+def test_data_says_which_layouts_are_no_template_and_that_ru_is_only_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for text in ("01A123BC", "10A456CE", "A123BC77"):  # Uzbek plates, one Russian
+        write_png(tmp_path / "d" / f"{text}.png", plate_like())
+    assert main(["data", f"dir:{tmp_path / 'd'}"]) == 0
+    out = capsys.readouterr().out
+    assert "templates: DDLDDDLL (no template of ru) 2, LDDDLLDD 1" in out
+    assert "the labels were checked against ru, the default format" in out
+    assert main(["data", f"dir:{tmp_path / 'd'}", "--format", "ru"]) == 0  # asked for: no hint
+    out = capsys.readouterr().out
+    assert "(no template of ru) 2" in out and "the default format" not in out
+    assert main(["data", f"dir:{tmp_path / 'd'}", "--format", "generic"]) == 0  # no templates
+    assert "templates: DDLDDDLL 2, LDDDLLDD 1" in capsys.readouterr().out
+
+
 def test_nothing_readable_is_an_error_not_a_score(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

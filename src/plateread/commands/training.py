@@ -203,7 +203,8 @@ def run_data(a: argparse.Namespace) -> int:
             raise ValueError("--draft-format drafts the format from the labels: leave out --format")
         fmt = _write_draft(a.spec, a.draft_format, sys.stderr if a.json else sys.stdout)
     shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
-    info = inspect_data(a.spec, load_format(fmt), augment=a.augment, **shown)
+    plate_format = load_format(fmt)
+    info = inspect_data(a.spec, plate_format, augment=a.augment, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 
@@ -220,9 +221,17 @@ def run_data(a: argparse.Namespace) -> int:
         f"{info['samples']} samples ({info['readable']} readable, "
         f"{info['unique_plates']} distinct plates), median size {info['median_size']} (h, w)"
     )
+    own = set(plate_format.templates)
+    foreign = [t for t in info["templates"] if own and t not in own]  # layouts, no templates
+    name = plate_format.name
+    marked = {
+        (f"{t} (no template of {name})" if t in foreign else t): n
+        for t, n in info["templates"].items()
+    }
     for key in ("templates", "lengths", "provinces", "region_codes"):
         if key in info:
-            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in info[key].items()))
+            counts = marked if key == "templates" else info[key]
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print("characters: " + " ".join(f"{k}:{v}" for k, v in info["characters"].items()))
     if "colours" in info:
         c = info["colours"]
@@ -232,6 +241,11 @@ def run_data(a: argparse.Namespace) -> int:
         )
     for why, n in info["invalid_labels"].items():
         print(f"invalid labels, {why}: {n} (e.g. {info['invalid_examples'][why][:3]})")
+    if not a.format and not a.draft_format and (foreign or info["invalid_labels"]):
+        print(
+            "the labels were checked against ru, the default format: for plates of another "
+            "region give --format FILE.yaml, or draft one with --draft-format FILE.yaml"
+        )
     for problem in info["unreadable"] + info["read_problems"]:
         print(f"problem: {problem}")
     if info["copy_numbers"]["count"]:
