@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from plateread.constraint import PrefixAutomaton
 from plateread.errors import FormatError
 from plateread.formats import PlateFormat, load_format
+from plateread.synth import random_text
 
 UZ = PlateFormat(
     "uz",
@@ -135,6 +137,26 @@ def test_suffixes_end_readings_and_codes_that_fit_no_plate_are_refused() -> None
         PlateFormat("x", "0123AB", max_length=3, prefixes=("AB",), suffixes=("12",))
     with pytest.raises(FormatError, match="suffix '' must be a non-empty string"):
         PlateFormat("x", "0123AB", suffixes=("",))
+
+
+def test_a_template_no_prefix_or_suffix_fits_is_refused() -> None:
+    """Each code fitting some template is not enough: a template that none fits would never be
+    read, and random_text drew its plates anyway, as invalid texts (113 of 200)."""
+    abc = ("x", "0123456789AB", {"D": "0123456789", "L": "AB"}, ("DDLL", "LLDD"))
+    for templates, codes, words in (
+        (abc[3], {"prefixes": ("0",)}, r"\['LLDD'\] can start with one of the prefixes \['0'\]:"),
+        (abc[3], {"suffixes": ("A",)}, r"\['LLDD'\] can end with one of the suffixes \['A'\]:"),
+        (("DDLL", "DDDD"), {"prefixes": ("0",), "suffixes": ("B",)}, r"\['DDDD'\] can start "),
+    ):
+        with pytest.raises(FormatError, match=f"no plate of templates {words}"):
+            PlateFormat(*abc[:3], templates, **codes)  # type: ignore[arg-type]
+    fits = PlateFormat(*abc, prefixes=("0", "A"), suffixes=("5", "B"))  # each its own template
+    texts = [random_text(fits, np.random.default_rng(i)) for i in range(100)]
+    assert all(fits.is_valid(t) for t in texts) and {fits.match_template(t) for t in texts} == {
+        "DDLL",
+        "LLDD",
+    }
+    assert PlateFormat(*abc[:3], ("DDLL",), prefixes=("00A",), suffixes=("AB",)).is_valid("00AB")
 
 
 def test_automaton_is_cached_per_format_object() -> None:

@@ -186,3 +186,38 @@ def check_codes(fmt: PlateFormat) -> None:
                 f"format {fmt.name!r}: {what} {unfit} fit no plate of {shapes} (with the "
                 "prefixes at the start and the suffixes at the end)"
             )
+    if fmt.templates:
+        dead = [t for t in fmt.templates if not _takes_codes(fmt, t)]
+        if dead:
+            ends = " and ".join(
+                f"{side} with one of the {what} {list(codes)}"
+                for side, what, codes in (
+                    ("start", "prefixes", fmt.prefixes),
+                    ("end", "suffixes", fmt.suffixes),
+                )
+                if codes
+            )
+            raise FormatError(
+                f"format {fmt.name!r}: no plate of templates {dead} can {ends}: leave them out "
+                "or add codes they take (their synthetic plates would teach texts that every "
+                "reading must refuse)"
+            )
+
+
+def _takes_codes(fmt: PlateFormat, template: str) -> bool:
+    """Whether some plate of ``template`` starts with one of the prefixes and ends with one of
+    the suffixes (either list empty: anything).
+    """
+    for head in fmt.prefixes or ("",):
+        for tail in fmt.suffixes or ("",):
+            if len(head) > len(template) or len(tail) > len(template):
+                continue
+            start = len(template) - len(tail)
+            if all(
+                (i >= len(head) or head[i] in fmt.classes[k])
+                and (i < start or tail[i - start] in fmt.classes[k])
+                and (i >= len(head) or i < start or head[i] == tail[i - start])
+                for i, k in enumerate(template)
+            ):
+                return True
+    return False
