@@ -94,6 +94,24 @@ def test_ru_alls_drawing_with_templates_it_cannot_draw_is_refused_before_trainin
     assert {s.rows for s in samples} == {1, 2} and all(s.load().ndim == 3 for s in samples)
 
 
+def test_codes_that_overlap_on_a_short_plate_still_give_valid_texts() -> None:
+    """A prefix and a suffix that share characters on a short plate (or, without templates,
+    need a length the first draw lacked): the texts were written head + middle + tail, too long
+    (``"00"`` for the one-character plate ``"0"``), and returned invalid."""
+    abc = ("x", "0123AB", {"D": "0123", "L": "AB"})
+    for fmt, only in (
+        (PlateFormat(*abc, ("D",), prefixes=("0",), suffixes=("0",)), {"0"}),
+        (PlateFormat(*abc, ("DDL",), prefixes=("01",), suffixes=("1A", "1B")), {"01A", "01B"}),
+        (PlateFormat("x", "0123AB", max_length=4, prefixes=("BB0",), suffixes=("BB0",)), {"BB0"}),
+    ):
+        texts = {random_text(fmt, np.random.default_rng(i)) for i in range(60)}
+        assert texts == only, fmt
+    # codes that do not overlap: written over the two ends, the drawn middle kept
+    fmt = PlateFormat(*abc, ("DDLDD",), prefixes=("01",), suffixes=("23",))
+    texts = {random_text(fmt, np.random.default_rng(i)) for i in range(20)}
+    assert {t[:2] + t[3:] for t in texts} == {"0123"} and len({t[2] for t in texts}) == 2
+
+
 def test_ru_all_draws_two_row_plates() -> None:
     samples = synth_samples("ru_all", 600, seed=3, augment=False)
     two = [s for s in samples if s.rows == 2]

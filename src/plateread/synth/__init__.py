@@ -50,12 +50,34 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     if (fmt.prefixes or fmt.suffixes) and not fmt.is_valid(text):  # start and end as it says
         heads = [str(p) for p in rng.permutation(list(fmt.prefixes))] or [""]
         tails = [str(s) for s in rng.permutation(list(fmt.suffixes))] if fmt.suffixes else [""]
-        for tail in tails:
-            for head in heads:
-                middle = text[len(head) : max(len(head), len(text) - len(tail))]
-                if fmt.is_valid(head + middle + tail):
-                    return head + middle + tail
+        coded = _with_codes(fmt, text, heads, tails)
+        if coded is None and not fmt.templates:  # a length the codes fit, for lengths only
+            for n in rng.permutation(range(fmt.min_length, fmt.max_length + 1)).tolist():
+                extra = "".join(rng.choice(list(fmt.alphabet), max(0, n - len(text))))
+                coded = _with_codes(fmt, (text + extra)[:n], heads, tails)
+                if coded is not None:
+                    break
+        return coded or text
     return text
+
+
+def _with_codes(fmt: PlateFormat, text: str, heads: list[str], tails: list[str]) -> str | None:
+    """``text`` with the first of ``heads`` and ``tails`` that make it a valid plate written
+    over its first and last characters (the two may overlap on a short plate), or None.
+    """
+    for tail in tails:
+        for head in heads:
+            if len(head) > len(text) or len(tail) > len(text):
+                continue
+            chars = list(text)
+            chars[: len(head)] = head
+            start = len(text) - len(tail)
+            if any(chars[start + i] != c for i, c in enumerate(tail) if start + i < len(head)):
+                continue  # the two disagree where they overlap
+            chars[start:] = tail
+            if fmt.is_valid("".join(chars)):
+                return "".join(chars)
+    return None
 
 
 def _drawn_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
