@@ -427,3 +427,13 @@ def test_any_format_mapping_loads_or_is_a_format_error(mapping: dict[str, object
         return
     assert fmt.is_valid(fmt.alphabet[:1] * fmt.min_length) in (True, False)
     assert PlateFormat.from_dict(fmt.to_dict()) == fmt
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=14))
+@example("W\x08\x03\x9aÄ¯")  # NFKC makes "¯" a space and a combining macron; the space dropped,
+# the macron composed with the Ä before it only on a second pass
+def test_normalising_twice_changes_nothing(text: str) -> None:
+    """Labels and readings are compared once normalised: a second pass must not change them."""
+    once = GENERIC.normalize(text)
+    assert GENERIC.normalize(once) == once

@@ -196,7 +196,9 @@ class PlateFormat:
         spaces, dashes, dots and similar separators removed.
         """
         text = unicodedata.normalize("NFKC", text).upper().translate(CYRILLIC_TO_LATIN)
-        return _DROP.sub("", text)
+        text = _DROP.sub("", text)
+        # a separator dropped between a letter and a combining mark lets them compose
+        return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
     def in_alphabet(self, text: str) -> bool:
         """True when every character of ``text`` is in the alphabet (the course's check)."""
