@@ -476,43 +476,52 @@ def test_persistent_workers_follow_the_epochs() -> None:
         assert torch.equal(batch["images"], torch.stack([e["image"] for e in expected if e]))
 
 
-def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
+def _torchrun(
+    data: str, batch_size: int, out: Path, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """``plateread train`` in two processes on the CPU (gloo), one epoch of crnn_small."""
     torchrun = Path(sys.executable).with_name("torchrun")
     if not torchrun.exists():
         pytest.skip("torchrun not installed")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [
-            str(torchrun),
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "plateread.cli",
-            "train",
-            "--data",
-            f"json:{synth_ru}",
-            "--format",
-            "ru",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "8",
-            "--workers",
-            "0",
-            "--out",
-            str(tmp_path / "runs"),
-        ],
+    argv = ["--data", data, "--format", "ru", "--epochs", "1", "--batch-size", str(batch_size)]
+    return subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "plateread.cli", "train"]
+        + [*argv, "--workers", "0", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=300,
-        env=env,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
+
+
+def test_ddp_two_processes(tmp_path: Path, synth_ru: Path) -> None:
+    out = _torchrun(f"json:{synth_ru}", 8, tmp_path / "runs")
     assert out.returncode == 0, out.stderr[-2000:]
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1  # only rank 0 writes
     assert out.stdout.count("run folder:") == 1 and f"run folder: {runs[0]}" in out.stdout
     assert _log(runs[0])[-1]["complete"]
     assert torch.load(runs[0] / "best.pt", weights_only=True)["arch"] == "crnn_small"
+
+
+def test_ddp_goes_on_past_a_batch_that_one_process_cannot_read(
+    tmp_path: Path, synth_ru: Path
+) -> None:
+    """A process whose whole batch was unreadable skipped the step alone, and the other waited
+    for it in backward for ever: now every process skips that step."""
+    items = json.loads((synth_ru / "config.json").read_text())[:6]
+    for item in items:
+        item["file"] = str(synth_ru / "images" / Path(item["file"]).name)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG cut short")
+    broken = {"file": str(tmp_path / "bad.png"), "text": "A111AA11"}
+    (tmp_path / "data.json").write_text(json.dumps([*items, broken]))
+    try:
+        out = _torchrun(f"json:{tmp_path / 'data.json'}", 1, tmp_path / "runs", timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the processes waited for each other for ever")
+    assert out.returncode == 0, out.stderr[-2000:]
+    (run,) = (tmp_path / "runs").iterdir()
+    assert [e["complete"] for e in _log(run)] == [True]
 
 
 def test_init_keeps_what_fits_and_reinitialises_the_output(tmp_path: Path, synth_ru: Path) -> None:

@@ -161,7 +161,7 @@ class TrainingRun:
                 # the epoch's place counts every plate drawn, read or not: counting only the
                 # readable ones left an epoch with an unreadable image never finished, run again
                 # from where it seemed to stop (for ever when only unreadable ones were left)
-                if batch["images"] is None:
+                if not self._every_rank_has_images(batch):
                     step += batch["drawn"]
                     continue
                 done = epoch * steps_per_epoch + step // cfg.batch_size
@@ -195,6 +195,17 @@ class TrainingRun:
         except KeyboardInterrupt:
             stopper.requested = stop = True
         return step, losses, seen, stop
+
+    def _every_rank_has_images(self, batch: dict[str, Any]) -> bool:
+        """Whether this batch, and under DDP every rank's batch of this step, holds a readable
+        image: a rank that skipped a step alone would leave the others waiting in backward.
+        """
+        have = batch["images"] is not None
+        if self.world == 1:
+            return have
+        flag = torch.tensor(float(have), device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
 
     def end_epoch(
         self,
