@@ -476,6 +476,17 @@ def test_persistent_workers_follow_the_epochs() -> None:
         assert torch.equal(batch["images"], torch.stack([e["image"] for e in expected if e]))
 
 
+def _with_an_unreadable_image(synth: Path, readable: int, out: Path) -> Path:
+    """A label list of ``readable`` plates of ``synth`` and, last, one unreadable image."""
+    items = json.loads((synth / "config.json").read_text())[:readable]
+    for item in items:
+        item["file"] = str(synth / "images" / Path(item["file"]).name)
+    (out / "bad.png").write_bytes(b"\x89PNG cut short")
+    path = out / "data.json"
+    path.write_text(json.dumps([*items, {"file": str(out / "bad.png"), "text": "A111AA11"}]))
+    return path
+
+
 def _torchrun(
     data: str, batch_size: int, out: Path, timeout: int = 300
 ) -> subprocess.CompletedProcess[str]:
@@ -509,14 +520,9 @@ def test_ddp_goes_on_past_a_batch_that_one_process_cannot_read(
 ) -> None:
     """A process whose whole batch was unreadable skipped the step alone, and the other waited
     for it in backward for ever: now every process skips that step."""
-    items = json.loads((synth_ru / "config.json").read_text())[:6]
-    for item in items:
-        item["file"] = str(synth_ru / "images" / Path(item["file"]).name)
-    (tmp_path / "bad.png").write_bytes(b"\x89PNG cut short")
-    broken = {"file": str(tmp_path / "bad.png"), "text": "A111AA11"}
-    (tmp_path / "data.json").write_text(json.dumps([*items, broken]))
+    data = _with_an_unreadable_image(synth_ru, 6, tmp_path)
     try:
-        out = _torchrun(f"json:{tmp_path / 'data.json'}", 1, tmp_path / "runs", timeout=90)
+        out = _torchrun(f"json:{data}", 1, tmp_path / "runs", timeout=90)
     except subprocess.TimeoutExpired:
         pytest.fail("the processes waited for each other for ever")
     assert out.returncode == 0, out.stderr[-2000:]
@@ -704,13 +710,9 @@ def test_an_unreadable_training_image_neither_repeats_an_epoch_nor_loops(
     unreadable ones left, for ever. Now each epoch ends once; nothing readable is an error."""
     from plateread.train.steps import TrainingRun
 
-    items = json.loads((synth_ru / "config.json").read_text())[:11]
-    for item in items:
-        item["file"] = str(synth_ru / "images" / Path(item["file"]).name)
-    (tmp_path / "bad.png").write_bytes(b"\x89PNG cut short")
-    broken = {"file": str(tmp_path / "bad.png"), "text": "A111AA11"}
-    (tmp_path / "mixed.json").write_text(json.dumps([*items, broken]))
-    (tmp_path / "bad.json").write_text(json.dumps([broken]))
+    mixed = _with_an_unreadable_image(synth_ru, 11, tmp_path)
+    only_bad = tmp_path / "bad.json"
+    only_bad.write_text(json.dumps(json.loads(mixed.read_text())[-1:]))
     ended = 0
     real_end = TrainingRun.end_epoch
 
@@ -721,11 +723,11 @@ def test_an_unreadable_training_image_neither_repeats_an_epoch_nor_loops(
         real_end(self, *args)
 
     monkeypatch.setattr(TrainingRun, "end_epoch", end_epoch)
-    cfg = _cfg(tmp_path, tmp_path / "mixed.json", batch_size=4, epochs=2)
+    cfg = _cfg(tmp_path, mixed, batch_size=4, epochs=2)
     run = train(TrainConfig.from_dict({**cfg.to_dict(), "val_data": cfg.data}))
     assert [(e["epoch"], e["complete"]) for e in _log(run)] == [(1, True), (2, True)]
     ended = 0
-    bad = TrainConfig.from_dict({**cfg.to_dict(), "data": [f"json:{tmp_path / 'bad.json'}"]})
+    bad = TrainConfig.from_dict({**cfg.to_dict(), "data": [f"json:{only_bad}"]})
     with pytest.raises(ValueError, match="none of the 1 training images drawn in epoch 1 could"):
         train(bad)
 
