@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import plateread
-from conftest import ROOT, plate_like, shared, write_png
+from conftest import ROOT, plate_like, png_claiming, shared, write_png
 from plateread import commands
 from plateread.cli import build_parser, main
 
@@ -338,12 +338,13 @@ def test_a_shipped_name_is_the_shipped_reader_beside_a_folder_of_that_name(
 
 
 def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> None:
-    """OpenCV's own log lines on stderr (an error for a damaged BMP header in OpenCV 5) are
-    silenced: the one line about the file is ours and names it."""
+    """OpenCV's own log lines on stderr (an error for a damaged BMP header in OpenCV 5) and
+    Pillow's warning about a huge picture are silenced: the one line about each file is ours."""
     ok, encoded = cv2.imencode(".bmp", np.zeros((8, 16, 3), np.uint8))
     data = bytearray(encoded.tobytes())
     data[30] = 0x7F  # the compression field: no kind OpenCV knows
     (tmp_path / "rle.bmp").write_bytes(bytes(data))
+    (tmp_path / "huge.png").write_bytes(png_claiming(10_000, 10_000))  # Pillow warns of it
     shutil.copy(ROOT / "examples" / "plates" / "ru" / "E622MK90.png", tmp_path)
     out = subprocess.run(
         [sys.executable, "-m", "plateread", "read", str(tmp_path), "--model", "ru"],
@@ -353,8 +354,9 @@ def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> No
     )
     assert out.returncode == 1 and "E622MK90.png\tE622MK90\t" in out.stdout
     assert out.stderr.splitlines() == [
+        f"plateread read: error: {tmp_path / 'huge.png'}: 10000x10000 exceeds 40000000 pixels",
         f"plateread read: error: {tmp_path / 'rle.bmp'}: not a readable image "
-        "(corrupt or unsupported format)"
+        "(corrupt or unsupported format)",
     ]
 
 

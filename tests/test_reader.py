@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, plate_like, untrained_onnx
+from conftest import ROOT, plate_like, png_claiming, untrained_onnx
 from plateread.cli import main
 from plateread.data import Dataset
 from plateread.evaluate import evaluate
@@ -516,16 +516,41 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
         imaging.to_rgb(img)  # what OpenCV decodes is held to the same limit
 
 
+def test_a_huge_picture_in_a_small_file_is_refused_before_it_is_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 440 KB PNG of 12000x12000 plain pixels took 870 MB and 2.5 s to decode, only to be
+    refused after: the header's size is checked first."""
+    from plateread import imaging
+
+    calls: list[int] = []
+    monkeypatch.setattr(imaging.cv2, "imdecode", lambda b, f: calls.append(len(b)))
+    with pytest.raises(ImageError, match="huge.png: 7000x6000 exceeds 40000000 pixels"):
+        imaging.decode_image(png_claiming(7000, 6000), "huge.png")
+    assert calls == []  # refused from its header alone
+    ok, small = cv2.imencode(".png", plate_like())
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 100)
+    with pytest.raises(ImageError, match="exceeds 100 pixels"):
+        imaging.decode_image(small.tobytes(), "small.png")
+    assert calls == []
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_a_header_opencv_asserts_on_is_an_image_error() -> None:
-    """A damaged BMP header that claims a width of a billion pixels: OpenCV's size check
-    raises ``cv2.error`` (OpenCV 5.0) rather than returning None; it must end as our error,
-    naming the file."""
+    """A header that claims ten billion pixels: OpenCV's size check raises ``cv2.error``
+    rather than returning None; it must end as our error, naming the file."""
     from plateread.imaging import decode_image
 
+    pgm = b"P5\n100000 100000\n255\n" + bytes(100)  # a header Pillow is not asked to read
+    with pytest.raises(cv2.error):
+        cv2.imdecode(np.frombuffer(pgm, np.uint8), cv2.IMREAD_UNCHANGED)
+    with pytest.raises(ImageError, match="big.pgm: not a readable image"):
+        decode_image(pgm, "big.pgm")
+    # a damaged BMP claiming a width of a billion: refused from its header, before OpenCV
     ok, encoded = cv2.imencode(".bmp", plate_like())
     data = bytearray(encoded.tobytes())
     data[21] = 0x40  # the top byte of the width (bytes 18-21, little-endian)
-    with pytest.raises(ImageError, match="wide.bmp: not a readable image"):
+    with pytest.raises(ImageError, match="wide.bmp: more than 40000000 pixels"):
         decode_image(bytes(data), "wide.bmp")
 
 

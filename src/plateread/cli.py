@@ -11,7 +11,7 @@ from plateread.cli_parser import build_parser
 from plateread.data import DataSpecError
 from plateread.errors import FontError
 from plateread.formats import FormatError
-from plateread.imaging import ImageError, quiet_opencv
+from plateread.imaging import ImageError, quiet_decoders
 from plateread.predict import ModelFileError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -56,8 +56,8 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
-    # our errors name a corrupt file; OpenCV's own warnings about it would only add noise
-    quiet_opencv()
+    # our errors name a corrupt or huge file; the decoders' own lines about it would add noise
+    quiet_decoders()
     try:
         return int(args.func(args))
     except USER_ERRORS as err:
