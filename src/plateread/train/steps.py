@@ -158,9 +158,8 @@ class TrainingRun:
         step, seen, stop, tick = start, 0, False, time.time()
         try:
             for batch in bar:
-                # the epoch's place counts every plate drawn, read or not: counting only the
-                # readable ones left an epoch with an unreadable image never finished, run again
-                # from where it seemed to stop (for ever when only unreadable ones were left)
+                # the epoch's place counts every plate drawn, readable or not: an unreadable one
+                # must not leave the epoch looking unfinished (it would be run again from there)
                 if not self._every_rank_has_images(batch):
                     step += batch["drawn"]
                     continue
