@@ -156,7 +156,8 @@ def test_user_errors_exit_2_with_a_message(
     assert main(["train", "--resume", str(tmp_path / "pickled.pt")]) == 2
     assert "holds Python objects besides tensors" in capsys.readouterr().err
     assert main(["synth", "-n", "2", "--out", str(tmp_path / "junk.pt")]) == 2
-    assert "Not a directory" in capsys.readouterr().err  # an output folder named as a file
+    err = capsys.readouterr().err  # an output folder named as a file
+    assert "junk.pt is a file: give a folder for the data set" in err
     (tmp_path / "folder.onnx").mkdir()
     shipped = str(Path(plateread.__file__).parent / "weights" / "ru.pt")
     assert main(["export", "--model", shipped, "--out", str(tmp_path / "folder.onnx")]) == 2
@@ -201,6 +202,10 @@ def test_user_errors_exit_2_with_a_message(
     assert main(synth[:-1] + [str(tmp_path / "photos")]) == 2
     assert "did not write" in err_lines().err
     assert (tmp_path / "photos" / "images" / "000000.png").read_bytes() == b"a photo"
+    (tmp_path / "notes.txt").write_text("mine")  # --out names a file: said so, left alone
+    assert main(["train", "--data", "synth:ru", "--out", str(tmp_path / "notes.txt")]) == 2
+    assert "notes.txt is a file: give a folder for the runs" in err_lines().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
     (tmp_path / "mac" / "images").mkdir(parents=True)
     (tmp_path / "mac" / "images" / ".DS_Store").write_bytes(b"Finder")  # no data set
     assert main(synth[:-1] + [str(tmp_path / "mac")]) == 0

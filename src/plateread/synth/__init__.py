@@ -259,6 +259,8 @@ def write_dataset(
             that is not a synthetic one written here.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file: give a folder for the data set")
     marker = out / "synth.json"
     # a Finder's .DS_Store in images/ is no data set
     files = [f for f in (out / "images").glob("*") if not hidden(Path(f.name))]
