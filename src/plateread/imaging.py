@@ -66,7 +66,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """
     if not data:
         raise ImageError(f"{name}: empty file")
-    _check_header_size(data, name)
+    orientation = _read_header(data, name)
     img: np.ndarray | None = None
     # a PNG cut short goes to Pillow alone: OpenCV 4.10 lets libpng print its own error line
     if data[:8] != _PNG_SIGNATURE or _PNG_END in data:
@@ -77,25 +77,27 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
             img = None
     if img is None or img.size == 0:
         img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
-    return to_rgb(apply_orientation(img, exif_orientation(data)), name)
+    return to_rgb(apply_orientation(img, orientation), name)
 
 
-def _check_header_size(data: bytes, name: str) -> None:
-    """Refuse a picture whose header says it has more than :data:`MAX_PIXELS` pixels before
-    it is decoded: a small file can hold a huge plain picture (a 440 KB PNG of 12000x12000
-    pixels took 870 MB and 2.5 s to decode, only to be refused then).
+def _read_header(data: bytes, name: str) -> int:
+    """The EXIF orientation of encoded image bytes (1, upright, when there is none), read with
+    one look at the header, which also refuses a picture that claims more than
+    :data:`MAX_PIXELS` pixels before it is decoded: a small file can hold a huge plain picture
+    (a 440 KB PNG of 12000x12000 pixels took 870 MB and 2.5 s to decode, only to be refused).
 
     Raises:
         ImageError: the header's size is over the limit.
     """
     try:  # the formats named: Pillow probes only these (5x faster than probing them all)
-        with Image.open(io.BytesIO(data), formats=_HEADER_FORMATS) as im:
-            width, height = im.size
+        im = Image.open(io.BytesIO(data), formats=_HEADER_FORMATS)
     except Image.DecompressionBombError:  # Pillow's own limit, far above ours
         raise ImageError(f"{name}: more than {MAX_PIXELS} pixels") from None
     except Exception:  # a header Pillow cannot read: decoded, then held to the limit by to_rgb
-        return
-    _check_size(width, height, name)
+        return 1
+    with im:
+        _check_size(*im.size, name)
+        return _exif_orientation(im, data)
 
 
 def _pillow_decode(data: bytes, name: str) -> np.ndarray:
@@ -135,16 +137,17 @@ def _check_size(width: int, height: int, name: str) -> None:
         raise ImageError(f"{name}: {width}x{height} exceeds {MAX_PIXELS} pixels")
 
 
-def exif_orientation(data: bytes) -> int:
-    """The EXIF orientation tag of encoded image bytes (1, upright, when there is none)."""
+def _exif_orientation(im: Image.Image, data: bytes) -> int:
+    """The EXIF orientation tag of the opened image ``im`` of bytes ``data`` (1, upright, when
+    there is none).
+    """
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return 1  # TIFF: OpenCV's decoder already turns the picture as its header says
     if not any(marker in data for marker in _EXIF_MARKERS):
-        return 1  # most files: no EXIF block at all, and Pillow would parse a PNG for 0.5 ms
+        return 1  # most files: no EXIF block at all, and reading a PNG's for one costs 0.5 ms
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            value = im.getexif().get(_ORIENTATION, 1)
-    except Exception:  # Pillow cannot parse what OpenCV decoded: no tag to honour
+        value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:  # a damaged EXIF block: no tag to honour
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
