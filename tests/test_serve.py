@@ -100,6 +100,11 @@ def test_batch_and_base64(server: str) -> None:
     assert (
         r3.status_code == 200 and r3.json()["results"][0]["text"] == r2.json()["results"][0]["text"]
     )
+    # wrapped at 76 characters a line, as `base64 FILE` writes it
+    wrapped = base64.encodebytes(_png(0)).decode()
+    assert "\n" in wrapped.strip()
+    r4 = httpx.post(f"{server}/v1/read", json={"images": [wrapped]})
+    assert r4.status_code == 200 and r4.json()["results"] == r2.json()["results"][:1], r4.text
 
 
 def test_a_bad_image_in_a_batch_loses_none_of_the_others(server: str) -> None:
@@ -137,6 +142,8 @@ def test_raw_image_body_and_query_options(server: str) -> None:
     (res,) = raw.json()["results"]
     assert res["name"] == "image0" and res["text"] == form.json()["results"][0]["text"]
     assert res["accepted"] is False  # min_confidence 1 from the query
+    upper = httpx.post(f"{server}/v1/read", content=_png(), headers={"content-type": "Image/PNG"})
+    assert upper.status_code == 200 and upper.json()["results"][0]["text"] == res["text"]
     b64 = [base64.b64encode(_png()).decode()]
     file = {"file": ("p.png", _png(), "image/png")}
     # query alone, and query and body saying the same (1.0 and 1)
@@ -197,6 +204,25 @@ def test_models_health_docs_and_page(server: str) -> None:
             {"files": [("file", (f"{i}.png", _png(), "image/png")) for i in range(9)]},
             413,
             "limit of 8",
+        ),
+        (  # more than the multipart parser is let take
+            {"files": [("file", (f"{i}.png", _png(), "image/png")) for i in range(12)]},
+            413,
+            "limit of 8",
+        ),
+        (
+            {"files": [("file", ("p.png", _png(), "image/png")), ("model", ("m", b"ru"))]},
+            422,
+            "plain form fields",
+        ),
+        (
+            {
+                "content": _png(),
+                "headers": {"content-type": "image/png"},
+                "params": [("model", "ru"), ("model", "x")],
+            },
+            422,
+            "more than once: ['model']",
         ),
         ({"content": b"plain", "headers": {"content-type": "text/plain"}}, 415, "multipart"),
         (

@@ -14,6 +14,7 @@ from plateread.serve.limits import Limits
 
 # a request's images: (name, file bytes) each
 Images = list[tuple[str, bytes]]
+_OPTIONS = ("model", "min_confidence")  # a request's options, besides its images
 
 
 class Base64Request(BaseModel):
@@ -60,10 +61,12 @@ READ_OPENAPI: dict[str, Any] = {
 
 def _payload(b64: str) -> str:
     """The base64 text of a data URL (``data:image/png;base64,...``, what a browser's
-    ``FileReader.readAsDataURL`` gives), or the text itself.
+    ``FileReader.readAsDataURL`` gives), or the text itself; without the line breaks and spaces
+    of wrapped base64 (what ``base64 FILE`` and MIME encoders write: 76 characters a line).
     """
     head, comma, rest = b64.partition(",")
-    return rest if comma and head.startswith("data:") and head.endswith(";base64") else b64
+    text = rest if comma and head.startswith("data:") and head.endswith(";base64") else b64
+    return "".join(text.split())
 
 
 def _same(body: Any, query: str) -> bool:
@@ -84,6 +87,9 @@ def options(request: Request, model: Any, min_conf: Any) -> tuple[str | None, fl
         raise HTTPException(
             422, f"unknown query parameters {unknown}; known: ['min_confidence', 'model']"
         )
+    repeated = sorted(k for k in set(query) if len(query.getlist(k)) > 1)
+    if repeated:
+        raise HTTPException(422, f"query parameters given more than once: {repeated}")
     chosen: list[Any] = []
     for key, body in (("model", model), ("min_confidence", min_conf)):
         value = query.get(key)
@@ -102,20 +108,33 @@ async def read_request(request: Request, limits: Limits) -> tuple[Images, str | 
     fields, JSON ``{"images": [base64, ...]}`` or one image as the body (4xx for a malformed
     body or another content type).
     """
-    ctype = request.headers.get("content-type", "")
+    ctype = request.headers.get("content-type", "").lower()  # media types ignore case
     if ctype.startswith(("image/", "application/octet-stream")):
         return [("image0", await request.body())], *options(request, None, None)
     if ctype.startswith("multipart/form-data"):
         try:
+            # one file over the limit, so that read() can say how many came
             form = await request.form(max_files=limits.max_images + 1)
         except Exception as e:  # malformed multipart bodies
+            if "Too many files" in str(e):
+                raise HTTPException(
+                    413,
+                    f"more than {limits.max_images + 1} images exceed the limit of "
+                    f"{limits.max_images} per request",
+                ) from None
             raise HTTPException(400, f"malformed multipart body: {e}") from None
+        fields = [form.get(key) for key in _OPTIONS]
+        sent_as_files = [
+            k for k, v in zip(_OPTIONS, fields, strict=True) if isinstance(v, UploadFile)
+        ]
+        if sent_as_files:
+            raise HTTPException(422, f"{sent_as_files} must be plain form fields, not files")
         files = [
             (v.filename or k, await v.read())
             for k, v in form.multi_items()
             if isinstance(v, UploadFile)
         ]
-        return files, *options(request, form.get("model"), form.get("min_confidence"))
+        return files, *options(request, *fields)
     if ctype.startswith("application/json"):
         try:
             body = Base64Request.model_validate_json(await request.body())
