@@ -44,6 +44,20 @@ def test_layouts_are_checked_and_survive_the_round_trip() -> None:
     ):
         with pytest.raises(FormatError, match=words):
             PlateFormat.from_dict({**UZ, "two_row": bad})
+    # two layouts that show alike rows for different plates: `A123` over `BC01` is either
+    bare = {k: v for k, v in UZ.items() if k != "prefixes"}
+    alike = {"DDLDDDLL": [[2, 3, 4, 5], [6, 7, 0, 1]], "LDDDLLDD": [[0, 1, 2, 3], [4, 5, 6, 7]]}
+    with pytest.raises(FormatError, match="'DDLDDDLL' and 'LDDDLLDD' can show the same rows"):
+        PlateFormat.from_dict(
+            {**bare, "templates": [*UZ["templates"], "LDDDLLDD"], "two_row": alike}
+        )
+    # a digit where the other shows a letter tells them apart; so does one order for both
+    for other, rows in (("LDDDLDDD", alike["LDDDLLDD"]), ("DDLDDDLD", alike["DDLDDDLL"])):
+        layouts = {"DDLDDDLL": alike["DDLDDDLL"], other: rows}
+        fine = PlateFormat.from_dict(
+            {**bare, "templates": [*UZ["templates"], other], "two_row": layouts}
+        )
+        assert set(fine.two_row) == {"DDLDDDLL", other}
     # templates drawn only on two rows must have a layout
     for only in (["DDDDDLLL"], "DDLDDDLL", [["DDLDDDLL"]]):
         with pytest.raises(FormatError, match="two_row_only"):

@@ -127,6 +127,7 @@ class PlateFormat:
                     f"format {self.name!r}: two_row maps a template to two rows of its positions "
                     f"(each of 0..{len(t) - 1} once), got {t!r}: {rows!r}"
                 )
+        self._check_two_row_apart()
         only = self.style.get("two_row_only", [])
         if not isinstance(only, (list, tuple)) or not all(
             isinstance(t, str) and t in self.two_row for t in only
@@ -135,6 +136,26 @@ class PlateFormat:
                 f"format {self.name!r}: style two_row_only must list templates of two_row "
                 f"({sorted(self.two_row)}), got {only!r}"
             )
+
+    def _check_two_row_apart(self) -> None:
+        """Refuse two two-row layouts that can show the same rows for different labels: the
+        two-row view could not tell which order to put a reading back in.
+        """
+        layouts = list(self.two_row)
+        for i, a in enumerate(layouts):
+            for b in layouts[i + 1 :]:
+                order_a, order_b = self.two_row_order(a), self.two_row_order(b)
+                if len(a) != len(b) or order_a == order_b:
+                    continue
+                if all(
+                    set(self.classes[a[p]]) & set(self.classes[b[q]])
+                    for p, q in zip(order_a, order_b, strict=True)
+                ):
+                    raise FormatError(
+                        f"format {self.name!r}: two_row layouts of {a!r} and {b!r} can show the "
+                        "same rows for different plates; a two-row reading could not be put "
+                        "back in order (give one of them no two-row layout)"
+                    )
 
     @cached_property
     def scene(self) -> SceneStyle:
