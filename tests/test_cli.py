@@ -453,6 +453,11 @@ def test_counts_of_things_to_make_must_be_positive(capsys: pytest.CaptureFixture
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+    # a seed may be 0 but not negative (numpy's bare "expected non-negative integer" before)
+    with pytest.raises(SystemExit) as e:
+        main(["synth", "--seed", "-1", "--out", "x"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument --seed: expected 0 or a positive integer" in err
 
 
 def test_data_without_readable_samples_draws_no_grid(

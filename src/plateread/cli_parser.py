@@ -66,7 +66,7 @@ def _synth(sub: Verbs) -> None:
     )
     s.add_argument("-n", type=positive, default=1000, help="number of plates (default 1000)")
     s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--seed", type=count, default=0, help="random seed, 0 or more (default 0)")
     s.add_argument(
         "--grid", type=picture_path, help="also save a PNG grid of samples with their text"
     )
