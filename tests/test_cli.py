@@ -161,7 +161,8 @@ def test_user_errors_exit_2_with_a_message(
     (tmp_path / "folder.onnx").mkdir()
     shipped = str(Path(plateread.__file__).parent / "weights" / "ru.pt")
     assert main(["export", "--model", shipped, "--out", str(tmp_path / "folder.onnx")]) == 2
-    assert "Is a directory" in capsys.readouterr().err  # an output file named as a folder
+    err = capsys.readouterr().err  # an output file named as a folder
+    assert f"{tmp_path / 'folder.onnx'} is a folder, not a file" in err
     assert main(["train", "--data", "nope:x"]) == 2
     assert "bad data spec" in capsys.readouterr().err
     assert main(["synth", "--format", "mars", "--out", str(tmp_path / "x")]) == 2
@@ -440,6 +441,37 @@ def test_synth_without_its_fonts_says_what_to_install(tmp_path: Path) -> None:
         "font package 'fontpkg_barlow_condensed' is missing: pip install 'plateread[train]'"
         in out.stderr
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["synth", "-n", "1", "--out", "notes.txt/set"],
+        ["synth", "-n", "1", "--out", "set", "--grid", "notes.txt/grid.png"],
+        ["train", "--data", "synth:ru?n=2", "--out", "notes.txt/runs"],
+        ["eval", "--model", "ru", "--data", "synth:ru?n=2", "--report", "notes.txt/report"],
+        ["data", "synth:ru?n=2", "--grid", "notes.txt/grid.png"],
+        ["data", "synth:ru?n=2", "--draft-format", "notes.txt/my.yaml"],
+        ["export", "--model", "ru", "--out", "notes.txt/deep/ru.onnx"],
+    ],
+)
+def test_an_output_path_through_a_file_names_the_file(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The OS says "Not a directory: 'notes.txt/runs'" or "File exists: 'notes.txt'"."""
+    if argv[0] in ("train", "export"):
+        pytest.importorskip("torch")
+    if argv[0] == "eval":
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(argv) == 2
+    err = capsys.readouterr().err  # train says so before it loads any data
+    assert err.startswith(f"plateread {argv[0]}: error: ") and "notes.txt is a file, not a" in err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_counts_of_things_to_make_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

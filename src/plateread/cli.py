@@ -6,10 +6,11 @@ import errno
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from plateread.cli_parser import build_parser
 from plateread.data import DataSpecError
-from plateread.errors import FontError
+from plateread.errors import FontError, file_in_path
 from plateread.formats import FormatError
 from plateread.imaging import ImageError, quiet_decoders
 from plateread.predict import ModelFileError
@@ -53,6 +54,22 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
     return f"this needs {top}, which the base install leaves out: {install}"
 
 
+def _in_words(err: Exception) -> str:
+    """An error's message; for a path that runs through a file (``labels.csv/runs``, where the
+    OS says "Not a directory" or "File exists"), which part of it is the file, and for a file
+    named as a folder, that it is one.
+    """
+    name = getattr(err, "filename", None)
+    if isinstance(err, (NotADirectoryError, FileExistsError)) and name:
+        path = Path(os.fsdecode(name))
+        file = file_in_path(path)
+        if file is not None:
+            return f"{file} is a file, not a folder" + (f" (in {path})" if file != path else "")
+    if isinstance(err, IsADirectoryError) and name:
+        return f"{os.fsdecode(name)} is a folder, not a file"
+    return str(err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``plateread`` command."""
     args = build_parser().parse_args(argv)
@@ -61,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except USER_ERRORS as err:
-        print(f"plateread {args.verb}: error: {err}", file=sys.stderr)
+        print(f"plateread {args.verb}: error: {_in_words(err)}", file=sys.stderr)
         return 2
     except ValueError as err:  # config errors, bad checkpoints
         print(f"plateread {args.verb}: error: {err}", file=sys.stderr)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from plateread.errors import file_in_path
 from plateread.formats.files import read_yaml_mapping
 
 
@@ -130,8 +131,13 @@ class TrainConfig:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and (len(self.input_size) != 2 or min(self.input_size) < 1):
             raise ConfigError(f"input_size is [height, width] or HxW, not {self.input_size}")
-        if Path(self.out).exists() and not Path(self.out).is_dir():
-            raise ConfigError(f"out {self.out} is a file: give a folder for the runs")
+        out, file = Path(self.out), file_in_path(self.out)
+        if file is not None:  # before the data loads, not when the run's folder is made
+            raise ConfigError(
+                f"out {self.out} is a file: give a folder for the runs"
+                if file == out
+                else f"out {self.out}: {file} is a file, not a folder"
+            )
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
         self._check_weight_files()
