@@ -113,16 +113,28 @@ def shared(name: str) -> Path:
     return path
 
 
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, body and checksum."""
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def with_png_chunk(png: bytes, kind: bytes, body: bytes) -> bytes:
+    """``png`` with one more chunk right after its header chunk (IHDR: bytes 8-33)."""
+    return png[:33] + png_chunk(kind, body) + png[33:]
+
+
 def png_claiming(width: int, height: int) -> bytes:
     """A 69-byte PNG whose header claims ``width`` x ``height`` pixels (its data far fewer)."""
     import struct
     import zlib
 
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(100))) + chunk(b"IEND", b"")
+    body = (
+        png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(bytes(100)))
+        + png_chunk(b"IEND", b"")
+    )
     return b"\x89PNG\r\n\x1a\n" + body

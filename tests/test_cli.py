@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import plateread
-from conftest import ROOT, plate_like, png_claiming, shared, write_png
+from conftest import ROOT, plate_like, png_claiming, shared, with_png_chunk, write_png
 from plateread import commands
 from plateread.cli import build_parser, main
 
@@ -352,6 +352,13 @@ def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> No
     (tmp_path / "rle.bmp").write_bytes(bytes(data))
     (tmp_path / "huge.png").write_bytes(png_claiming(10_000, 10_000))  # Pillow warns of it
     shutil.copy(ROOT / "examples" / "plates" / "ru" / "E622MK90.png", tmp_path)
+    # libpng's own lines: "iCCP: too short" for a broken colour profile (the pixels are
+    # fine), "IDAT: CRC error" for a changed byte
+    png = (ROOT / "examples" / "plates" / "ru" / "E622MK90.png").read_bytes()
+    (tmp_path / "E622MK90_icc.png").write_bytes(with_png_chunk(png, b"iCCP", b"x\0\0" + bytes(9)))
+    damaged = bytearray(png)
+    damaged[len(png) // 2] ^= 0xFF
+    (tmp_path / "crc.png").write_bytes(bytes(damaged))
     out = subprocess.run(
         [sys.executable, "-m", "plateread", "read", str(tmp_path), "--model", "ru"],
         capture_output=True,
@@ -359,7 +366,10 @@ def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> No
         timeout=120,
     )
     assert out.returncode == 1 and "E622MK90.png\tE622MK90\t" in out.stdout
+    assert "E622MK90_icc.png\tE622MK90\t" in out.stdout
     assert out.stderr.splitlines() == [
+        f"plateread read: error: {tmp_path / 'crc.png'}: not a readable image "
+        "(corrupt or unsupported format)",
         f"plateread read: error: {tmp_path / 'huge.png'}: 10000x10000 exceeds 40000000 pixels",
         f"plateread read: error: {tmp_path / 'rle.bmp'}: not a readable image "
         "(corrupt or unsupported format)",

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, plate_like, png_claiming, untrained_onnx
+from conftest import ROOT, plate_like, png_claiming, untrained_onnx, with_png_chunk
 from plateread.cli import main
 from plateread.data import Dataset
 from plateread.evaluate import evaluate
@@ -490,6 +490,46 @@ def test_a_png_cut_short_never_reaches_opencv(monkeypatch: pytest.MonkeyPatch) -
     assert calls == []
     assert imaging.decode_image(data).shape == plate_like().shape
     assert calls == [len(data)]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "I;16", "L"])
+def test_pngs_reach_opencv_with_only_the_chunks_of_their_pixels(mode: str) -> None:
+    """Colour profiles, gamma, text and other ancillary chunks are dropped before OpenCV (libpng
+    prints its own warnings for odd ones); the pixels are what OpenCV decodes of the file."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from plateread import imaging
+
+    im = Image.fromarray(plate_like()).convert("RGBA" if mode == "RGBA" else "RGB")
+    if mode == "P":
+        im = im.quantize(16)
+        im.info["transparency"] = 3  # a tRNS chunk: the alpha of palette entry 3
+    elif mode in ("I;16", "L"):
+        im = (
+            im.convert("L")
+            if mode == "L"
+            else Image.fromarray(np.asarray(im.convert("L")).astype(np.uint16) * 257)
+        )
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Software", "a camera")
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=text, dpi=(300, 300), transparency=im.info.get("transparency"))
+    data = with_png_chunk(buf.getvalue(), b"gAMA", (45455).to_bytes(4, "big"))
+    data = with_png_chunk(data, b"iCCP", b"x\0\0" + bytes(9))  # a broken profile
+    chunks = imaging._png_pixels(data)
+    assert chunks is not None and len(chunks) < len(data)
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    expected = imaging.to_rgb(raw, "x.png")
+    np.testing.assert_array_equal(imaging.decode_image(data, "x.png"), expected)
+    # a changed checksum in a chunk OpenCV needs: Pillow's error, never libpng's line
+    header_crc = bytearray(data)
+    header_crc[30] ^= 1
+    assert imaging._png_pixels(bytes(header_crc)) is None
+    # one in a chunk left out changes nothing
+    assert data[37:41] == b"iCCP"
+    assert imaging._png_pixels(data[:42] + bytes([data[42] ^ 1]) + data[43:]) == chunks
 
 
 def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,9 @@ model (and so inside the exported ONNX graph). This module only decodes and resi
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import cv2
@@ -19,7 +21,8 @@ _HEADER_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 _ORIENTATION = 0x0112  # the EXIF tag
 _EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # its block in JPEG, PNG and WebP files
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_END = b"IEND"  # the last chunk's type; a file cut short lacks it
+# the PNG chunks that make OpenCV's pixels: the critical ones and transparency (its alpha)
+_PNG_PIXELS = (b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS")
 
 
 class ImageError(ValueError):
@@ -68,9 +71,9 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageError(f"{name}: empty file")
     orientation = _read_header(data, name)
     img: np.ndarray | None = None
-    # a PNG cut short goes to Pillow alone: OpenCV 4.10 lets libpng print its own error line
-    if data[:8] != _PNG_SIGNATURE or _PNG_END in data:
-        buf = np.frombuffer(data, dtype=np.uint8)
+    for_opencv = _png_pixels(data) if data[:8] == _PNG_SIGNATURE else data
+    if for_opencv is not None:
+        buf = np.frombuffer(for_opencv, dtype=np.uint8)
         try:  # keeps 16 bits and floats; ignores EXIF
             img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
         except cv2.error:  # OpenCV asserts on a size it refuses in a header (a huge PGM's)
@@ -78,6 +81,32 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if img is None or img.size == 0:
         img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
     return to_rgb(apply_orientation(img, orientation), name)
+
+
+def _png_pixels(data: bytes) -> bytes | None:
+    """A PNG file with only the chunks that make its pixels, or None for a damaged one (cut
+    short, or a checksum that does not match), which goes to Pillow: libpng prints its own
+    lines on stderr, without the file's name, for damage and for odd ancillary chunks
+    ("iCCP: known incorrect sRGB profile"), and OpenCV cannot silence them. Colour profiles,
+    gamma, text and the like change nothing OpenCV decodes.
+    """
+    view = memoryview(data)
+    kept, pos, dropped = [view[:8]], 8, False
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data):
+            return None
+        if kind in _PNG_PIXELS:
+            if zlib.crc32(view[pos + 4 : end - 4]) != struct.unpack_from(">I", data, end - 4)[0]:
+                return None
+            kept.append(view[pos:end])
+        else:
+            dropped = True
+        if kind == b"IEND":
+            return b"".join(kept) if dropped else data
+        pos = end
+    return None  # no IEND: cut short
 
 
 def _read_header(data: bytes, name: str) -> int:
