@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, chromium_page, plate_like, untrained_onnx
+from conftest import ROOT, chromium_page, plate_like, png_claiming, untrained_onnx
 from plateread.formats import RU
 from plateread.reader import PlateReader
 from plateread.serve import start_server
@@ -52,19 +50,7 @@ def _png(seed: int = 0) -> bytes:
 
 def _huge_png(w: int = 60000, h: int = 60000) -> bytes:
     """A tiny PNG file whose header claims huge dimensions (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return png_claiming(w, h)
 
 
 def test_read_one_file_like_curl(server: str) -> None:
