@@ -484,7 +484,9 @@ def test_an_output_path_through_a_file_names_the_file(
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
-def test_counts_of_things_to_make_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_of_things_to_make_must_be_positive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for argv in (
         ["synth", "-n", "0", "--out", "x"],
         ["synth", "-n", "-3", "--out", "x"],  # wrote "-3 plates" before
@@ -500,6 +502,12 @@ def test_counts_of_things_to_make_must_be_positive(capsys: pytest.CaptureFixture
         main(["synth", "--seed", "-1", "--out", "x"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "argument --seed: expected 0 or a positive integer" in err
+    from plateread.synth import write_dataset  # from Python: refused before a folder is made
+
+    for n, seed in ((1, -1), (0, 0)):
+        with pytest.raises(ValueError, match="n must be at least 1 and seed at least 0"):
+            write_dataset("ru", n, tmp_path / "never", seed=seed)
+    assert not (tmp_path / "never").exists()
 
 
 def test_data_without_readable_samples_draws_no_grid(

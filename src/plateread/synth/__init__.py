@@ -257,7 +257,10 @@ def write_dataset(
     Raises:
         FileExistsError: ``out`` holds a data set (a ``config.json`` or files in ``images/``)
             that is not a synthetic one written here.
+        ValueError: ``n`` under 1 or ``seed`` under 0 (before anything is written).
     """
+    if n < 1 or seed < 0:
+        raise ValueError(f"n must be at least 1 and seed at least 0, got n={n}, seed={seed}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} is a file: give a folder for the data set")
