@@ -370,7 +370,8 @@ def test_read_names_a_damaged_image_in_one_line_of_its_own(tmp_path: Path) -> No
     assert out.stderr.splitlines() == [
         f"plateread read: error: {tmp_path / 'crc.png'}: not a readable image "
         "(corrupt or unsupported format)",
-        f"plateread read: error: {tmp_path / 'huge.png'}: 10000x10000 exceeds 40000000 pixels",
+        f"plateread read: error: {tmp_path / 'huge.png'}: 10000x10000 exceeds the limit of "
+        "40000000 pixels",
         f"plateread read: error: {tmp_path / 'rle.bmp'}: not a readable image "
         "(corrupt or unsupported format)",
     ]

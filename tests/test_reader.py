@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import io
 import json
 import re
+import struct
 import sys
 from pathlib import Path
 
@@ -550,9 +552,9 @@ def test_what_opencv_cannot_decode_pillow_does(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ImageError, match="not a readable image"):
         imaging.decode_image(png.getvalue()[:300])  # truncated: Pillow cannot read it either
     monkeypatch.setattr(imaging, "MAX_PIXELS", 100)
-    with pytest.raises(ImageError, match="exceeds 100 pixels"):
+    with pytest.raises(ImageError, match="exceeds the limit of 100 pixels"):
         imaging.decode_image(png.getvalue())
-    with pytest.raises(ImageError, match="exceeds 100 pixels"):
+    with pytest.raises(ImageError, match="exceeds the limit of 100 pixels"):
         imaging.to_rgb(img)  # what OpenCV decodes is held to the same limit
 
 
@@ -565,14 +567,57 @@ def test_a_huge_picture_in_a_small_file_is_refused_before_it_is_decoded(
 
     calls: list[int] = []
     monkeypatch.setattr(imaging.cv2, "imdecode", lambda b, f: calls.append(len(b)))
-    with pytest.raises(ImageError, match="huge.png: 7000x6000 exceeds 40000000 pixels"):
+    with pytest.raises(
+        ImageError, match="huge.png: 7000x6000 exceeds the limit of 40000000 pixels"
+    ):
         imaging.decode_image(png_claiming(7000, 6000), "huge.png")
     assert calls == []  # refused from its header alone
     ok, small = cv2.imencode(".png", plate_like())
     monkeypatch.setattr(imaging, "MAX_PIXELS", 100)
-    with pytest.raises(ImageError, match="exceeds 100 pixels"):
+    with pytest.raises(ImageError, match="exceeds the limit of 100 pixels"):
         imaging.decode_image(small.tobytes(), "small.png")
     assert calls == []
+
+
+def test_a_caller_s_size_limit_is_held_from_the_header_for_each_format_opencv_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The service's own limits (fewer pixels, a longest side) are checked where decoding
+    checks its own, before the pixels are decoded: PPM and Sun raster headers too, and formats
+    only Pillow decodes (TGA). Radiance HDR, whose header Pillow cannot read, is held to them
+    once decoded."""
+    from PIL import Image
+
+    from plateread import imaging
+    from plateread.imaging import ImageTooLarge, decode_image
+
+    img = plate_like(40, 170)
+    files = {}
+    for fmt in ("PPM", "TGA"):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, fmt)
+        files[fmt] = buf.getvalue()
+    # a Sun raster header (32 bytes, big-endian): magic, width, height, depth, length, type...
+    files["SUN"] = struct.pack(">8I", 0x59A66A95, 170, 40, 24, 170 * 40 * 3, 1, 0, 0) + bytes(
+        170 * 40 * 3
+    )
+    for fmt, data in files.items():
+        assert decode_image(data, fmt).shape == (40, 170, 3), fmt
+        calls: list[int] = []
+        with monkeypatch.context() as m:
+            if fmt != "TGA":  # OpenCV reads no TGA: Pillow sizes it before decoding
+                m.setattr(imaging.cv2, "imdecode", lambda b, f, c=calls: c.append(len(b)))
+            with pytest.raises(ImageTooLarge, match=f"{fmt}: 170x40 exceeds the limit of 160 pix"):
+                decode_image(data, fmt, max_side=160)
+            with pytest.raises(ImageTooLarge, match="exceeds the limit of 6000 pixels$"):
+                decode_image(data, fmt, max_pixels=6000)
+        assert calls == [], fmt  # refused from the header
+    assert decode_image(files["PPM"], max_pixels=6800, max_side=170).shape == (40, 170, 3)
+    hdr = cv2.imencode(".hdr", plate_like(40, 170).astype(np.float32) / 255)[1].tobytes()
+    assert decode_image(hdr).shape == (40, 170, 3)
+    with pytest.raises(ImageTooLarge, match="170x40 exceeds the limit of 160 pixels a side"):
+        decode_image(hdr, "t.hdr", max_side=160)
+    assert issubclass(ImageTooLarge, ImageError)
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
@@ -581,16 +626,19 @@ def test_a_header_opencv_asserts_on_is_an_image_error() -> None:
     rather than returning None; it must end as our error, naming the file."""
     from plateread.imaging import decode_image
 
-    pgm = b"P5\n100000 100000\n255\n" + bytes(100)  # a header Pillow is not asked to read
+    pfm = b"PF\n100000 100000\n-1.0\n" + bytes(100)  # a header Pillow cannot read
     with pytest.raises(cv2.error):
-        cv2.imdecode(np.frombuffer(pgm, np.uint8), cv2.IMREAD_UNCHANGED)
-    with pytest.raises(ImageError, match="big.pgm: not a readable image"):
+        cv2.imdecode(np.frombuffer(pfm, np.uint8), cv2.IMREAD_UNCHANGED)
+    with pytest.raises(ImageError, match="big.pfm: not a readable image"):
+        decode_image(pfm, "big.pfm")
+    pgm = b"P5\n100000 100000\n255\n" + bytes(100)  # one Pillow reads: refused from it
+    with pytest.raises(ImageError, match="big.pgm: exceeds the limit of 40000000 pixels"):
         decode_image(pgm, "big.pgm")
     # a damaged BMP claiming a width of a billion: refused from its header, before OpenCV
     ok, encoded = cv2.imencode(".bmp", plate_like())
     data = bytearray(encoded.tobytes())
     data[21] = 0x40  # the top byte of the width (bytes 18-21, little-endian)
-    with pytest.raises(ImageError, match="wide.bmp: more than 40000000 pixels"):
+    with pytest.raises(ImageError, match="wide.bmp: exceeds the limit of 40000000 pixels"):
         decode_image(bytes(data), "wide.bmp")
 
 

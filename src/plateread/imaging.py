@@ -6,6 +6,7 @@ model (and so inside the exported ONNX graph). This module only decodes and resi
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
@@ -17,16 +18,22 @@ import numpy as np
 from PIL import Image
 
 MAX_PIXELS = 40_000_000  # refuse larger images (decompression bombs)
-_HEADER_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
+# the formats OpenCV decodes that Pillow can size from a header (AVIF: Pillow 11.3 and later)
+_HEADER_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF", "AVIF", "JPEG2000", "PPM", "SUN")
 _ORIENTATION = 0x0112  # the EXIF tag
 _EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # its block in JPEG, PNG and WebP files
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # the PNG chunks that make OpenCV's pixels: the critical ones and transparency (its alpha)
 _PNG_PIXELS = (b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS")
+_Limit = tuple[int, int | None]  # most pixels, longest side (None: any)
 
 
 class ImageError(ValueError):
     """An image is missing, empty, corrupt or of an unsupported kind."""
+
+
+class ImageTooLarge(ImageError):
+    """An image has more pixels, or a longer side, than the limit it is held to."""
 
 
 def image_problem(sample_id: str, error: ImageError) -> str:
@@ -60,16 +67,31 @@ def quiet_decoders() -> None:
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
-def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+def decode_image(
+    data: bytes,
+    name: str = "<bytes>",
+    *,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
+) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, BMP, WebP, …) to an RGB ``uint8`` array, turned
     upright as an EXIF orientation tag says (phones often save pictures on their side with one).
 
+    Args:
+        data: The encoded image.
+        name: What messages call it.
+        max_pixels: Most pixels (width x height) let through; :data:`MAX_PIXELS` when None.
+            Checked from the header, before decoding, wherever Pillow can read the header.
+        max_side: Longest side let through; no limit when None.
+
     Raises:
-        ImageError: empty, corrupt, unsupported or oversized data.
+        ImageTooLarge: over ``max_pixels`` or ``max_side``.
+        ImageError: empty, corrupt or unsupported data.
     """
     if not data:
         raise ImageError(f"{name}: empty file")
-    orientation = _read_header(data, name)
+    limit = (MAX_PIXELS if max_pixels is None else max_pixels, max_side)
+    orientation = _read_header(data, name, limit)
     img: np.ndarray | None = None
     for_opencv = _png_pixels(data) if data[:8] == _PNG_SIGNATURE else data
     if for_opencv is not None:
@@ -79,7 +101,9 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         except cv2.error:  # OpenCV asserts on a size it refuses in a header (a huge PGM's)
             img = None
     if img is None or img.size == 0:
-        img = _pillow_decode(data, name)  # and what this OpenCV cannot read (GIF before 4.12)
+        img = _pillow_decode(data, name, limit)  # and what OpenCV cannot read (GIF before 4.12)
+    elif img.ndim >= 2:  # a header Pillow could not size (Radiance HDR, say)
+        _check_size(img.shape[1], img.shape[0], name, limit)
     return to_rgb(apply_orientation(img, orientation), name)
 
 
@@ -109,35 +133,43 @@ def _png_pixels(data: bytes) -> bytes | None:
     return None  # no IEND: cut short
 
 
-def _read_header(data: bytes, name: str) -> int:
+def _read_header(data: bytes, name: str, limit: _Limit) -> int:
     """The EXIF orientation of encoded image bytes (1, upright, when there is none), read with
-    one look at the header, which also refuses a picture that claims more than
-    :data:`MAX_PIXELS` pixels before it is decoded: a small file can hold a huge plain picture
-    (a 440 KB PNG of 12000x12000 pixels took 870 MB and 2.5 s to decode, only to be refused).
+    one look at the header, which also refuses a picture over ``limit`` before it is decoded:
+    a small file can hold a huge plain picture (a 440 KB PNG of 12000x12000 pixels took
+    870 MB and 2.5 s to decode, only to be refused).
 
     Raises:
-        ImageError: the header's size is over the limit.
+        ImageTooLarge: the header's size is over the limit.
     """
     try:  # the formats named: Pillow probes only these (5x faster than probing them all)
-        im = Image.open(io.BytesIO(data), formats=_HEADER_FORMATS)
+        im = Image.open(io.BytesIO(data), formats=_header_formats())
     except Image.DecompressionBombError:  # Pillow's own limit, far above ours
-        raise ImageError(f"{name}: more than {MAX_PIXELS} pixels") from None
-    except Exception:  # a header Pillow cannot read: decoded, then held to the limit by to_rgb
+        raise ImageTooLarge(f"{name}: exceeds the limit of {limit[0]} pixels") from None
+    except Exception:  # a header Pillow cannot read: held to the limit once decoded
         return 1
     with im:
-        _check_size(*im.size, name)
+        _check_size(*im.size, name, limit)
         return _exif_orientation(im, data)
 
 
-def _pillow_decode(data: bytes, name: str) -> np.ndarray:
+@functools.cache
+def _header_formats() -> tuple[str, ...]:
+    """:data:`_HEADER_FORMATS` that this Pillow knows (it refuses a name it does not)."""
+    Image.init()
+    return tuple(f for f in _HEADER_FORMATS if f in Image.ID)
+
+
+def _pillow_decode(data: bytes, name: str, limit: _Limit) -> np.ndarray:
     """Decode with Pillow to what OpenCV would give (BGR ``uint8``).
 
     Raises:
-        ImageError: Pillow cannot read it either, or it is oversized.
+        ImageTooLarge: over ``limit``, refused before decoding.
+        ImageError: Pillow cannot read it either.
     """
     try:
         with Image.open(io.BytesIO(data)) as im:
-            _check_size(*im.size, name)  # refused before decoding
+            _check_size(*im.size, name, limit)  # refused before decoding
             return pillow_pixels(im)
     except ImageError:
         raise
@@ -160,10 +192,17 @@ def pillow_pixels(im: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
-def _check_size(width: int, height: int, name: str) -> None:
-    """Refuse images of more than :data:`MAX_PIXELS` pixels (decompression bombs)."""
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"{name}: {width}x{height} exceeds {MAX_PIXELS} pixels")
+def _check_size(width: int, height: int, name: str, limit: _Limit | None = None) -> None:
+    """Refuse images over ``limit`` (most pixels, longest side or None), :data:`MAX_PIXELS`
+    pixels when None (decompression bombs).
+    """
+    max_pixels, max_side = (MAX_PIXELS, None) if limit is None else limit
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"{name}: {width}x{height} exceeds the limit of {max_pixels} pixels")
+    if max_side is not None and max(width, height) > max_side:
+        raise ImageTooLarge(
+            f"{name}: {width}x{height} exceeds the limit of {max_side} pixels a side"
+        )
 
 
 def _exif_orientation(im: Image.Image, data: bytes) -> int:

@@ -8,12 +8,13 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from plateread.imaging import ImageError, decode_image
+from plateread.imaging import ImageError, ImageTooLarge, decode_image
 from plateread.reader import PlateReader
-from plateread.serve.limits import BodyLimit, Limits, check_header
+from plateread.serve.limits import BodyLimit, Limits
 from plateread.serve.requests import READ_OPENAPI, Images, read_request
 
 
@@ -82,12 +83,16 @@ class _Service:
         if not 0.0 <= min_confidence <= 1.0:
             raise HTTPException(422, "min_confidence must lie in [0, 1]")
         reader = self.reader_for(model)
-        arrays, errors = [], {}
+        arrays: list[np.ndarray] = []
+        errors: dict[int, HTTPException | ImageError] = {}
         for i, (name, data) in enumerate(images):
-            try:
-                check_header(data, name, limits)
-                arrays.append(decode_image(data, name))
-            except (HTTPException, ImageError) as e:
+            try:  # sized from the header, refused before decoding where Pillow can read it
+                arrays.append(
+                    decode_image(data, name, max_pixels=limits.max_pixels, max_side=limits.max_side)
+                )
+            except ImageTooLarge as e:
+                errors[i] = HTTPException(413, str(e))
+            except ImageError as e:
                 errors[i] = e
         if len(errors) == len(images):  # nothing to read: the first image's 4xx
             raise errors[0]

@@ -1,17 +1,13 @@
-"""The service's limits: request size, image count and size (checked from the header, before
-decoding), and the ASGI middleware that refuses bodies over the size limit with 413 before
-parsing them.
+"""The service's limits: request size, image count and size (which decoding checks from the
+header, before decoding), and the ASGI middleware that refuses bodies over the size limit with
+413 before parsing them.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
-
-from fastapi import HTTPException
-from PIL import Image
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -35,25 +31,6 @@ class Limits:
     max_pixels: int = 4096 * 4096
     max_side: int = 8192
     reads_at_once: int = 2
-
-
-def check_header(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse oversized images from their header, before any pixels are decoded."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-    except Image.DecompressionBombError:
-        raise HTTPException(
-            413, f"{name}: image too large (limit {limits.max_pixels} pixels)"
-        ) from None
-    except Exception:  # not something Pillow can identify: let OpenCV say what it is
-        return
-    if w * h > limits.max_pixels or max(w, h) > limits.max_side:
-        raise HTTPException(
-            413,
-            f"{name}: {w}x{h} image exceeds the limit of {limits.max_pixels} pixels "
-            f"or {limits.max_side} pixels a side",
-        )
 
 
 class _TooLarge(Exception):
