@@ -165,3 +165,15 @@ def test_automaton_is_cached_per_format_object() -> None:
     assert copy == UZ  # the cached automaton is not part of a format's identity
     assert copy.automaton is not UZ.automaton and copy.automaton.fmt is copy
     assert not PrefixAutomaton(UZ).accepts(PrefixAutomaton(UZ).start)  # empty text
+
+
+def test_codes_written_puts_prefix_and_suffix_at_the_ends_and_refuses_disagreement() -> None:
+    """One rule for which places a prefix and a suffix fix, shared by the format check
+    (templates that can take them) and the generator (texts that start and end with them)."""
+    from plateread.constraint import codes_written
+
+    assert codes_written(5, "AB", "9") == ["A", "B", None, None, "9"]
+    assert codes_written(3, "AB", "B7") == ["A", "B", "7"]  # overlapping, agreeing
+    assert codes_written(3, "AB", "C7") is None  # overlapping, disagreeing
+    assert codes_written(2, "ABC", "") is None  # longer than the plate
+    assert codes_written(2, "", "") == [None, None]

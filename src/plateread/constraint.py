@@ -210,14 +210,27 @@ def _takes_codes(fmt: PlateFormat, template: str) -> bool:
     """
     for head in fmt.prefixes or ("",):
         for tail in fmt.suffixes or ("",):
-            if len(head) > len(template) or len(tail) > len(template):
-                continue
-            start = len(template) - len(tail)
-            if all(
-                (i >= len(head) or head[i] in fmt.classes[k])
-                and (i < start or tail[i - start] in fmt.classes[k])
-                and (i >= len(head) or i < start or head[i] == tail[i - start])
-                for i, k in enumerate(template)
+            written = codes_written(len(template), head, tail)
+            if written is not None and all(
+                c is None or c in fmt.classes[k] for c, k in zip(written, template, strict=True)
             ):
                 return True
     return False
+
+
+def codes_written(length: int, head: str, tail: str) -> list[str | None] | None:
+    """The character ``head`` (a prefix) and ``tail`` (a suffix) put at each place of a plate
+    of ``length`` characters (None where neither reaches), or None when they cannot both be
+    written: one longer than the plate, or the two disagreeing where they overlap (a short
+    plate).
+    """
+    if len(head) > length or len(tail) > length:
+        return None
+    written: list[str | None] = [None] * length
+    written[: len(head)] = head
+    start = length - len(tail)
+    for i, c in enumerate(tail, start):
+        if written[i] not in (None, c):
+            return None
+        written[i] = c
+    return written

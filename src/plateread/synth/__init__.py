@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from plateread.constraint import codes_written
 from plateread.data.readers import Sample, hidden
 from plateread.errors import FormatError
 from plateread.formats import CN_LETTERS, PlateFormat, load_format
@@ -67,16 +68,12 @@ def _with_codes(fmt: PlateFormat, text: str, heads: list[str], tails: list[str])
     """
     for tail in tails:
         for head in heads:
-            if len(head) > len(text) or len(tail) > len(text):
+            written = codes_written(len(text), head, tail)
+            if written is None:
                 continue
-            chars = list(text)
-            chars[: len(head)] = head
-            start = len(text) - len(tail)
-            if any(chars[start + i] != c for i, c in enumerate(tail) if start + i < len(head)):
-                continue  # the two disagree where they overlap
-            chars[start:] = tail
-            if fmt.is_valid("".join(chars)):
-                return "".join(chars)
+            coded = "".join(c or t for c, t in zip(written, text, strict=True))
+            if fmt.is_valid(coded):
+                return coded
     return None
 
 
