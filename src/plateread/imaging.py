@@ -102,9 +102,8 @@ def decode_image(
             img = None
     if img is None or img.size == 0:
         img = _pillow_decode(data, name, limit)  # and what OpenCV cannot read (GIF before 4.12)
-    elif img.ndim >= 2:  # a header Pillow could not size (Radiance HDR, say)
-        _check_size(img.shape[1], img.shape[0], name, limit)
-    return to_rgb(apply_orientation(img, orientation), name)
+    # held to the limit again: a header Pillow could not size (Radiance HDR, say) was decoded
+    return to_rgb(apply_orientation(img, orientation), name, limit)
 
 
 def _png_pixels(data: bytes) -> bytes | None:
@@ -236,14 +235,19 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def to_rgb(img: np.ndarray, name: str = "<array>") -> np.ndarray:
+def to_rgb(img: np.ndarray, name: str = "<array>", limit: _Limit | None = None) -> np.ndarray:
     """Convert a decoded OpenCV array (gray, BGR, BGRA; 8-bit, 16-bit, or float in [0, 1] as
     OpenCV decodes floating-point TIFFs, or in 0-255 as Pillow writes them) to RGB ``uint8``.
     Floats whose maximum is at most 2 are taken as [0, 1]: a 0-255 picture that dark is black.
+    ``limit`` (most pixels, longest side or None) is :data:`MAX_PIXELS` pixels when None.
+
+    Raises:
+        ImageTooLarge: over the limit.
+        ImageError: not an image's shape or channels.
     """
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageError(f"{name}: unexpected image shape {img.shape}")
-    _check_size(img.shape[1], img.shape[0], name)
+    _check_size(img.shape[1], img.shape[0], name, limit)
     if img.dtype == np.uint16:
         # 8-bit values kept in 16-bit files (some tools write them so) would shift to black
         img = (img if img.max() < 256 else img >> 8).astype(np.uint8)
