@@ -85,12 +85,15 @@ def test_synth_train_eval_export_flow(tmp_path: Path, capsys: pytest.CaptureFixt
                 str(r),
                 "--workers",
                 "0",
+                "--real-turns",
+                "0.5",
             ]
         )
         == 0
     )
     best = r / "001-crnn_small" / "best.pt"
     assert best.is_file()
+    assert "real_turns: 0.5\n" in (r / "001-crnn_small" / "config.yaml").read_text()
     capsys.readouterr()
     assert main(["eval", "--model", str(best), "--data", f"json:{d}", "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)

@@ -205,6 +205,9 @@ def test_data_grid_can_show_real_crops_as_training_augments_them(
     assert changed == [not s for s in is_synth] and sum(is_synth) == 2
     info = inspect_data(specs, RU, sample=8, augment=1.0)
     assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(again, info["grid"]))  # seeded
+    turned = inspect_data(specs, RU, sample=8, augment=1.0, turns=1.0)["grid"]
+    taller = [b.shape[0] > a.shape[0] for (a, _), (b, _) in zip(again, turned)]
+    assert taller == [not s for s in is_synth]  # every real crop turned 8-30 degrees
     assert (
         main(["data", f"json:{config}", "--augment", "2", "--grid", str(tmp_path / "a.png")]) == 0
     )
@@ -214,6 +217,12 @@ def test_data_grid_can_show_real_crops_as_training_augments_them(
     for flag, value in (("--augment", "1"), ("--sample", "8")):  # without a grid: not ignored
         assert main(["data", f"json:{config}", flag, value]) == 2
         assert "say how to draw the grid: give --grid" in capsys.readouterr().err
+    grid = ["--grid", str(tmp_path / "t.png")]
+    assert main(["data", f"json:{config}", "--real-turns", "0.5", *grid]) == 2
+    assert "--real-turns says how --augment draws" in capsys.readouterr().err
+    assert main(["data", f"json:{config}", "--augment", "1", "--real-turns", "0.5", *grid]) == 0
+    with pytest.raises(SystemExit):
+        main(["data", f"json:{config}", "--augment", "1", "--real-turns", "2", *grid])
 
 
 def test_report_renders_in_chromium(cn_report: Path) -> None:

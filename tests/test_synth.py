@@ -560,6 +560,33 @@ def test_font_families_style_key(tmp_path: Path) -> None:
             draw("font_families: " + bad)
 
 
+def test_real_crops_are_turned_far_as_often_as_real_turns_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import plateread.synth.augment as augment
+
+    angles: list[float] = []
+    turn = augment.turned_view
+
+    def spy(image: np.ndarray, degrees: float) -> np.ndarray:
+        angles.append(degrees)
+        return turn(image, degrees)
+
+    monkeypatch.setattr(augment, "turned_view", spy)
+    crop = np.full((40, 170, 3), 200, np.uint8)
+    for i in range(40):
+        augment.augment_real(crop, np.random.default_rng(i))  # the default: never
+    assert angles == []
+    for i in range(40):
+        augment.augment_real(crop, np.random.default_rng(i), turns=1.0)
+    low, high = augment.TURN_DEGREES
+    assert len(angles) == 40 and all(low <= abs(a) <= high for a in angles)
+    assert min(angles) < 0 < max(angles)  # either way
+    for i in range(400):
+        augment.augment_real(crop, np.random.default_rng(1000 + i), turns=0.25)
+    assert 60 <= len(angles) - 40 <= 140  # about a quarter
+
+
 def test_augmentation_stays_offline() -> None:
     """albumentations asks PyPI for updates on import unless told not to; we never let it."""
     code = """

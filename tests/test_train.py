@@ -331,6 +331,8 @@ def test_config_errors(tmp_path: Path) -> None:
         ("epochs", 0, "epochs and batch_size must be at least 1"),
         ("batch_size", 0, "epochs and batch_size must be at least 1"),
         ("ema", 1.0, r"ema is a decay in \[0, 1\)"),
+        ("real_turns", 1.5, "real_turns is a share from 0 to 1"),
+        ("real_turns", -0.1, "real_turns is a share from 0 to 1"),
     ):
         with pytest.raises(ConfigError, match=words):
             load_config(None, {"data": ["synth:ru"], key: value})
@@ -345,6 +347,7 @@ def test_config_errors(tmp_path: Path) -> None:
         "batch_size": 1,
         "ema": 0.0,
         "real_augment": 0.0,
+        "real_turns": 1.0,
         "device": "cuda:1",  # where the run finds no GPU, it says so
     }
     assert load_config(None, {"data": ["synth:ru"], **edges}).to_dict().items() >= edges.items()
@@ -416,17 +419,17 @@ def test_real_crops_are_augmented_with_the_configured_strength(
     from plateread.formats import RU
     from plateread.train.data import PlateTorchDataset
 
-    seen: list[float] = []
+    seen: list[tuple[float, float]] = []
 
-    def spy(image, rng, strength=1.0):  # type: ignore[no-untyped-def]
-        seen.append(strength)
+    def spy(image, rng, strength=1.0, turns=0.0):  # type: ignore[no-untyped-def]
+        seen.append((strength, turns))
         return image
 
     monkeypatch.setattr(augment, "augment_real", spy)
     samples = load_dataset(f"json:{synth_ru}", RU).samples[:2]
-    PlateTorchDataset(samples, RU, (32, 128), augment=True, real_strength=2.5)[0]
+    PlateTorchDataset(samples, RU, (32, 128), augment=True, real_strength=2.5, real_turns=0.25)[0]
     PlateTorchDataset(samples, RU, (32, 128), augment=False, real_strength=2.5)[1]
-    assert seen == [2.5]
+    assert seen == [(2.5, 0.25)]
 
 
 def test_warm_up_loads_one_item_of_each_kind(

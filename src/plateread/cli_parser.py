@@ -144,6 +144,13 @@ def _train(sub: Verbs) -> None:
         type=float,
         help="strength of the real crops' augmentation (default 1; 2 doubles tilt and effects)",
     )
+    t.add_argument(
+        "--real-turns",
+        type=fraction,
+        metavar="SHARE",
+        help="share of real crops also turned by 8-30 degrees either way (default 0), for "
+        "plates turned far in their crops",
+    )
     t.set_defaults(func=commands.run_train)
 
 
@@ -275,6 +282,12 @@ def _data(sub: Verbs) -> None:
         metavar="STRENGTH",
         help="draw the grid's real crops as training augments them at this --real-augment "
         "strength (1: the default; synthetic plates are drawn augmented anyway)",
+    )
+    d.add_argument(
+        "--real-turns",
+        type=fraction,
+        metavar="SHARE",
+        help="with --augment: turn this share of them far, as --real-turns does in training",
     )
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(func=commands.run_data)

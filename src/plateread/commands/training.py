@@ -56,6 +56,7 @@ def run_train(a: argparse.Namespace) -> int:
         "init": a.init,
         "ema": a.ema,
         "real_augment": a.real_augment,
+        "real_turns": a.real_turns,
         "augment": False if a.no_augment else None,
         "device": a.device,
     }
@@ -197,6 +198,8 @@ def run_data(a: argparse.Namespace) -> int:
 
     if not a.grid and (a.sample or a.augment is not None):  # they only shape the grid
         raise ValueError("--sample and --augment say how to draw the grid: give --grid FILE.png")
+    if a.real_turns is not None and a.augment is None:
+        raise ValueError("--real-turns says how --augment draws the real crops: give --augment")
     fmt = a.format or "ru"
     if a.draft_format:
         if a.format:
@@ -204,7 +207,7 @@ def run_data(a: argparse.Namespace) -> int:
         fmt = _write_draft(a.spec, a.draft_format, sys.stderr if a.json else sys.stdout)
     shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
     plate_format = load_format(fmt)
-    info = inspect_data(a.spec, plate_format, augment=a.augment, **shown)
+    info = inspect_data(a.spec, plate_format, augment=a.augment, turns=a.real_turns, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 

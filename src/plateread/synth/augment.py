@@ -15,6 +15,9 @@ import cv2
 import numpy as np
 
 from plateread.styles import LOOSE_MARGINS
+from plateread.tighter import turned_view
+
+TURN_DEGREES = (8.0, 30.0)  # how far a real crop is turned, either way, when it is (real_turns)
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -214,7 +217,9 @@ def augment_synthetic(
     return img
 
 
-def augment_real(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def augment_real(
+    image: np.ndarray, rng: np.random.Generator, strength: float = 1.0, turns: float = 0.0
+) -> np.ndarray:
     """Milder augmentation for real training crops: small geometric jitter, camera effects.
 
     Args:
@@ -222,6 +227,13 @@ def augment_real(image: np.ndarray, rng: np.random.Generator, strength: float = 
         rng: Random generator.
         strength: Scales the rotation and perspective (0.4 of the synthetic plates' at 1) and
             the camera effects' probabilities (0.6 of theirs at 1).
+        turns: Share of crops first turned by :data:`TURN_DEGREES` either way, on a canvas that
+            keeps the whole crop in view (:func:`~plateread.tighter.turned_view`): plates
+            turned far in their crops, which the jitter alone never shows (0: none; the random
+            draws are then those of a run without the option).
     """
+    if turns > 0 and rng.random() < turns:
+        angle = rng.uniform(*TURN_DEGREES) * rng.choice([-1.0, 1.0])
+        image = turned_view(image, float(angle))
     img = place_in_scene(image, rng, loose=0.2, tilt=0.4 * strength)
     return apply_camera(img, int(rng.integers(2**31)), strength=0.6 * strength)

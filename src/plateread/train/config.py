@@ -46,6 +46,8 @@ class TrainConfig:
         augment: Augment training data.
         real_augment: Strength of the augmentation of real crops (1: mild geometric jitter and
             camera effects; 2: twice the rotation, perspective and effect probabilities).
+        real_turns: Share of real crops also turned by 8-30 degrees either way, for plates
+            turned far in their crops (0: none).
         backbone_weights: torchvision ResNet-18 weights file for ``crnn_resnet18``.
         init: Start from this checkpoint or shipped reader (``ru``, ``cn``): tensors that fit are
             kept, the rest (a new alphabet's output layer) is re-initialised. Read by
@@ -81,6 +83,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     augment: bool = True
     real_augment: float = 1.0
+    real_turns: float = 0.0
     backbone_weights: str = ""
     init: str = ""
     ema: float = 0.0
@@ -127,6 +130,8 @@ class TrainConfig:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.real_augment < 0:
             raise ConfigError(f"real_augment must be at least 0, not {self.real_augment}")
+        if not 0.0 <= self.real_turns <= 1.0:
+            raise ConfigError(f"real_turns is a share from 0 to 1, not {self.real_turns}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.input_size and (len(self.input_size) != 2 or min(self.input_size) < 1):

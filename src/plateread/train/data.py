@@ -31,6 +31,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         augment: Apply training augmentation (real crops) and re-render synthetic plates each epoch.
         seed: Base seed; items are deterministic for (seed, epoch, index).
         real_strength: Strength of the real crops' augmentation (see ``augment_real``).
+        real_turns: Share of real crops turned far (see ``augment_real``).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         augment: bool = False,
         seed: int = 0,
         real_strength: float = 1.0,
+        real_turns: float = 0.0,
     ) -> None:
         self.samples = samples
         self.fmt = fmt
@@ -48,6 +50,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
         self.augment = augment
         self.seed = seed
         self.real_strength = real_strength
+        self.real_turns = real_turns
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
@@ -86,7 +89,7 @@ class PlateTorchDataset(Dataset[dict[str, Any] | None]):
             from plateread.synth.augment import augment_real
 
             rng = np.random.default_rng([self.seed, epoch, i])
-            img = augment_real(img, rng, self.real_strength)
+            img = augment_real(img, rng, self.real_strength, self.real_turns)
         text = s.text
         if s.rows == 2:  # a two-row plate: the model reads it through the two-row view
             img, text = split_rows(img), shown_text(s.text, self.fmt)

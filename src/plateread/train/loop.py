@@ -101,6 +101,7 @@ def _train(
         augment=cfg.augment,
         seed=cfg.seed,
         real_strength=cfg.real_augment,
+        real_turns=cfg.real_turns,
     )
     if workers:
         tds.warm_up()
