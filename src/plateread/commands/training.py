@@ -207,7 +207,7 @@ def run_data(a: argparse.Namespace) -> int:
         fmt = _write_draft(a.spec, a.draft_format, sys.stderr if a.json else sys.stdout)
     shown = {"sample": a.sample} if a.sample else {}  # else inspect_data's own number
     plate_format = load_format(fmt)
-    info = inspect_data(a.spec, plate_format, augment=a.augment, turns=a.real_turns, **shown)
+    info = inspect_data(a.spec, plate_format, augment=a.augment, turns=a.real_turns or 0.0, **shown)
     if not (info["samples"] or info["invalid_labels"] or info["read_problems"]):
         from plateread.data import DataSpecError  # an empty folder, a zip of other files
 

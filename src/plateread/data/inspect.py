@@ -108,7 +108,7 @@ def inspect_data(
     sample: int = 24,
     seed: int = 0,
     augment: float | None = None,
-    turns: float | None = None,
+    turns: float = 0.0,
 ) -> dict[str, Any]:
     """Counts, templates, lengths, character and province frequencies, unreadable images and
     invalid labels of a data set. Every image is decoded once (to find the unreadable ones).
@@ -122,7 +122,7 @@ def inspect_data(
             ``real_augment`` setting; needs the ``train`` extra); synthetic plates are drawn
             augmented anyway.
         turns: With ``augment``, the share of real crops turned far (the ``real_turns``
-            setting; None: 0).
+            setting).
 
     Returns:
         Plain data; ``"grid"`` holds up to ``sample`` random ``(image, label)`` pairs (not JSON).
@@ -159,10 +159,7 @@ def inspect_data(
 
         draw = np.random.default_rng(seed)
         info["grid"] = [
-            (
-                img if hasattr(s.image, "seed") else augment_real(img, draw, augment, turns or 0.0),
-                s.text,
-            )
+            (img if hasattr(s.image, "seed") else augment_real(img, draw, augment, turns), s.text)
             for s, img in picks
         ]
     colours = plate_colours(img for _, img in readable)
