@@ -222,6 +222,15 @@ def test_an_alphabet_labels_cannot_hold_is_an_error(alphabet: str, words: str) -
             PlateFormat.from_dict({"name": "x", "alphabet": "0-9", "max_length": length})
 
 
+@pytest.mark.parametrize("lengths", [(1e9, 12), (1, 10**12), (0, 8), (9, 8)])
+def test_lengths_out_of_order_or_out_of_reach_are_format_errors(lengths: tuple[float, int]) -> None:
+    """A format that allowed a billion characters made the constrained decoder list every
+    length up to it (and the property test below build such a text): caught when it loads."""
+    d = {"name": "x", "alphabet": "0-9", "min_length": lengths[0], "max_length": lengths[1]}
+    with pytest.raises(FormatError, match="1 <= min_length <= max_length <= 32"):
+        PlateFormat.from_dict(d)
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_config_in_the_repo_loads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from plateread.data.readers import parse_spec

@@ -31,6 +31,9 @@ CYRILLIC_TO_LATIN = str.maketrans("АВЕКМНОРСТУХ", "ABEKMHOPCTYX")
 _DROP = re.compile(r"[\s\-_.·•|/\\]+")
 
 
+MAX_LENGTH = 32  # the longest text a format may allow; decoders enumerate every length up to it
+
+
 @dataclass(frozen=True)
 class PlateFormat:
     """A plate format.
@@ -77,6 +80,11 @@ class PlateFormat:
                 f"format {self.name!r}: labels are normalised (NFKC, upper case, Cyrillic "
                 f"look-alikes as Latin letters, separators dropped), so they would hold {shown}: "
                 "write the alphabet as labels come out"
+            )
+        if not 1 <= self.min_length <= self.max_length <= MAX_LENGTH:
+            raise FormatError(
+                f"format {self.name!r}: lengths must satisfy 1 <= min_length <= max_length <= "
+                f"{MAX_LENGTH}, got {self.min_length} and {self.max_length}"
             )
         dupes = [c for c, k in Counter(self.alphabet).items() if k > 1]
         if dupes:
